@@ -1,0 +1,468 @@
+"""Message/object property paths, the Python counterpart of Node-RED's
+``RED.util.normalisePropertyExpression`` / ``getMessageProperty`` /
+``setMessageProperty`` family.
+
+Python dicts and lists model JavaScript objects and arrays:
+
+* a missing property reads as ``None`` (JavaScript ``undefined``);
+* reading a property *of* ``None`` (a missing parent) raises
+  :class:`PropertyAccessError`, as JavaScript raises a ``TypeError``;
+* a syntactically bad expression raises :class:`PropertyPathError`
+  naming the expression and the position.
+
+Unquoted all-digit segments (``a.0`` or ``a[0]``) become ``int`` keys; on a
+dict an ``int`` key also finds the string form (``{"0": ...}``) because
+JavaScript object keys are strings.  ``length`` of a list, string or bytes
+reads its length, as in JavaScript.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+__all__ = [
+    "PropertyAccessError",
+    "PropertyPathError",
+    "delete_message_property",
+    "delete_object_property",
+    "get_message_property",
+    "get_object_property",
+    "normalise_property_expression",
+    "parse_property_expression",
+    "property_parts_to_string",
+    "set_message_property",
+    "set_object_property",
+]
+
+
+class PropertyPathError(ValueError):
+    """A property expression is not valid (Node-RED's ``INVALID_EXPR``)."""
+
+    code = "INVALID_EXPR"
+
+
+class PropertyAccessError(PropertyPathError, TypeError):
+    """A property was read from a missing (``None``) parent."""
+
+    code = "INVALID_ACCESS"
+
+
+class _Ref:
+    """A nested ``[msg.x]`` reference inside an expression (parsed parts,
+    the first of which is always ``"msg"``)."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: tuple) -> None:
+        self.parts = parts
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Ref) and other.parts == self.parts
+
+    def __hash__(self) -> int:
+        return hash(self.parts)
+
+    def __repr__(self) -> str:
+        return f"_Ref({self.parts!r})"
+
+
+_QUOTES = "'\""
+_PRIMITIVES = (str, bytes, bytearray, int, float, bool, type(None))
+
+
+def _ident_start(ch: str) -> bool:
+    return ch.isascii() and (ch.isalnum() or ch in "$_")
+
+
+def _segment(text: str) -> str | int:
+    if text.isascii() and text.isdigit():
+        return int(text)
+    return text
+
+
+def _fail(expr: str, detail: str) -> PropertyPathError:
+    return PropertyPathError(f"Invalid property expression {expr!r}: {detail}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(expr: str) -> tuple:
+    """Parse an expression into a tuple of str/int keys and :class:`_Ref`."""
+    n = len(expr)
+    if n == 0:
+        raise _fail(expr, "zero-length")
+    parts: list = []
+    start = 0
+    in_string = False
+    in_box = False
+    quote = ""
+    i = 0
+    while i < n:
+        c = expr[i]
+        if in_string:
+            if c == quote:
+                if i == start:
+                    raise _fail(expr, f"zero-length string at position {start}")
+                parts.append(expr[start:i])
+                nxt = expr[i + 1] if i + 1 < n else ""
+                if in_box and nxt != "]":
+                    raise _fail(expr, f"unexpected array expression at position {start}")
+                if not in_box and i + 1 != n and nxt not in "[.":
+                    raise _fail(expr, f"unexpected {nxt} at position {i + 1}")
+                start = i + 1
+                in_string = False
+        elif c in _QUOTES:
+            if i != start:
+                raise _fail(expr, f"unexpected {c} at position {i}")
+            in_string = True
+            quote = c
+            start = i + 1
+        elif c == ".":
+            if i == 0:
+                raise _fail(expr, "unexpected . at position 0")
+            if start != i:
+                parts.append(_segment(expr[start:i]))
+            if i == n - 1:
+                raise _fail(expr, "unterminated expression")
+            if not _ident_start(expr[i + 1]):
+                raise _fail(expr, f"unexpected {expr[i + 1]} at position {i + 1}")
+            start = i + 1
+        elif c == "[":
+            if i == 0:
+                raise _fail(expr, "unexpected [ at position 0")
+            if start != i:
+                parts.append(_segment(expr[start:i]))
+            if i == n - 1:
+                raise _fail(expr, "unterminated expression")
+            if expr.startswith("msg.", i + 1) or expr.startswith("msg[", i + 1):
+                # A nested message reference: find the matching ']'.
+                depth = 1
+                local_quote = ""
+                j = i + 1
+                end = -1
+                while j < n:
+                    cj = expr[j]
+                    if local_quote:
+                        if cj == local_quote:
+                            local_quote = ""
+                    elif cj in _QUOTES:
+                        local_quote = cj
+                    elif cj == "[":
+                        depth += 1
+                    elif cj == "]":
+                        depth -= 1
+                        if depth == 0:
+                            end = j
+                            break
+                    j += 1
+                if end < 0:
+                    raise _fail(expr, f"unmatched '[' at position {i}")
+                try:
+                    inner = _parse(expr[i + 1 : end])
+                except PropertyPathError:
+                    raise _fail(expr, f"invalid nested expression started at position {i + 1}") from None
+                parts.append(_Ref(inner))
+                in_box = False
+                i = end + 1
+                start = i
+                continue
+            if expr[i + 1] not in "'\"0123456789":
+                raise _fail(expr, f"unexpected {expr[i + 1]} at position {i + 1}")
+            start = i + 1
+            in_box = True
+        elif c == "]":
+            if not in_box:
+                raise _fail(expr, f"unexpected ] at position {i}")
+            if start != i:
+                text = expr[start:i]
+                if not (text.isascii() and text.isdigit()):
+                    raise _fail(expr, f"unexpected array expression at position {start}")
+                parts.append(int(text))
+            start = i + 1
+            in_box = False
+        elif c == " ":
+            raise _fail(expr, f"unexpected ' ' at position {i}")
+        i += 1
+    if in_box or in_string:
+        raise _fail(expr, "unterminated expression")
+    if start < n:
+        parts.append(_segment(expr[start:]))
+    return tuple(parts)
+
+
+def _has_refs(parts: tuple) -> bool:
+    for p in parts:
+        if type(p) is _Ref:
+            return True
+    return False
+
+
+def _as_key(value: Any) -> str | int:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _resolve(parts: tuple, msg: Any, expr: str) -> tuple:
+    """Replace nested ``[msg.x]`` references with their values from ``msg``."""
+    if not _has_refs(parts):
+        return parts
+    out = []
+    for p in parts:
+        if type(p) is _Ref:
+            inner = _resolve(p.parts, msg, expr)[1:]  # drop the leading "msg"
+            try:
+                value = _walk(msg, inner)
+            except PropertyAccessError:
+                value = None
+            if value is None:
+                raise _fail(expr, "undefined nested reference " + property_parts_to_string(["msg", *inner]))
+            out.append(_as_key(value))
+        else:
+            out.append(p)
+    return tuple(out)
+
+
+def _to_lists(parts: tuple) -> list:
+    return [_to_lists(p.parts) if type(p) is _Ref else p for p in parts]
+
+
+def parse_property_expression(expr: str) -> tuple:
+    """Return the cached parse of ``expr`` (nested references unresolved)."""
+    if not isinstance(expr, str):
+        raise PropertyPathError(f"Invalid property expression: expected a string, got {type(expr).__name__}")
+    return _parse(expr)
+
+
+def property_parts_to_string(parts: list | tuple) -> str:
+    """Render parts as ``a["b"][0]`` (Node-RED's ``toString`` form)."""
+    parts = list(parts)
+    if not parts:
+        return ""
+    result = str(parts[0])
+    for p in parts[1:]:
+        if isinstance(p, list | tuple):
+            p = property_parts_to_string(p)
+        elif isinstance(p, str):
+            p = f"'{p}'" if '"' in p else f'"{p}"'
+        result += f"[{p}]"
+    return result
+
+
+def normalise_property_expression(expr: str, msg: Any = None, to_string: bool = False) -> list | str:
+    """Parse a property expression into its canonical list of keys.
+
+    ``"payload.a['b'][0]"`` -> ``["payload", "a", "b", 0]``.  Nested
+    ``[msg.x]`` references are resolved against ``msg`` when it is given,
+    otherwise they are returned as nested lists (``["a", ["msg", "x"]]``).
+    With ``to_string`` the result is rendered as ``a["b"][0]``.
+    """
+    parts = parse_property_expression(expr)
+    if msg is not None:
+        parts = _resolve(parts, msg, expr)
+    result = _to_lists(parts)
+    if to_string:
+        return property_parts_to_string(result)
+    return result
+
+
+def _strip_msg(expr: str) -> str:
+    if isinstance(expr, str) and expr.startswith("msg."):
+        return expr[4:]
+    return expr
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _get_item(obj: Any, key: str | int) -> Any:
+    if obj is None:
+        raise PropertyAccessError(f"Cannot read property {key!r} of undefined")
+    t = type(obj)
+    if t is dict:
+        if key in obj:
+            return obj[key]
+        if type(key) is int:
+            return obj.get(str(key))
+        return None
+    if t is list or t is tuple:
+        if type(key) is int:
+            return obj[key] if 0 <= key < len(obj) else None
+        if key == "length":
+            return len(obj)
+        if key.isascii() and key.isdigit():
+            k = int(key)
+            return obj[k] if k < len(obj) else None
+        return None
+    if isinstance(obj, Mapping):
+        if key in obj:
+            return obj[key]
+        return obj.get(str(key)) if type(key) is int else None
+    if isinstance(obj, str | bytes | bytearray | list | tuple):
+        if key == "length":
+            return len(obj)
+        if isinstance(key, str) and key.isascii() and key.isdigit():
+            key = int(key)
+        if type(key) is int and 0 <= key < len(obj):
+            return obj[key]
+        return None
+    if isinstance(obj, int | float | bool):
+        return None
+    if isinstance(key, str) and not key.startswith("__"):
+        return getattr(obj, key, None)
+    return None
+
+
+def _walk(obj: Any, parts: tuple) -> Any:
+    for key in parts:
+        obj = _get_item(obj, key)
+    return obj
+
+
+def get_object_property(obj: Any, expr: str) -> Any:
+    """Read ``expr`` from ``obj``; ``None`` when missing.
+
+    Raises :class:`PropertyAccessError` when a parent is missing and
+    :class:`PropertyPathError` on bad syntax."""
+    parts = parse_property_expression(expr)
+    if len(parts) == 1 and type(obj) is dict:
+        key = parts[0]
+        if type(key) is str:
+            return obj.get(key)
+    if _has_refs(parts):
+        parts = _resolve(parts, obj, expr)
+    return _walk(obj, parts)
+
+
+def get_message_property(msg: Any, expr: str) -> Any:
+    """Like :func:`get_object_property`, stripping a leading ``msg.``."""
+    return get_object_property(msg, _strip_msg(expr))
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _dict_key(obj: Any, key: str | int) -> str | int:
+    if type(key) is int and key not in obj:
+        return str(key)
+    return key
+
+
+def _is_container(value: Any) -> bool:
+    return value is not None and not isinstance(value, _PRIMITIVES)
+
+
+def _set_parts(obj: Any, parts: tuple, value: Any, create_missing: bool, delete: bool) -> bool:
+    last_index = len(parts) - 1
+    cur = obj
+    for i in range(last_index):
+        key = parts[i]
+        if isinstance(cur, list):
+            if type(key) is not int:
+                if not (key.isascii() and key.isdigit()):
+                    return False
+                key = int(key)
+            if key < 0:
+                return False
+            child = cur[key] if key < len(cur) else None
+            if child is None:
+                if not create_missing:
+                    return False
+                child = {} if isinstance(parts[i + 1], str) else []
+                if key >= len(cur):
+                    cur.extend([None] * (key + 1 - len(cur)))
+                cur[key] = child
+            elif not _is_container(child):
+                return False
+            cur = child
+        elif isinstance(cur, MutableMapping):
+            k = _dict_key(cur, key)
+            if k in cur:
+                child = cur[k]
+                if not _is_container(child):
+                    return False
+            elif create_missing:
+                child = {} if isinstance(parts[i + 1], str) else []
+                cur[k] = child
+            else:
+                return False
+            cur = child
+        elif _is_container(cur) and isinstance(key, str) and not key.startswith("_"):
+            child = getattr(cur, key, None)
+            if not _is_container(child):
+                return False
+            cur = child
+        else:
+            return False
+    key = parts[last_index]
+    if isinstance(cur, list):
+        if type(key) is not int:
+            if not (key.isascii() and key.isdigit()):
+                return False
+            key = int(key)
+        if key < 0:
+            return False
+        if delete:
+            if key < len(cur):
+                del cur[key]
+            return True
+        if key >= len(cur):
+            cur.extend([None] * (key + 1 - len(cur)))
+        cur[key] = value
+        return True
+    if isinstance(cur, MutableMapping):
+        k = _dict_key(cur, key)
+        if delete:
+            cur.pop(k, None)
+        else:
+            cur[k] = value
+        return True
+    if _is_container(cur) and isinstance(key, str) and not key.startswith("_"):
+        try:
+            if delete:
+                if hasattr(cur, key):
+                    delattr(cur, key)
+            else:
+                setattr(cur, key, value)
+        except (AttributeError, TypeError):
+            return False
+        return True
+    return delete and cur is not None
+
+
+def set_object_property(obj: Any, expr: str, value: Any, create_missing: bool = True) -> bool:
+    """Set ``expr`` on ``obj`` to ``value`` (``None`` is stored as null).
+
+    Missing parents are created when ``create_missing`` (a list when the
+    next key is an int, else a dict).  Returns ``False`` when the value
+    could not be set (missing parent, or a parent that is a primitive)."""
+    parts = parse_property_expression(expr)
+    if _has_refs(parts):
+        parts = _resolve(parts, obj, expr)
+    return _set_parts(obj, parts, value, create_missing, delete=False)
+
+
+def set_message_property(msg: Any, expr: str, value: Any, create_missing: bool = True) -> bool:
+    """Like :func:`set_object_property`, stripping a leading ``msg.``."""
+    return set_object_property(msg, _strip_msg(expr), value, create_missing)
+
+
+def delete_object_property(obj: Any, expr: str) -> bool:
+    """Delete ``expr`` from ``obj`` (list elements are removed, shifting
+    the rest).  Missing parents are not created; returns ``False`` then."""
+    parts = parse_property_expression(expr)
+    if _has_refs(parts):
+        parts = _resolve(parts, obj, expr)
+    return _set_parts(obj, parts, None, False, delete=True)
+
+
+def delete_message_property(msg: Any, expr: str) -> bool:
+    """Like :func:`delete_object_property`, stripping a leading ``msg.``."""
+    return delete_object_property(msg, _strip_msg(expr))
