@@ -1,0 +1,327 @@
+"""Flows: a tab, a subflow instance, or the global flow of config nodes.
+
+A Flow owns its nodes, groups and env, and routes errors to catch nodes, status
+to status nodes and completion to complete nodes, following Node-RED's Flow.js
+rules (scopes, groups, uncaught-only, distance ordering, the error-loop guard).
+Unhandled errors and status in a subflow go on to the flow holding the instance.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flowrt.message import clone_message, clone_value
+from flowrt.node import Node, error_stack, error_text, js_string
+
+if TYPE_CHECKING:
+    from flowrt.runtime import Runtime
+
+ERROR_LOOP_LIMIT = 10
+
+
+class Group:
+    """A group: env values and NR_GROUP_* settings for the nodes inside it."""
+
+    def __init__(self, config: dict, flow: Flow) -> None:
+        self.id: str = config["id"]
+        self.name: str = config.get("name") or ""
+        self.g: str | None = config.get("g")
+        self.flow = flow
+        self.env_config: list = config.get("env") or []
+        self.env: dict[str, Any] = {}
+
+    def _parent_setting(self, name: str) -> Any:
+        parent = self.flow.groups.get(self.g) if self.g else None
+        return parent.get_setting(name) if parent is not None else self.flow.get_setting(name)
+
+    def start(self) -> None:
+        if self.env_config:
+            from flowrt.env import evaluate_env_list
+
+            self.env = evaluate_env_list(self.env_config, self._parent_setting, self)
+
+    def get_setting(self, name: str) -> Any:
+        if name == "NR_GROUP_NAME":
+            return self.name
+        if name == "NR_GROUP_ID":
+            return self.id
+        if name.startswith("$parent."):
+            name = name[8:]
+        elif name in self.env:
+            return clone_value(self.env[name])
+        return self._parent_setting(name)
+
+    # evaluate_env_list may evaluate jsonata against this object as a "node"
+    def context(self):
+        return self.flow.node_like_context()
+
+
+class Flow:
+    """A running tab (or, in subclasses, a subflow instance / the global flow)."""
+
+    kind = "tab"
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        config: dict,
+        node_configs: list[dict],
+        parent: Flow | None,
+    ) -> None:
+        self.runtime = runtime
+        self.config = config
+        self.id: str = config["id"]
+        self.label: str = config.get("label") or config.get("name") or ""
+        self.parent = parent
+        self.path = f"{parent.path}/{self.id}" if parent is not None and parent.kind != "global" else self.id
+        self.node_configs = node_configs
+        self.nodes: dict[str, Node] = {}
+        self.groups: dict[str, Group] = {}
+        self.catch_nodes: list[Node] = []
+        self.status_nodes: list[Node] = []
+        self.complete_map: dict[str, list[Node]] = {}
+        self.subflows: list[Flow] = []
+        self.env: dict[str, Any] = {}
+        self._context = None
+
+    # ----- env ---------------------------------------------------------------
+    def env_config(self) -> list:
+        return self.config.get("env") or []
+
+    def evaluate_env(self) -> None:
+        env_list = self.env_config()
+        if env_list:
+            from flowrt.env import evaluate_env_list
+
+            self.env = evaluate_env_list(env_list, self._parent_setting, self)
+
+    def _parent_setting(self, name: str) -> Any:
+        if self.parent is None:
+            return self.runtime.get_env(name)
+        return self.parent.get_setting(name)
+
+    def get_setting(self, name: str) -> Any:
+        if name == "NR_FLOW_NAME":
+            return self.label
+        if name == "NR_FLOW_ID":
+            return self.id
+        if name.startswith("$parent."):
+            name = name[8:]
+        elif name in self.env:
+            return clone_value(self.env[name])
+        return self._parent_setting(name)
+
+    # ----- context -------------------------------------------------------------
+    def context(self):
+        if self._context is None:
+            parent_id = self.parent.id if self.parent is not None and self.parent.kind != "global" else None
+            self._context = self.runtime.context.flow_context(self.id, parent_id)
+        return self._context
+
+    def node_like_context(self):
+        """A context with .flow/.global_ for evaluating env jsonata at flow level."""
+        ctx = self.context()
+        ctx.flow = ctx
+        ctx.global_ = self.runtime.context.global_context()
+        return ctx
+
+    # ----- building --------------------------------------------------------------
+    def create_nodes(self) -> list[Node]:
+        """Create groups and node objects (no setup yet); returns the nodes created."""
+        self.evaluate_env()
+        for cfg in self.node_configs:
+            if cfg.get("type") == "group":
+                self.groups[cfg["id"]] = Group(cfg, self)
+        for group in self._groups_outermost_first():
+            group.start()
+        created = []
+        for cfg in self.node_configs:
+            if cfg.get("type") == "group" or cfg.get("d"):
+                continue
+            node = self.runtime.create_node(cfg, self)
+            if node is None:
+                continue
+            self.nodes[node.id] = node
+            created.append(node)
+            if node.type.startswith("subflow:"):
+                created.extend(self.runtime.create_subflow_instance(node, self))
+        self._index_event_nodes()
+        return created
+
+    def _groups_outermost_first(self) -> list[Group]:
+        def depth(group: Group) -> int:
+            d, g = 0, group
+            while g.g and g.g in self.groups:
+                d, g = d + 1, self.groups[g.g]
+            return d
+
+        return sorted(self.groups.values(), key=depth)
+
+    def _index_event_nodes(self) -> None:
+        for node in self.nodes.values():
+            if node.type == "catch":
+                self.catch_nodes.append(node)
+            elif node.type == "status":
+                self.status_nodes.append(node)
+            elif node.type == "complete":
+                for source_id in node.config.get("scope") or []:
+                    self.complete_map.setdefault(source_id, []).append(node)
+
+    # ----- routing of errors, status, completion ---------------------------------
+    def _candidates(self, targets: list[Node], reporting: Node) -> list[Node]:
+        """Catch/status nodes that apply to the reporting node, nearest group first."""
+        candidates = []
+        for target in targets:
+            scope = target.config.get("scope")
+            if target.g and scope == "group" and not reporting.g:
+                continue
+            if isinstance(scope, list) and reporting.id not in scope:
+                continue
+            distance = 0
+            if reporting.g:
+                group = self.groups.get(reporting.g)
+                while group is not None and group.id != target.g:
+                    distance += 1
+                    group = self.groups.get(group.g) if group.g else None
+                if group is None and target.g and scope == "group":
+                    continue
+            candidates.append((distance, target))
+        candidates.sort(key=lambda pair: pair[0])
+        return [target for _, target in candidates]
+
+    def handle_error(self, node: Node, err: Any, msg: dict | None, reporting: Node | None = None) -> bool:
+        reporting = reporting or node
+        count = 1
+        previous = msg.get("error") if msg else None
+        if isinstance(previous, dict):
+            source = previous.get("source")
+            if isinstance(source, dict) and source.get("id") == node.id:
+                count = (source.get("count") or 0) + 1
+                if count >= ERROR_LOOP_LIMIT:
+                    node.warn("Message exceeded maximum number of catches")
+                    return False
+        handled = False
+        handled_by_uncaught = False
+        for catch in self._candidates(self.catch_nodes, reporting):
+            if catch.config.get("uncaught") and not handled_by_uncaught:
+                if handled:
+                    continue
+                handled_by_uncaught = True
+            error_msg = clone_message(msg) if msg is not None else {}
+            if "error" in error_msg:
+                error_msg["_error"] = error_msg["error"]
+            error_msg["error"] = build_error_object(node, err, count)
+            self.runtime.deliver(catch, error_msg)
+            handled = True
+        if not handled and self.parent is not None and self.kind == "subflow":
+            handled = self.parent.handle_error(node, err, msg, self.instance_node)
+        return handled
+
+    def handle_status(self, node: Node, status: dict, reporting: Node | None = None) -> bool:
+        reporting = reporting or node
+        handled = False
+        for target in self._candidates(self.status_nodes, reporting):
+            status_copy = clone_value(status)
+            if "text" in status:
+                status_copy["text"] = js_string(status["text"])
+            status_copy["source"] = {"id": node.id, "type": node.type, "name": node.name}
+            self.runtime.deliver(target, {"status": status_copy})
+            handled = True
+        return handled
+
+    def handle_complete(self, node: Node, msg: dict) -> None:
+        targets = self.complete_map.get(node._alias or node.id) or self.complete_map.get(node.id)
+        if not targets:
+            return
+        for target in targets:
+            done_msg = clone_message(msg)
+            done_msg["complete"] = {"source": {"id": node.id, "type": node.type, "name": node.name}}
+            self.runtime.deliver(target, done_msg)
+
+
+def build_error_object(node: Node, err: Any, count: int) -> dict:
+    """msg.error as catch nodes receive it."""
+    error = {
+        "message": error_text(err),
+        "source": {"id": node.id, "type": node.type, "name": node.name, "count": count},
+    }
+    code = getattr(err, "code", None)
+    if code is not None:
+        error["code"] = code
+    stack = error_stack(err)
+    if stack:
+        error["stack"] = stack
+    return error
+
+
+class GlobalFlow(Flow):
+    """Config nodes (nodes with no `z`) live here; its settings come from process env."""
+
+    kind = "global"
+
+    def __init__(self, runtime: Runtime, node_configs: list[dict], env: list | None = None) -> None:
+        super().__init__(runtime, {"id": "global", "env": env or []}, node_configs, None)
+        self.path = "global"
+
+    def get_setting(self, name: str) -> Any:
+        if name in self.env:
+            return clone_value(self.env[name])
+        return self.runtime.get_env(name)
+
+    def _parent_setting(self, name: str) -> Any:
+        return self.runtime.get_env(name)
+
+    def context(self):
+        return self.runtime.context.global_context()
+
+
+class SubflowFlow(Flow):
+    """The running copy of a subflow definition for one instance node."""
+
+    kind = "subflow"
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        definition: dict,
+        instance_node: Node,
+        node_configs: list[dict],
+        parent: Flow,
+    ) -> None:
+        super().__init__(
+            runtime, {"id": instance_node.id, "label": definition.get("name")}, node_configs, parent
+        )
+        self.definition = definition
+        self.instance_node = instance_node
+        self.path = instance_node.path
+
+    def env_config(self) -> list:
+        merged: dict[str, dict] = {}
+        for entry in self.definition.get("env") or []:
+            merged[entry.get("name")] = entry
+        for entry in self.instance_node.config.get("env") or []:
+            merged[entry.get("name")] = entry
+        return list(merged.values())
+
+    def _parent_setting(self, name: str) -> Any:
+        instance = self.instance_node
+        if instance.g and instance.g in self.parent.groups:
+            return self.parent.groups[instance.g].get_setting(name)
+        return self.parent.get_setting(name)
+
+    def get_setting(self, name: str) -> Any:
+        instance = self.instance_node
+        if name in ("NR_NODE_NAME", "NR_SUBFLOW_NAME"):
+            return instance.name
+        if name in ("NR_NODE_ID", "NR_SUBFLOW_ID"):
+            return instance.id
+        if name in ("NR_NODE_PATH", "NR_SUBFLOW_PATH"):
+            return instance.path
+        return super().get_setting(name)
+
+    def handle_status(self, node: Node, status: dict, reporting: Node | None = None) -> bool:
+        handled = super().handle_status(node, status, reporting)
+        if not handled and not self.definition.get("status"):
+            # No status output: status goes on to the flow holding the instance.
+            handled = self.parent.handle_status(node, status, self.instance_node)
+        return handled

@@ -1,0 +1,71 @@
+"""Runtime logging in Node-RED's style: `23 Nov 10:00:00 - [warn] [function:name] text`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+LEVELS = {"fatal": 10, "error": 20, "warn": 30, "info": 40, "debug": 50, "trace": 60}
+
+
+@dataclass
+class LogRecord:
+    level: str
+    text: str
+    node_id: str | None = None
+    node_type: str | None = None
+    node_name: str | None = None
+    timestamp: float = field(default_factory=time.time)
+
+    def format(self) -> str:
+        stamp = time.strftime("%d %b %H:%M:%S", time.localtime(self.timestamp))
+        where = ""
+        if self.node_type:
+            where = f"[{self.node_type}:{self.node_name or self.node_id}] "
+        return f"{stamp} - [{self.level}] {where}{self.text}"
+
+
+class Logger:
+    """Writes records at or above `level` to a stream and to any listeners."""
+
+    def __init__(self, level: str = "info", stream: TextIO | None = None) -> None:
+        self.set_level(level)
+        self.stream = stream
+        self.listeners: list[Callable[[LogRecord], Any]] = []
+
+    def set_level(self, level: str) -> None:
+        if level not in LEVELS:
+            raise ValueError(f"unknown log level {level!r}; use one of {', '.join(LEVELS)}")
+        self.level = level
+        self._threshold = LEVELS[level]
+
+    def enabled(self, level: str) -> bool:
+        return LEVELS[level] <= self._threshold
+
+    def emit(self, record: LogRecord) -> None:
+        for listener in self.listeners:
+            listener(record)
+        if LEVELS[record.level] <= self._threshold:
+            stream = self.stream or sys.stderr
+            print(record.format(), file=stream, flush=True)
+
+    def log(self, level: str, text: str, node: Any = None) -> None:
+        if node is None:
+            self.emit(LogRecord(level, text))
+        else:
+            self.emit(LogRecord(level, text, node.id, node.type, getattr(node, "name", None)))
+
+    def error(self, text: str) -> None:
+        self.log("error", text)
+
+    def warn(self, text: str) -> None:
+        self.log("warn", text)
+
+    def info(self, text: str) -> None:
+        self.log("info", text)
+
+    def debug(self, text: str) -> None:
+        self.log("debug", text)

@@ -1,0 +1,369 @@
+"""The node base class: what every node type (built-in or user's) builds on.
+
+A node module reads like a Node-RED node file: a class with its properties read
+in `setup`, an input handler `on_input(msg, send, done)` and a close handler
+`on_close(removed)`. Either handler may be `async def`.
+
+Completion follows Node-RED: a handler that declares the `done` parameter owns
+completion and must call `done()` (or `done(err)`); a handler declaring only
+`(msg, send)` never triggers `complete` nodes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from flowrt.message import clone_message, generate_id
+
+if TYPE_CHECKING:
+    from flowrt.flow import Flow
+    from flowrt.runtime import Runtime
+
+
+class NodeError(Exception):
+    """An error a node reports; `code` and `stack` reach catch nodes' msg.error."""
+
+    def __init__(self, message: str, code: str | None = None, stack: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.stack = stack
+
+
+class NodeConfigError(Exception):
+    """Raised from `setup` when a node's configuration is unusable: the node does not start."""
+
+
+def _noop_send(msg: Any) -> None:
+    return None
+
+
+def _count_positional(func: Callable) -> int:
+    params = inspect.signature(func).parameters.values()
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return 99
+    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+class Node:
+    """Base class of all node types."""
+
+    type: ClassVar[str] = ""
+    #: JSON Schema of the node's properties, used by `flowrt validate`.
+    schema: ClassVar[dict | None] = None
+    #: Set per class on first use: does on_input take `done`? does on_close take `removed`?
+    _input_arity: ClassVar[int | None] = None
+
+    def __init__(self, config: dict, flow: Flow) -> None:
+        self.config = config
+        self.id: str = config["id"]
+        self.z: str | None = config.get("z")
+        self.g: str | None = config.get("g")
+        self.name: str = config.get("name") or ""
+        self._alias: str | None = config.get("_alias")
+        self.flow = flow
+        self.runtime: Runtime = flow.runtime
+        self.wires: list[list[str]] = config.get("wires") or []
+        self.path = f"{flow.path}/{self._alias or self.id}"
+        self._targets: list[list[Node | None]] = []
+        self._single_wire = False
+        self._single_target: Node | None = None
+        self._closed = False
+        self._context = None
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._tasks: set[asyncio.Task] = set()
+        cls = type(self)
+        if cls.__dict__.get("_input_arity") is None:
+            cls._input_arity = _count_positional(self.on_input)
+        self._takes_done = cls._input_arity >= 3
+        self.send = _noop_send
+
+    # ----- to override -------------------------------------------------------
+    def setup(self) -> Any:
+        """Read properties from self.config; may be async. Raise NodeConfigError to refuse to start."""
+
+    def on_input(self, msg: dict, send: Callable, done: Callable) -> Any:
+        """Handle one message. The default passes it on."""
+        send(msg)
+        done()
+
+    def on_close(self, removed: bool) -> Any:
+        """Release resources; may be async. `removed` is True when the node leaves the flow."""
+
+    # ----- properties ---------------------------------------------------------
+    @property
+    def outputs(self) -> int:
+        return len(self.wires)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self.runtime.loop
+
+    @property
+    def settings(self):
+        return self.runtime.settings
+
+    # ----- wiring (called by the flow) ----------------------------------------
+    def _bind_targets(self, targets: list[list[Node | None]]) -> None:
+        self._targets = targets
+        count = sum(len(t) for t in targets)
+        if count == 0:
+            self.send = _noop_send
+            return
+        self.send = self._send
+        self._single_wire = len(targets) == 1 and len(targets[0]) == 1
+        self._single_target = targets[0][0] if self._single_wire else None
+
+    # ----- messaging ----------------------------------------------------------
+    def _send(self, msg: Any) -> None:
+        if msg is None:
+            return
+        if type(msg) is dict:
+            if self._single_wire:
+                if "_msgid" not in msg:
+                    msg["_msgid"] = generate_id()
+                target = self._single_target
+                if target is not None:
+                    self.runtime.deliver(target, msg)
+                return
+            msg = [msg]
+        elif not isinstance(msg, (list, tuple)):
+            if isinstance(msg, dict):
+                msg = [msg]
+            else:
+                self.error(f"Node tried to send a message of type {_js_type(msg)}")
+                return
+        self._send_many(msg)
+
+    def _send_many(self, outputs: list | tuple) -> None:
+        events: list[tuple[Node | None, dict, bool]] = []
+        sent = False
+        first_id = None
+        missing_ids = False
+        for port, wires in enumerate(self._targets):
+            if port >= len(outputs):
+                break
+            out = outputs[port]
+            if out is None:
+                continue
+            msgs = out if isinstance(out, (list, tuple)) else (out,)
+            for target in wires:
+                for m in msgs:
+                    if m is None:
+                        continue
+                    if not isinstance(m, dict):
+                        self.error(f"Node tried to send a message of type {_js_type(m)}")
+                        continue
+                    msgid = m.get("_msgid")
+                    if not msgid:
+                        missing_ids = True
+                    elif first_id is None:
+                        first_id = msgid
+                    events.append((target, m, sent))
+                    sent = True
+        if not events:
+            return
+        if missing_ids:
+            first_id = first_id or generate_id()
+            for _, m, _ in events:
+                if not m.get("_msgid"):
+                    m["_msgid"] = first_id
+        deliver = self.runtime.deliver
+        for target, m, needs_clone in events:
+            if target is not None:
+                deliver(target, clone_message(m) if needs_clone else m)
+
+    def receive(self, msg: dict | None = None) -> None:
+        """Deliver a message to this node's input now (Node-RED's node.receive)."""
+        if msg is None:
+            msg = {}
+        if "_msgid" not in msg:
+            msg["_msgid"] = generate_id()
+        self._handle_input(msg)
+
+    def _handle_input(self, msg: dict) -> None:
+        if self._closed:
+            return
+        try:
+            if self._takes_done:
+                result = self.on_input(msg, self.send, self._done_for(msg))
+            else:
+                result = self.on_input(msg, self.send)
+        except Exception as err:
+            self.error(err, msg)
+            return
+        if result is not None and inspect.isawaitable(result):
+            self._run_async_input(result, msg)
+
+    def _run_async_input(self, awaitable: Any, msg: dict) -> None:
+        async def runner() -> None:
+            try:
+                await awaitable
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                self.error(err, msg)
+
+        self.create_task(runner())
+
+    def _done_for(self, msg: dict) -> Callable[..., None]:
+        def done(err: Any = None) -> None:
+            self._complete(msg, err)
+
+        return done
+
+    def _complete(self, msg: dict, err: Any = None) -> None:
+        if err:
+            self.error(err, msg)
+        else:
+            self.flow.handle_complete(self, msg)
+
+    # ----- errors, logs, status ----------------------------------------------
+    def error(self, err: Any, msg: dict | None = None) -> None:
+        """Report an error; with a message it reaches catch nodes, else it is logged."""
+        if err is None or err == "":
+            err = ""
+        handled = False
+        if msg is not None and isinstance(msg, dict):
+            handled = self.flow.handle_error(self, err, msg)
+        if not handled:
+            self.runtime.log.log("error", error_text(err), self)
+
+    def warn(self, text: Any) -> None:
+        self.runtime.log.log("warn", str(text), self)
+
+    def log(self, text: Any) -> None:
+        self.runtime.log.log("info", str(text), self)
+
+    def debug(self, text: Any) -> None:
+        self.runtime.log.log("debug", str(text), self)
+
+    def trace(self, text: Any) -> None:
+        self.runtime.log.log("trace", str(text), self)
+
+    def status(self, status: dict | str | int | float | bool | None) -> None:
+        if status is None:
+            status = {}
+        elif not isinstance(status, dict):
+            status = {"text": js_string(status)}
+        self.runtime.emit_status(self, status)
+        self.flow.handle_status(self, status)
+
+    # ----- context, env, typed inputs ----------------------------------------
+    def context(self):
+        """The node's context; `.flow` and `.global_` reach the other scopes."""
+        if self._context is None:
+            self._context = self.runtime.context.node_context(self._alias or self.id, self.z)
+            self._context.flow = self.flow.context()
+            self._context.global_ = self.runtime.context.global_context()
+        return self._context
+
+    def get_setting(self, name: str) -> Any:
+        """An env value as Node-RED's env.get: NR_NODE_*, then group, flow, parents, process env."""
+        if name == "NR_NODE_ID":
+            return self.id
+        if name == "NR_NODE_NAME":
+            return self.name
+        if name == "NR_NODE_PATH":
+            return self.path
+        if self.g:
+            group = self.flow.groups.get(self.g)
+            if group is not None:
+                return group.get_setting(name)
+        return self.flow.get_setting(name)
+
+    def evaluate(self, value: Any, type_: str, msg: dict | None = None) -> Any:
+        """Evaluate a typed input (msg, flow, global, str, num, json, jsonata, env, ...)."""
+        from flowrt.typedinput import evaluate_node_property
+
+        return evaluate_node_property(value, type_, self, msg)
+
+    # ----- timers and tasks cleared on close ----------------------------------
+    def call_later(self, delay: float, callback: Callable, *args: Any) -> asyncio.TimerHandle:
+        """Schedule a callback that is cancelled when the node closes."""
+        handle: asyncio.TimerHandle
+
+        def fire() -> None:
+            self._timers.discard(handle)
+            try:
+                callback(*args)
+            except Exception as err:
+                self.error(err)
+
+        handle = self.loop.call_later(max(0.0, delay), fire)
+        self._timers.add(handle)
+        return handle
+
+    def cancel_timer(self, handle: asyncio.TimerHandle | None) -> None:
+        if handle is not None:
+            handle.cancel()
+            self._timers.discard(handle)
+
+    def create_task(self, coro: Any) -> asyncio.Task:
+        """Run a coroutine owned by this node: cancelled when the node closes."""
+        task = self.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ----- lifecycle (called by the flow) -------------------------------------
+    async def _close(self, removed: bool) -> None:
+        self._closed = True
+        try:
+            arity = _count_positional(self.on_close)
+            result = self.on_close(removed) if arity >= 1 else self.on_close()
+            if inspect.isawaitable(result):
+                await result
+        finally:
+            for handle in list(self._timers):
+                handle.cancel()
+            self._timers.clear()
+            for task in list(self._tasks):
+                task.cancel()
+            if self._context is not None:
+                self.runtime.context.delete_node_context(self._alias or self.id, self.z)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.type}:{self.id}>"
+
+
+def error_text(err: Any) -> str:
+    """What Node-RED shows for an error: Error objects as their message, else toString()."""
+    if isinstance(err, BaseException):
+        text = str(err)
+        return text if text else type(err).__name__
+    return js_string(err)
+
+
+def error_stack(err: Any) -> str | None:
+    if isinstance(err, NodeError) and err.stack:
+        return err.stack
+    if isinstance(err, BaseException) and err.__traceback__ is not None:
+        return "".join(traceback.format_exception(err)).rstrip()
+    return None
+
+
+def js_string(value: Any) -> str:
+    """String conversion as JavaScript's String(value) for common values."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _js_type(value: Any) -> str:
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return type(value).__name__

@@ -1,0 +1,107 @@
+"""Node type registry: maps Node-RED type names to node classes.
+
+Built-in nodes (flowrt.nodes.*) and users' own node directories register through
+the same call, `register_type`, usually as a class decorator:
+
+    from flowrt import Node, register_type
+
+    @register_type("lower-case")
+    class LowerCase(Node):
+        def on_input(self, msg, send, done):
+            msg["payload"] = msg["payload"].lower()
+            send(msg)
+            done()
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import pkgutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from flowrt.node import Node
+
+N = TypeVar("N", bound="type[Node]")
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._types: dict[str, type[Node]] = {}
+        self._origins: dict[str, str] = {}
+
+    def register(self, type_name: str, cls: type[Node], origin: str = "") -> None:
+        existing = self._types.get(type_name)
+        if existing is not None and existing is not cls:
+            raise ValueError(
+                f"node type {type_name!r} is already registered by {self._origins.get(type_name)}; "
+                f"{origin or cls.__module__} cannot register it again"
+            )
+        cls.type = type_name
+        self._types[type_name] = cls
+        self._origins[type_name] = origin or cls.__module__
+
+    def get_type(self, type_name: str) -> type[Node] | None:
+        return self._types.get(type_name)
+
+    def types(self) -> dict[str, type[Node]]:
+        return dict(sorted(self._types.items()))
+
+    def origin(self, type_name: str) -> str:
+        return self._origins.get(type_name, "")
+
+
+registry = Registry()
+_builtins_loaded = False
+
+
+def register_type(type_name: str, cls: type[Node] | None = None) -> Callable[[N], N] | None:
+    """Register a node class under a Node-RED type name (usable as a decorator)."""
+    if cls is not None:
+        registry.register(type_name, cls)
+        return None
+
+    def decorator(node_cls: N) -> N:
+        registry.register(type_name, node_cls)
+        return node_cls
+
+    return decorator
+
+
+def load_builtin_nodes() -> None:
+    """Import every module under flowrt.nodes so its types register."""
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
+    import flowrt.nodes as package
+
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        importlib.import_module(info.name)
+    _builtins_loaded = True
+
+
+def load_node_dir(directory: str | Path) -> list[str]:
+    """Import every .py file in a user's node directory; returns the modules loaded.
+
+    Each file registers its types with `register_type`, exactly as built-ins do.
+    """
+    path = Path(directory)
+    if not path.is_dir():
+        raise FileNotFoundError(f"node directory {str(path)!r} does not exist")
+    loaded = []
+    for file in sorted(path.glob("*.py")):
+        if file.name.startswith("_"):
+            continue
+        name = f"flowrt_user_nodes.{path.name}.{file.stem}"
+        spec = importlib.util.spec_from_file_location(name, file)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load node module {file}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        loaded.append(str(file))
+    return loaded

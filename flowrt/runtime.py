@@ -1,0 +1,377 @@
+"""The runtime: builds flows from node configs, starts and stops them, delivers messages.
+
+Delivery is asynchronous and ordered: `deliver` appends to one FIFO queue that is
+drained by a single event-loop callback, a batch per loop turn (Node-RED's
+setImmediate per hop). No task per hop and no recursion, so a 100,000-hop loop
+never grows the stack and other I/O still gets its turn between batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from flowrt.flow import Flow, GlobalFlow, SubflowFlow
+from flowrt.log import Logger
+from flowrt.node import Node, NodeConfigError
+from flowrt.registry import Registry, load_builtin_nodes
+from flowrt.registry import registry as default_registry
+from flowrt.settings import Settings
+
+STRUCTURAL_TYPES = frozenset({"tab", "subflow", "group"})
+
+
+class InertNode(Node):
+    """Stands in for a node whose type is unknown (with --allow-unknown): drops what it gets."""
+
+    def on_input(self, msg: dict, send: Callable) -> None:
+        self.warn(f"unknown node type {self.config.get('type')!r}: dropped message {msg.get('_msgid')}")
+
+
+class SubflowInstanceNode(Node):
+    """The node standing for a subflow instance in its parent flow: forwards input inside."""
+
+    subflow: SubflowFlow | None = None
+
+    def on_input(self, msg: dict, send: Callable) -> None:
+        send(msg)
+
+
+class SubflowStatusNode(Node):
+    """Receives what reaches a subflow's status port and sets the instance's status."""
+
+    instance: Node
+
+    def on_input(self, msg: dict, send: Callable) -> None:
+        payload = msg.get("payload")
+        if isinstance(payload, str):
+            self.instance.status({"text": payload})
+        elif isinstance(payload, dict) and any(k in payload for k in ("text", "fill", "shape")):
+            self.instance.status(payload)
+        elif payload is not None:
+            self.instance.status({"text": str(payload)})
+        elif isinstance(msg.get("status"), dict):
+            self.instance.status(msg["status"])
+
+
+class Runtime:
+    """One deployment of flows in one process."""
+
+    def __init__(
+        self, settings: Settings | None = None, registry: Registry | None = None, logger: Logger | None = None
+    ) -> None:
+        from flowrt.context import ContextManager
+
+        self.settings = settings or Settings()
+        self.registry = registry or default_registry
+        self.log = logger or Logger(self.settings.get("logLevel", "info"))
+        self.context = ContextManager(
+            self.settings.get("contextStorage"),
+            self.settings.get("userDir"),
+            self.settings.get("functionGlobalContext"),
+            log=self.log,
+        )
+        self.allow_unknown = bool(self.settings.get("allowUnknown", False))
+        self.nodes: dict[str, Node] = {}
+        self.flows: dict[str, Flow] = {}
+        self.global_flow: GlobalFlow | None = None
+        self.subflow_defs: dict[str, dict] = {}
+        self.configs: list[dict] = []
+        self.http = None
+        self.status_listeners: list[Callable[[Node, dict], Any]] = []
+        self.started = False
+        self._queue: deque = deque()
+        self._drain_scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._warned_wires: set[tuple[str, str]] = set()
+        self._context_started = False
+
+    # ----- message delivery (hot path) -------------------------------------------
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    def deliver(self, node: Node, msg: dict) -> None:
+        """Queue `msg` for `node`'s input; delivered on a later loop turn, in order."""
+        self._queue.append((node, msg))
+        if not self._drain_scheduled:
+            self._drain_scheduled = True
+            self.loop.call_soon(self._drain)
+
+    def _drain(self) -> None:
+        queue = self._queue
+        popleft = queue.popleft
+        for _ in range(len(queue)):
+            node, msg = popleft()
+            try:
+                node._handle_input(msg)
+            except Exception as err:  # a bug in a node must not stop delivery
+                self.log.log("error", f"Error delivering message to node {node.path}: {err!r}", node)
+        if queue:
+            self.loop.call_soon(self._drain)
+        else:
+            self._drain_scheduled = False
+
+    def emit_status(self, node: Node, status: dict) -> None:
+        for listener in self.status_listeners:
+            listener(node, status)
+
+    def get_node(self, node_id: str) -> Node | None:
+        return self.nodes.get(node_id)
+
+    def get_env(self, name: str) -> Any:
+        env = self.settings.get("env") or {}
+        if name in env:
+            return env[name]
+        return os.environ.get(name)
+
+    # ----- lifecycle ---------------------------------------------------------------
+    async def start(self, configs: list[dict]) -> None:
+        """Create and start every flow of a deployment (a flat list of node dicts)."""
+        self._loop = asyncio.get_running_loop()
+        load_builtin_nodes()
+        for directory in self.settings.get("nodesDir") or []:
+            from flowrt.registry import load_node_dir
+
+            load_node_dir(directory)
+        if not self._context_started:
+            await self.context.start()
+            self._context_started = True
+        if self.http is None and self.settings.get("httpServer", True):
+            from flowrt.httpserver import HttpServer
+
+            self.http = HttpServer(self)
+            await self.http.start()
+        self._build(configs)
+        await self._setup_nodes()
+        self.started = True
+        self.log.info(f"Started flows ({len(self.nodes)} nodes)")
+
+    def _build(self, configs: list[dict]) -> None:
+        self.configs = configs
+        self.subflow_defs = {c["id"]: c for c in configs if c.get("type") == "subflow"}
+        tabs = [c for c in configs if c.get("type") == "tab"]
+        containers = {c["id"] for c in tabs} | set(self.subflow_defs)
+        global_nodes = [c for c in configs if c.get("type") not in STRUCTURAL_TYPES and not c.get("z")]
+        global_env = next((c.get("env") for c in configs if c.get("type") == "global-config"), None)
+        self.global_flow = GlobalFlow(self, global_nodes, global_env)
+        self._order = self.global_flow.create_nodes()
+        for tab in tabs:
+            if tab.get("disabled"):
+                continue
+            nodes = [c for c in configs if c.get("z") == tab["id"]]
+            flow = Flow(self, tab, nodes, self.global_flow)
+            self.flows[tab["id"]] = flow
+            self._order.extend(flow.create_nodes())
+        orphans = [c["id"] for c in configs if c.get("z") and c["z"] not in containers]
+        for node_id in orphans:
+            self.log.warn(
+                f"node {node_id!r} is on flow {self._config_by_id(node_id).get('z')!r}, which does not exist"
+            )
+        self._disabled = {c["id"] for c in configs if c.get("d")} | {
+            c["id"] for c in configs if c.get("z") in {t["id"] for t in tabs if t.get("disabled")}
+        }
+        for node in self._order:
+            self._bind(node)
+
+    def _config_by_id(self, node_id: str) -> dict:
+        return next((c for c in self.configs if c.get("id") == node_id), {})
+
+    def _bind(self, node: Node) -> None:
+        targets = []
+        for port_wires in node.wires:
+            resolved = []
+            for target_id in port_wires:
+                target = self.nodes.get(target_id)
+                if target is None and target_id not in self._disabled:
+                    key = (node.id, target_id)
+                    if key not in self._warned_wires:
+                        self._warned_wires.add(key)
+                        node.warn(
+                            f"wired to node {target_id!r}, which does not exist: messages sent there are dropped"
+                        )
+                resolved.append(target)
+            targets.append(resolved)
+        node._bind_targets(targets)
+
+    async def _setup_nodes(self) -> None:
+        for node in self._order:
+            try:
+                result = node.setup()
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception as err:
+                text = str(err) if isinstance(err, NodeConfigError) else f"{type(err).__name__}: {err}"
+                self.log.log("error", f"node not started: {text}", node)
+                self._discard(node)
+
+    def _discard(self, node: Node) -> None:
+        node._closed = True
+        self.nodes.pop(node.id, None)
+        node.flow.nodes.pop(node.id, None)
+
+    def create_node(self, config: dict, flow: Flow) -> Node | None:
+        """Instantiate one node config in `flow` (env substitution, registry lookup)."""
+        from flowrt.env import substitute_env_properties
+
+        type_name = config.get("type", "")
+        config = dict(config)
+        if type_name.startswith("subflow:"):
+            cls: type[Node] | None = SubflowInstanceNode
+        else:
+            cls = self.registry.get_type(type_name)
+        if cls is None:
+            if not self.allow_unknown:
+                self.log.error(f"unknown node type {type_name!r} (node {config.get('id')!r}): not started")
+                return None
+            cls = InertNode
+        probe = _SettingProbe(config, flow)
+        substitute_env_properties(config, probe.get_setting)
+        try:
+            node = cls(config, flow)
+            node.type = type_name
+        except Exception as err:
+            self.log.error(f"[{type_name}:{config.get('id')}] could not be created: {err}")
+            return None
+        self.nodes[node.id] = node
+        return node
+
+    def create_subflow_instance(self, instance: Node, parent: Flow) -> list[Node]:
+        """Copy a subflow definition's nodes for one instance and wire its ports."""
+        def_id = instance.type[len("subflow:") :]
+        definition = self.subflow_defs.get(def_id)
+        if definition is None:
+            self.log.log("error", f"subflow {def_id!r} is not defined: instance not started", instance)
+            self._discard(instance)
+            return []
+        inner = [c for c in self.configs if c.get("z") == def_id]
+        prefix = instance.id
+        id_map = {c["id"]: f"{prefix}-{c['id']}" for c in inner}
+        copies = {c["id"]: _remap_config(c, id_map, instance.id) for c in inner}
+
+        in_ports = definition.get("in") or []
+        instance_wires = [
+            id_map[w["id"]] for w in (in_ports[0].get("wires") if in_ports else []) if w.get("id") in id_map
+        ]
+        outer_wires = instance.config.get("wires") or []
+        for port_index, port in enumerate(definition.get("out") or []):
+            destinations = outer_wires[port_index] if port_index < len(outer_wires) else []
+            for source in port.get("wires") or []:
+                if source.get("id") == def_id:
+                    instance_wires.extend(destinations)
+                elif source.get("id") in copies:
+                    _extend_port(copies[source["id"]], source.get("port", 0), destinations)
+
+        status_node = None
+        if definition.get("status"):
+            status_id = f"{instance.id}:status"
+            for source in definition["status"].get("wires") or []:
+                if source.get("id") == def_id:
+                    instance_wires.append(status_id)
+                elif source.get("id") in copies:
+                    _extend_port(copies[source["id"]], source.get("port", 0), [status_id])
+
+        flow = SubflowFlow(self, definition, instance, list(copies.values()), parent)
+        parent.subflows.append(flow)
+        instance.subflow = flow
+        instance.wires = [instance_wires]
+        created = flow.create_nodes()
+        if definition.get("status"):
+            status_node = SubflowStatusNode(
+                {"id": f"{instance.id}:status", "type": "subflow-status", "z": instance.id}, flow
+            )
+            status_node.instance = instance
+            self.nodes[status_node.id] = status_node
+            created.append(status_node)
+        return created
+
+    async def stop(self, removed_ids: set[str] | None = None) -> None:
+        """Close every node (close handlers run, bounded by nodeCloseTimeout)."""
+        timeout = float(self.settings.get("nodeCloseTimeout", 15))
+        nodes = list(self.nodes.values())
+
+        async def close(node: Node) -> None:
+            removed = removed_ids is not None and node.id in removed_ids
+            try:
+                await asyncio.wait_for(node._close(removed), timeout)
+            except TimeoutError:
+                node.error("Error stopping node: Close timed out")
+            except Exception as err:
+                node.error(f"Error stopping node: {err}")
+
+        await asyncio.gather(*(close(n) for n in nodes))
+        self.nodes.clear()
+        self.flows.clear()
+        self._queue.clear()
+        self.started = False
+
+    async def redeploy(self, configs: list[dict]) -> None:
+        """Full deploy: stop the running nodes (removed=True for those gone), start the new set."""
+        new_ids = {c.get("id") for c in configs}
+        removed = {node_id for node_id in self.nodes if node_id not in new_ids}
+        await self.stop(removed)
+        self._build(configs)
+        await self._setup_nodes()
+        self.started = True
+
+    async def close(self) -> None:
+        """Stop flows, flush context, stop the HTTP server."""
+        if self.started:
+            await self.stop(None)
+        if self._context_started:
+            await self.context.stop()
+            self._context_started = False
+        if self.http is not None:
+            await self.http.stop()
+            self.http = None
+
+
+class _SettingProbe:
+    """Resolves ${VAR} in a node's properties before the node exists (as Node-RED's createNode)."""
+
+    def __init__(self, config: dict, flow: Flow) -> None:
+        self.config = config
+        self.flow = flow
+
+    def get_setting(self, name: str) -> Any:
+        if name == "NR_NODE_ID":
+            return self.config.get("id")
+        if name == "NR_NODE_NAME":
+            return self.config.get("name")
+        if name == "NR_NODE_PATH":
+            return f"{self.flow.path}/{self.config.get('_alias') or self.config.get('id')}"
+        group = self.flow.groups.get(self.config.get("g") or "")
+        if group is not None:
+            return group.get_setting(name)
+        return self.flow.get_setting(name)
+
+
+def _extend_port(config: dict, port: int, destinations: list[str]) -> None:
+    wires = config.setdefault("wires", [])
+    while len(wires) <= port:
+        wires.append([])
+    wires[port] = list(wires[port]) + list(destinations)
+
+
+def _remap_config(config: dict, id_map: dict[str, str], instance_id: str) -> dict:
+    """A copy of a subflow-internal node config with ids made unique to the instance."""
+    copy = dict(config)
+    copy["id"] = id_map[config["id"]]
+    copy["_alias"] = config["id"]
+    copy["z"] = instance_id
+    if config.get("g") in id_map:
+        copy["g"] = id_map[config["g"]]
+    if "wires" in config:
+        copy["wires"] = [[id_map.get(t, t) for t in port] for port in config.get("wires") or []]
+    for key in ("scope", "links"):
+        if isinstance(config.get(key), list):
+            copy[key] = [id_map.get(t, t) for t in config[key]]
+    for key, value in config.items():
+        if key not in ("id", "z", "g", "wires") and isinstance(value, str) and value in id_map:
+            copy[key] = id_map[value]  # a reference to a config node inside the subflow
+    return copy
