@@ -1,2 +1,12 @@
-"""flowrt: a Node-RED-compatible flow runtime in Python."""
+"""flowrt: a Node-RED-compatible flow runtime in Python.
+
+The public API for node authors:
+
+    from flowrt import Node, register_type, NodeError, NodeConfigError
+"""
+
+from flowrt.node import Node, NodeConfigError, NodeError
+from flowrt.registry import register_type
+
 __version__ = "0.1.0"
+__all__ = ["Node", "NodeConfigError", "NodeError", "register_type", "__version__"]

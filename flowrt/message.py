@@ -15,7 +15,7 @@ _getrandbits = random.getrandbits
 
 def generate_id() -> str:
     """A new 16 hex digit id, as Node-RED's RED.util.generateId()."""
-    return "%016x" % _getrandbits(64)
+    return f"{_getrandbits(64):016x}"
 
 
 def _clone(value: Any) -> Any:
