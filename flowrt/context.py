@@ -1,0 +1,774 @@
+"""Node-RED context: node, flow and global scopes backed by one or more stores.
+
+Mirrors ``@node-red/runtime/lib/nodes/context``:
+
+* ``settings.contextStorage`` configures named stores (``memory``,
+  ``localfilesystem`` or a custom factory); ``default`` may alias another
+  store by name; with no configuration a single memory store is used.
+* Scopes are ``"global"``, a flow id, or ``"<node id>:<flow id>"``.
+* A key may carry a store prefix, ``#:(file)::foo.bar``; an unknown store
+  name falls back to the default store with a warning (logged once).
+* Flow contexts of subflows have a parent flow context, reachable with a
+  ``$parent.`` key prefix.
+* ``None`` plays JavaScript ``undefined``: setting a key to ``None``
+  deletes it.
+
+All store access is synchronous (values are cached in memory); callbacks
+(``callback(err, value)``) are supported for Node-RED style code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import json
+import logging
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from .propertypath import (
+    PropertyAccessError,
+    delete_object_property,
+    get_object_property,
+    parse_property_expression,
+    set_object_property,
+)
+
+__all__ = [
+    "Context",
+    "ContextError",
+    "ContextManager",
+    "ContextStore",
+    "LocalFileSystemStore",
+    "MemoryStore",
+    "parse_context_store",
+]
+
+_STORE_KEY_RE = re.compile(r"#:\((\S+?)\)::(.*)", re.DOTALL)
+_STORE_NAME_RE = re.compile(r"[a-zA-Z0-9_]+")
+_DEFAULT_LOG = logging.getLogger("flowrt.context")
+
+
+class ContextError(ValueError):
+    """Invalid context key, store configuration or store operation."""
+
+
+def parse_context_store(key: str) -> tuple[str | None, str]:
+    """Split ``"#:(file)::foo.bar"`` into ``("file", "foo.bar")``;
+    a key without a store prefix gives ``(None, key)``."""
+    if isinstance(key, str):
+        m = _STORE_KEY_RE.fullmatch(key)
+        if m:
+            return m.group(1), m.group(2)
+    return None, key
+
+
+def _log(log: Any, level: str, message: str) -> None:
+    log = log or _DEFAULT_LOG
+    fn = getattr(log, level, None)
+    if fn is None and level == "warning":
+        fn = getattr(log, "warn", None)
+    if fn is not None:
+        fn(message)
+
+
+def _scope_is_active(scope: str, active: set[str]) -> bool:
+    return scope == "global" or scope.split(":", 1)[0] in active
+
+
+# ====================================================================== stores
+
+
+class ContextStore:
+    """Interface of a context store.  Keys may be property paths."""
+
+    async def open(self) -> None:
+        """Prepare the store (load persisted values)."""
+
+    async def close(self) -> None:
+        """Persist anything pending and release resources."""
+
+    def get(self, scope: str, key: str) -> Any:
+        raise NotImplementedError
+
+    def set(self, scope: str, key: str, value: Any) -> None:
+        raise NotImplementedError
+
+    def keys(self, scope: str) -> list[str]:
+        raise NotImplementedError
+
+    def delete(self, scope: str) -> None:
+        raise NotImplementedError
+
+    def clean(self, active_scopes: set[str]) -> None:
+        """Drop node/flow scopes whose id (before any ``:``) is not active."""
+        raise NotImplementedError
+
+
+class MemoryStore(ContextStore):
+    """Keeps values in memory, by reference (no cloning)."""
+
+    def __init__(self, config: dict | None = None) -> None:
+        self.data: dict[str, dict[str, Any]] = {}
+
+    def get(self, scope: str, key: str) -> Any:
+        data = self.data.get(scope)
+        if data is None:
+            parse_property_expression(key)  # bad syntax is an error even when empty
+            return None
+        try:
+            return get_object_property(data, key)
+        except PropertyAccessError:
+            return None
+
+    def set(self, scope: str, key: str, value: Any) -> None:
+        data = self.data.get(scope)
+        if data is None:
+            parse_property_expression(key)
+            if value is None:
+                return
+            data = self.data[scope] = {}
+        if value is None:
+            delete_object_property(data, key)
+        else:
+            set_object_property(data, key, value)
+
+    def keys(self, scope: str) -> list[str]:
+        return list(self.data.get(scope, ()))
+
+    def delete(self, scope: str) -> None:
+        self.data.pop(scope, None)
+
+    def clean(self, active_scopes: set[str]) -> None:
+        for scope in list(self.data):
+            if not _scope_is_active(scope, active_scopes):
+                del self.data[scope]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"type": "Buffer", "data": list(bytes(value))}
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(_dt.UTC).replace(tzinfo=None)
+        return value.isoformat(timespec="milliseconds") + "Z"
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"value of type {type(value).__name__} is not JSON serialisable")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, indent=4, default=_json_default, allow_nan=False, ensure_ascii=False)
+
+
+class LocalFileSystemStore(ContextStore):
+    """Node-RED's ``localfilesystem`` store.
+
+    Files live under ``<dir>/<base>`` (``dir`` defaults to the user
+    directory, ``base`` to ``"context"``) with Node-RED's layout::
+
+        global/global.json
+        <flow id>/flow.json
+        <flow id>/<node id>.json
+
+    Values are cached in memory; changed scopes are written every
+    ``flushInterval`` seconds (default 30) and on :meth:`close`.  Writes
+    are atomic (temporary file + rename).  Values that cannot be written as
+    JSON are left out of the file with a warning naming scope and key.
+    """
+
+    def __init__(self, config: dict | None = None, *, name: str = "file", log: Any = None) -> None:
+        config = dict(config or {})
+        self.name = name
+        self.log = log
+        base = config.get("base") or "context"
+        directory = config.get("dir")
+        if not directory:
+            directory = (config.get("settings") or {}).get("userDir")
+        if not directory:
+            directory = Path.home() / ".node-red"
+        self.base_dir = Path(directory) / base
+        interval = config.get("flushInterval", 30)
+        self.flush_interval = max(0.0, float(interval))
+        self._cache = MemoryStore()
+        self._dirty: set[str] = set()
+        self._warned: set[tuple[str, str]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._flush_task: asyncio.Task | None = None
+        self._lock: asyncio.Lock | None = None
+        self._closing = False
+
+    # ------------------------------------------------------------ paths
+
+    def scope_path(self, scope: str) -> Path:
+        """The JSON file holding ``scope``."""
+        if ":" not in scope:
+            if scope == "global":
+                return self.base_dir / "global" / "global.json"
+            return self.base_dir / scope / "flow.json"
+        node_id, flow_id = scope.split(":", 1)
+        return self.base_dir / flow_id / f"{node_id}.json"
+
+    def _list_files(self) -> list[tuple[str, Path]]:
+        found: list[tuple[str, Path]] = []
+        if not self.base_dir.is_dir():
+            return found
+        for sub in sorted(self.base_dir.iterdir()):
+            if sub.name.startswith(".") or not sub.is_dir():
+                continue
+            for file in sorted(sub.iterdir()):
+                if file.suffix != ".json" or not file.is_file():
+                    continue
+                if sub.name == "global":
+                    scope = "global"
+                elif file.name == "flow.json":
+                    scope = sub.name
+                else:
+                    scope = f"{file.stem}:{sub.name}"
+                found.append((scope, file))
+        return found
+
+    # ------------------------------------------------------------ lifecycle
+
+    def _load_all(self) -> dict[str, dict]:
+        loaded: dict[str, dict] = {}
+        for scope, file in self._list_files():
+            text = file.read_text(encoding="utf-8")
+            try:
+                data = json.loads(text) if text.strip() else {}
+            except ValueError as err:
+                raise ContextError(f"Invalid JSON in context file {file}: {err}") from err
+            if not isinstance(data, dict):
+                raise ContextError(f"Invalid context file {file}: not a JSON object")
+            loaded.setdefault(scope, {}).update(data)
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        return loaded
+
+    async def open(self) -> None:
+        self._closing = False
+        self._lock = asyncio.Lock()
+        loaded = await asyncio.to_thread(self._load_all)
+        for scope, data in loaded.items():
+            self._cache.data.setdefault(scope, {}).update(data)
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        await self.flush()
+
+    # ------------------------------------------------------------ flushing
+
+    def _serialise(self, scope: str) -> str:
+        data = self._cache.data.get(scope) or {}
+        try:
+            text = _dumps(data)
+        except (TypeError, ValueError, RecursionError):
+            good = {}
+            for key, value in data.items():
+                try:
+                    _dumps(value)
+                except (TypeError, ValueError, RecursionError) as err:
+                    if (scope, key) not in self._warned:
+                        self._warned.add((scope, key))
+                        _log(
+                            self.log,
+                            "warning",
+                            f"Context store '{self.name}': not saving {scope}/{key}: {err}",
+                        )
+                    continue
+                good[key] = value
+            text = _dumps(good)
+        else:
+            if self._warned:
+                self._warned = {w for w in self._warned if w[0] != scope}
+        return text
+
+    @staticmethod
+    def _write_atomic(path: Path, text: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{time.time_ns()}.tmp")
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+    async def flush(self) -> None:
+        """Write every changed scope now."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            scopes = sorted(self._dirty)
+            self._dirty.clear()
+            if not scopes:
+                return
+            writes = [(scope, self.scope_path(scope), self._serialise(scope)) for scope in scopes]
+
+            def write_all() -> list[tuple[str, OSError]]:
+                failures = []
+                for scope, path, text in writes:
+                    try:
+                        self._write_atomic(path, text)
+                    except OSError as err:
+                        failures.append((scope, err))
+                return failures
+
+            failures = await asyncio.to_thread(write_all)
+            for scope, err in failures:
+                self._dirty.add(scope)
+                _log(self.log, "error", f"Context store '{self.name}': error writing {scope}: {err}")
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._flush_task = asyncio.ensure_future(self.flush())
+
+    def _mark_dirty(self, scope: str) -> None:
+        self._dirty.add(scope)
+        if self._closing or self._timer is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop: written by the next flush or on close
+        self._timer = loop.call_later(self.flush_interval, self._on_timer)
+
+    # ------------------------------------------------------------ store API
+
+    def get(self, scope: str, key: str) -> Any:
+        return self._cache.get(scope, key)
+
+    def set(self, scope: str, key: str, value: Any) -> None:
+        self._cache.set(scope, key, value)
+        self._mark_dirty(scope)
+
+    def keys(self, scope: str) -> list[str]:
+        return self._cache.keys(scope)
+
+    def delete(self, scope: str) -> None:
+        self._cache.delete(scope)
+        self._dirty.discard(scope)
+        path = self.scope_path(scope)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def clean(self, active_scopes: set[str]) -> None:
+        self._cache.clean(active_scopes)
+        self._dirty = {s for s in self._dirty if _scope_is_active(s, active_scopes)}
+        self._warned.clear()
+        for scope, file in self._list_files():
+            if scope == "global":
+                continue
+            flow_id = file.parent.name
+            if flow_id not in active_scopes:
+                shutil.rmtree(file.parent, ignore_errors=True)
+            elif file.name != "flow.json" and file.stem not in active_scopes:
+                file.unlink(missing_ok=True)
+
+
+_BUILTIN_STORES: dict[str, Callable[..., ContextStore]] = {
+    "memory": MemoryStore,
+    "localfilesystem": LocalFileSystemStore,
+}
+
+
+# ====================================================================== contexts
+
+
+def _validate_key(key: Any) -> bool:
+    keys = key if isinstance(key, list | tuple) else [key]
+    if not keys:
+        return False
+    return all(isinstance(k, str) and k for k in keys)
+
+
+def _split_store_arg(store: Any, callback: Any) -> tuple[Any, Any]:
+    if callback is None and callable(store):
+        return None, store
+    if callback is not None and not callable(callback):
+        raise ContextError("Callback must be a function")
+    return store, callback
+
+
+class _RootContext:
+    """Parent of top-level flow contexts: reads nothing, stores nothing."""
+
+    parent = None
+
+    def get(self, key: Any, store: Any = None, callback: Callable | None = None) -> Any:
+        store, callback = _split_store_arg(store, callback)
+        if callback:
+            callback(None, None)
+        return None
+
+    def set(self, key: Any, value: Any, store: Any = None, callback: Callable | None = None) -> None:
+        store, callback = _split_store_arg(store, callback)
+        if callback:
+            callback(None)
+
+    def keys(self, store: Any = None, callback: Callable | None = None) -> list[str] | None:
+        store, callback = _split_store_arg(store, callback)
+        if callback:
+            callback(None, [])
+            return None
+        return []
+
+
+class Context:
+    """One context scope (``global``, a flow, or a node).
+
+    Node contexts also have ``.flow`` and ``.global_`` (Context objects);
+    flow contexts have ``.parent`` (the parent flow context, or a root
+    context that holds nothing).
+    """
+
+    def __init__(
+        self,
+        manager: ContextManager,
+        scope: str,
+        seed: dict | None = None,
+        parent: Context | _RootContext | None = None,
+    ) -> None:
+        self._manager = manager
+        self.scope = scope
+        self._seed = seed
+        self.parent = parent
+        self.flow: Context | None = None
+        self.global_: Context | None = None
+
+    def __repr__(self) -> str:
+        return f"<Context {self.scope}>"
+
+    # ------------------------------------------------------------ helpers
+
+    def _follow_parent(self, key: str) -> tuple[bool, Any, str | None]:
+        if key == "$parent":
+            return True, None, None
+        if key.startswith("$parent."):
+            ctx = self.parent
+            rest = key[8:]
+            while ctx is not None and rest.startswith("$parent."):
+                ctx = getattr(ctx, "parent", None)
+                rest = rest[8:]
+            return True, ctx, rest
+        return False, None, None
+
+    def _seed_value(self, key: str) -> Any:
+        try:
+            return get_object_property(self._seed, key)
+        except PropertyAccessError:
+            return None
+
+    def _get(self, key: Any, store: str | None) -> tuple[bool, Any]:
+        """Returns (is_multi, value-or-values)."""
+        if not _validate_key(key):
+            raise ContextError("Invalid context key")
+        if isinstance(key, list | tuple):
+            storage = self._manager._store_for(store)
+            values = [storage.get(self.scope, k) for k in key]
+            if self._seed:
+                values = [self._seed_value(k) if v is None else v for k, v in zip(key, values, strict=True)]
+            return True, values
+        key_store, key = parse_context_store(key)
+        store = store or key_store
+        follow, ctx, rest = self._follow_parent(key)
+        if follow:
+            return False, (ctx.get(rest, store) if ctx is not None and rest else None)
+        value = self._manager._store_for(store).get(self.scope, key)
+        if value is None and self._seed:
+            value = self._seed_value(key)
+        return False, value
+
+    # ------------------------------------------------------------ API
+
+    def get(self, key: str | list[str], store: str | None = None, callback: Callable | None = None) -> Any:
+        """Read a key (or list of keys).  With a callback, calls
+        ``callback(err, value)`` (``callback(err, *values)`` for a list)
+        and returns ``None``."""
+        store, callback = _split_store_arg(store, callback)
+        try:
+            multi, value = self._get(key, store)
+        except Exception as err:
+            if callback is None:
+                raise
+            callback(err)
+            return None
+        if callback is None:
+            return value
+        if multi:
+            callback(None, *value)
+        else:
+            callback(None, value)
+        return None
+
+    def _set(self, key: Any, value: Any, store: str | None) -> None:
+        if not _validate_key(key):
+            raise ContextError("Invalid context key")
+        if isinstance(key, list | tuple):
+            storage = self._manager._store_for(store)
+            values = value if isinstance(value, list) else [value]
+            for i, k in enumerate(key):
+                storage.set(self.scope, k, values[i] if i < len(values) else None)
+            return
+        key_store, key = parse_context_store(key)
+        store = store or key_store
+        follow, ctx, rest = self._follow_parent(key)
+        if follow:
+            if ctx is not None and rest:
+                ctx.set(rest, value, store)
+            return
+        self._manager._store_for(store).set(self.scope, key, value)
+
+    def set(
+        self,
+        key: str | list[str],
+        value: Any,
+        store: str | None = None,
+        callback: Callable | None = None,
+    ) -> None:
+        """Set a key (or keys, with a list of values); ``None`` deletes.
+        With a callback, calls ``callback(err)``."""
+        store, callback = _split_store_arg(store, callback)
+        try:
+            self._set(key, value, store)
+        except Exception as err:
+            if callback is None:
+                raise
+            callback(err)
+            return
+        if callback is not None:
+            callback(None)
+
+    def keys(self, store: str | None = None, callback: Callable | None = None) -> list[str] | None:
+        """The top-level keys of this scope in a store."""
+        store, callback = _split_store_arg(store, callback)
+        try:
+            result = self._manager._store_for(store).keys(self.scope)
+            if self._seed and self._manager.export_global_context_keys:
+                result = list(dict.fromkeys([*self._seed, *result]))
+        except Exception as err:
+            if callback is None:
+                raise
+            callback(err)
+            return None
+        if callback is None:
+            return result
+        callback(None, result)
+        return None
+
+
+# ====================================================================== manager
+
+
+class ContextManager:
+    """Owns the context stores and hands out Context objects.
+
+    ``context_storage`` has the shape of Node-RED's
+    ``settings.contextStorage``::
+
+        {"default": {"module": "memory"},
+         "file": {"module": "localfilesystem", "config": {"flushInterval": 10}}}
+
+    ``"default": "file"`` makes another store the default; without a
+    ``default`` entry the first store listed is the default.  ``module``
+    may also be a factory taking the config dict (or a ContextStore).
+    """
+
+    def __init__(
+        self,
+        context_storage: dict | None,
+        user_dir: str | os.PathLike | None,
+        function_global_context: dict | None = None,
+        log: Any = None,
+        export_global_context_keys: bool = True,
+    ) -> None:
+        self.log = log
+        self.user_dir = os.fspath(user_dir) if user_dir is not None else None
+        self.export_global_context_keys = export_global_context_keys
+        self._stores: dict[str, ContextStore] = {}
+        self._store_list: list[str] = []
+        self._default_store = "memory"
+        self._has_configured_store = False
+        self._warned_stores: set[str] = set()
+        self._configure(context_storage or {})
+        self._seed = dict(function_global_context or {})
+        self._contexts: dict[str, Context] = {}
+        self._flows: dict[str, Context] = {}
+        self._global = Context(self, "global", seed=self._seed)
+
+    # ------------------------------------------------------------ configuration
+
+    def _create_store(self, name: str, spec: Any) -> ContextStore:
+        if not isinstance(spec, dict) or "module" not in spec:
+            raise ValueError(f"Context store '{name}' does not define a 'module'")
+        config = dict(spec.get("config") or {})
+        config["settings"] = {"userDir": self.user_dir}
+        module = spec["module"]
+        if isinstance(module, ContextStore):
+            return module
+        if isinstance(module, str):
+            if module == "localfilesystem":
+                return LocalFileSystemStore(config, name=name, log=self.log)
+            factory = _BUILTIN_STORES.get(module)
+            if factory is None:
+                known = ", ".join(sorted(_BUILTIN_STORES))
+                raise ValueError(
+                    f"Context store '{name}': unknown module '{module}' (available modules: {known})"
+                )
+            return factory(config)
+        if callable(module):
+            store = module(config)
+            if not all(hasattr(store, m) for m in ("get", "set", "keys", "open", "close")):
+                raise ValueError(f"Context store '{name}': module did not create a context store")
+            return store
+        raise ValueError(f"Context store '{name}': invalid module {module!r}")
+
+    def _configure(self, plugins: dict) -> None:
+        if not plugins:
+            self._stores["_"] = MemoryStore()
+            self._store_list = ["memory"]
+            self._default_store = "memory"
+            return
+        has_default = "default" in plugins
+        default_alias: str | None = None
+        first_name: str | None = None
+        for name, spec in plugins.items():
+            if name == "_":
+                continue
+            if not isinstance(name, str) or not _STORE_NAME_RE.fullmatch(name):
+                raise ValueError(f"Invalid context store name {name!r}")
+            if name == "default" and isinstance(spec, str):
+                if spec not in plugins or spec == "default":
+                    raise ValueError(f"Context store 'default' refers to unknown store '{spec}'")
+                default_alias = spec
+                continue
+            if first_name is None and not has_default:
+                first_name = name
+            self._stores[name] = self._create_store(name, spec)
+        if has_default:
+            target = default_alias or "default"
+        elif first_name is not None:
+            target = first_name
+            default_alias = first_name
+        else:
+            target = None
+        if target is None:
+            self._stores["_"] = MemoryStore()
+            self._default_store = "memory"
+        else:
+            self._stores["_"] = self._stores[target]
+            self._default_store = target
+        self._has_configured_store = True
+        self._store_list = [
+            n for n in self._stores if n != "_" and not (default_alias and n == "default")
+        ] or ["memory"]
+
+    def _store_for(self, name: str | None) -> ContextStore:
+        if name:
+            store = self._stores.get(name)
+            if store is not None:
+                return store
+            if name not in (self._default_store, "default") and name not in self._warned_stores:
+                self._warned_stores.add(name)
+                _log(self.log, "warning", f"Unknown context store '{name}' specified. Using default store.")
+        return self._stores["_"]
+
+    def store(self, name: str | None = None) -> ContextStore:
+        """The store instance for ``name`` (the default store for None)."""
+        return self._store_for(name)
+
+    def list_stores(self) -> dict[str, Any]:
+        """``{"default": <name>, "stores": [<names>]}`` as Node-RED reports it."""
+        return {"default": self._default_store, "stores": list(self._store_list)}
+
+    def _unique_stores(self) -> Iterable[ContextStore]:
+        seen: set[int] = set()
+        for store in self._stores.values():
+            if id(store) not in seen:
+                seen.add(id(store))
+                yield store
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Open every store (file stores load their persisted values)."""
+        for store in self._unique_stores():
+            await store.open()
+
+    async def stop(self) -> None:
+        """Flush and close every store."""
+        errors = []
+        for store in self._unique_stores():
+            try:
+                await store.close()
+            except Exception as err:  # keep closing the others
+                errors.append(err)
+                _log(self.log, "error", f"Error closing context store: {err}")
+        if errors:
+            raise errors[0]
+
+    # ------------------------------------------------------------ contexts
+
+    def global_context(self) -> Context:
+        return self._global
+
+    def flow_context(self, flow_id: str, parent_flow_id: str | None = None) -> Context:
+        ctx = self._flows.get(flow_id)
+        if ctx is None:
+            parent: Context | _RootContext | None = None
+            if parent_flow_id is not None:
+                parent = self._flows.get(parent_flow_id)
+            ctx = Context(self, flow_id, parent=parent or _RootContext())
+            ctx.global_ = self._global
+            self._flows[flow_id] = ctx
+        return ctx
+
+    def node_context(self, node_id: str, flow_id: str | None) -> Context:
+        context_id = f"{node_id}:{flow_id}" if flow_id else node_id
+        ctx = self._contexts.get(context_id)
+        if ctx is None:
+            ctx = Context(self, context_id)
+            if flow_id:
+                ctx.flow = self.flow_context(flow_id)
+            ctx.global_ = self._global
+            self._contexts[context_id] = ctx
+        return ctx
+
+    def delete_node_context(self, node_id: str, flow_id: str | None) -> None:
+        """Forget a node's context.  As in Node-RED this only happens when no
+        context storage is configured (configured stores keep node context
+        across redeploys until :meth:`clean`)."""
+        if self._has_configured_store:
+            return
+        context_id = f"{node_id}:{flow_id}" if flow_id else node_id
+        self._contexts.pop(context_id, None)
+        self._stores["_"].delete(context_id)
+
+    def delete_global_context(self) -> None:
+        """Empty the global context in every store (the seed stays)."""
+        for store in self._unique_stores():
+            store.delete("global")
+
+    def clean(self, active_ids: Iterable[str]) -> None:
+        """Drop node and flow contexts whose ids are not in ``active_ids``."""
+        active = set(active_ids)
+        for store in self._unique_stores():
+            store.clean(active)
+        for context_id in list(self._contexts):
+            if context_id.split(":", 1)[0] not in active:
+                del self._contexts[context_id]
+        for flow_id in list(self._flows):
+            if flow_id not in active:
+                del self._flows[flow_id]
