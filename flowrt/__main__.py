@@ -1,0 +1,7 @@
+"""`python -m flowrt` is the `flowrt` command."""
+
+import sys
+
+from flowrt.cli import main
+
+sys.exit(main())

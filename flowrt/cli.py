@@ -1,0 +1,257 @@
+"""The `flowrt` command: run, validate and convert flows, list node types."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from flowrt import __version__
+
+EXIT_OK = 0
+EXIT_INVALID = 2
+
+DESCRIPTION = """\
+Run Node-RED flows (JSON exports or flowrt YAML) without Node.js.
+
+commands:
+  run FLOW...          load, validate and run flows (Ctrl-C stops gracefully)
+  validate FLOW...     report every problem in the flows; exit status 2 on errors
+  convert IN OUT       convert a flow between JSON and YAML (by file extension)
+  nodes                list the node types and their properties
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flowrt", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"flowrt {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run flows", description="Load, validate and run flows.")
+    run.add_argument("flows", nargs="+", metavar="FLOW", help="flow files (.json or .yaml); several merge")
+    run.add_argument("-p", "--port", type=int, help="HTTP port (default 1880; 0 picks a free port)")
+    run.add_argument("--host", help="address to listen on (setting uiHost; default 127.0.0.1)")
+    run.add_argument("-s", "--settings", help="settings file (YAML or JSON)")
+    run.add_argument("-u", "--userDir", dest="user_dir", help="user directory (context files live here)")
+    run.add_argument(
+        "-D",
+        "--define",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting (value parsed as JSON when it can be)",
+    )
+    run.add_argument("--safe", action="store_true", help="load and validate the flows but do not start them")
+    run.add_argument("-v", "--verbose", action="store_true", help="verbose (debug) logging")
+    _add_common(run)
+
+    validate = sub.add_parser(
+        "validate", help="check flows", description="Report every problem in the flows."
+    )
+    validate.add_argument("flows", nargs="+", metavar="FLOW")
+    _add_common(validate)
+
+    convert = sub.add_parser("convert", help="convert JSON <-> YAML", description="Convert a flow file.")
+    convert.add_argument("source", metavar="IN")
+    convert.add_argument("target", metavar="OUT")
+
+    nodes = sub.add_parser(
+        "nodes", help="list node types", description="List node types and their properties."
+    )
+    nodes.add_argument("--json", action="store_true", help="print the property schemas as JSON")
+    nodes.add_argument(
+        "--nodes", action="append", default=[], metavar="DIR", help="also load node modules from DIR"
+    )
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-unknown",
+        action="store_true",
+        help="load nodes of unknown types as inert nodes instead of failing",
+    )
+    parser.add_argument(
+        "--nodes", action="append", default=[], metavar="DIR", help="load node modules from DIR (repeatable)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    handler = {"run": cmd_run, "validate": cmd_validate, "convert": cmd_convert, "nodes": cmd_nodes}[
+        args.command
+    ]
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _fail(text: str) -> int:
+    print(f"flowrt: {text}", file=sys.stderr)
+    return EXIT_INVALID
+
+
+def _load_node_modules(dirs: list[str]) -> str | None:
+    from flowrt.registry import load_builtin_nodes, load_node_dir
+
+    load_builtin_nodes()
+    for directory in dirs:
+        try:
+            load_node_dir(directory)
+        except Exception as err:
+            return f"cannot load node modules from {directory}: {err}"
+    return None
+
+
+def _load_and_check(paths: list[str], allow_unknown: bool) -> tuple[Any, list, list]:
+    """Returns (deployment or None, errors, warnings) as Problem objects."""
+    from flowrt.document import FlowFileError, load_deployment
+    from flowrt.registry import registry
+    from flowrt.validate import validate_deployment
+
+    try:
+        deployment = load_deployment(paths)
+    except FlowFileError as err:
+        return None, list(err.problems), []
+    problems = validate_deployment(deployment, registry, allow_unknown=allow_unknown)
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = [p for p in problems if p.severity != "error"]
+    return deployment, errors, warnings
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    error = _load_node_modules(args.nodes)
+    if error:
+        return _fail(error)
+    deployment, errors, warnings = _load_and_check(args.flows, args.allow_unknown)
+    for problem in errors:
+        print(f"error: {problem}", file=sys.stderr)
+    for problem in warnings:
+        print(f"warning: {problem}", file=sys.stderr)
+    if errors:
+        print(f"{len(errors)} error(s), {len(warnings)} warning(s)", file=sys.stderr)
+        return EXIT_INVALID
+    count = len(deployment.nodes) if deployment else 0
+    print(f"ok: {count} node(s) in {len(args.flows)} file(s), {len(warnings)} warning(s)")
+    return EXIT_OK
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from flowrt.document import FlowFileError, convert_file
+
+    try:
+        convert_file(args.source, args.target)
+    except FlowFileError as err:
+        for problem in err.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    except OSError as err:
+        return _fail(f"{err.filename or args.target}: {err.strerror}")
+    print(f"wrote {args.target}")
+    return EXIT_OK
+
+
+def cmd_nodes(args: argparse.Namespace) -> int:
+    from flowrt.registry import registry
+
+    error = _load_node_modules(args.nodes)
+    if error:
+        return _fail(error)
+    types = registry.types()
+    if args.json:
+        print(json.dumps({name: cls.schema for name, cls in types.items()}, indent=2))
+        return EXIT_OK
+    for name, cls in types.items():
+        props = sorted(((cls.schema or {}).get("properties") or {}).keys())
+        print(f"{name:<18} {', '.join(props) if props else '-'}")
+    return EXIT_OK
+
+
+def build_settings(args: argparse.Namespace):
+    from flowrt.settings import Settings, SettingsError, parse_define, set_dotted
+
+    base = Settings.from_file(args.settings) if args.settings else Settings()
+    values = dict(base)
+    for text in args.define:
+        key, value = parse_define(text)
+        set_dotted(values, key, value)
+    if args.port is not None:
+        values["uiPort"] = args.port
+    if args.host:
+        values["uiHost"] = args.host
+    if args.user_dir:
+        values["userDir"] = args.user_dir
+    if args.verbose:
+        values["logLevel"] = "debug"
+    if args.allow_unknown:
+        values["allowUnknown"] = True
+    if not isinstance(values.get("nodesDir") or [], list):
+        values["nodesDir"] = [values["nodesDir"]]
+    values["nodesDir"] = list(values.get("nodesDir") or []) + list(args.nodes)
+    if not values.get("userDir"):
+        values["userDir"] = str(Path.home() / ".flowrt")
+    settings = Settings(values)
+    try:
+        from flowrt.log import LEVELS
+
+        if settings.get("logLevel") not in LEVELS:
+            raise SettingsError(f"logLevel {settings.get('logLevel')!r} is not one of {', '.join(LEVELS)}")
+    except SettingsError:
+        raise
+    return settings
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from flowrt.settings import SettingsError
+
+    try:
+        settings = build_settings(args)
+    except SettingsError as err:
+        return _fail(str(err))
+    error = _load_node_modules(settings.get("nodesDir") or [])
+    if error:
+        return _fail(error)
+    deployment, errors, warnings = _load_and_check(args.flows, bool(settings.get("allowUnknown")))
+    for problem in warnings:
+        print(f"warning: {problem}", file=sys.stderr)
+    if errors:
+        for problem in errors:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"flowrt: not started: {len(errors)} error(s) (see `flowrt validate`)", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        return asyncio.run(_serve(deployment.nodes, settings, args.safe))
+    except OSError as err:
+        return _fail(str(err))
+
+
+async def _serve(configs: list[dict], settings, safe: bool) -> int:
+    from flowrt.runtime import Runtime
+
+    runtime = Runtime(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if safe:
+        runtime.log.info("safe mode: flows loaded and validated, not started")
+    else:
+        await runtime.start(configs)
+        if runtime.http is not None:
+            runtime.log.info(f"Server now running at {runtime.http.base_url}/")
+    await stop.wait()
+    runtime.log.info("Stopping flows")
+    await runtime.close()
+    runtime.log.info("Stopped")
+    return EXIT_OK
