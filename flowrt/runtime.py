@@ -1,9 +1,11 @@
 """The runtime: builds flows from node configs, starts and stops them, delivers messages.
 
 Delivery is asynchronous and ordered: `deliver` appends to one FIFO queue that is
-drained by a single event-loop callback, a batch per loop turn (Node-RED's
-setImmediate per hop). No task per hop and no recursion, so a 100,000-hop loop
-never grows the stack and other I/O still gets its turn between batches.
+drained by a single event-loop callback (Node-RED uses a setImmediate per hop).
+A send never runs the receiver inside the sender's call, so there is no recursion
+and a 100,000-hop loop never grows the stack. No task is created per hop. One
+drain serves up to DRAIN_BUDGET deliveries (including those queued meanwhile)
+before yielding, so I/O and timers get a turn between batches.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from flowrt.registry import registry as default_registry
 from flowrt.settings import Settings
 
 STRUCTURAL_TYPES = frozenset({"tab", "subflow", "group"})
+#: Deliveries per event-loop turn before other callbacks (I/O, timers) get their turn.
+DRAIN_BUDGET = 256
 
 
 class InertNode(Node):
@@ -104,10 +108,15 @@ class Runtime:
             self.loop.call_soon(self._drain)
 
     def _drain(self) -> None:
+        # Deliver what is queued, then what those deliveries queued, up to a budget per
+        # loop turn: still asynchronous and ordered, but one loop iteration serves many
+        # hops so I/O callbacks wait at most one batch.
         queue = self._queue
         popleft = queue.popleft
-        for _ in range(len(queue)):
+        budget = DRAIN_BUDGET
+        while queue and budget > 0:
             node, msg = popleft()
+            budget -= 1
             try:
                 node._handle_input(msg)
             except Exception as err:  # a bug in a node must not stop delivery
