@@ -1,0 +1,296 @@
+"""Validation of a loaded deployment.
+
+:func:`validate_deployment` checks a merged :class:`~flowrt.document.Deployment`
+and returns every problem found in one pass (errors and warnings): document
+structure (ids, types, wires, ``z``, ``g``), references between nodes,
+subflow instances, unknown node types, and each node's properties against the
+JSON Schema its node class declares (``schema`` class attribute).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import SchemaError
+
+from flowrt.document import Deployment, Problem
+
+__all__ = ["CORE_TYPES", "flow_schema", "validate_deployment", "validate_nodes_against_schema"]
+
+# Document types that are not node classes: always known.
+CORE_TYPES = frozenset({"tab", "subflow", "group"})
+SUBFLOW_PREFIX = "subflow:"
+CONTAINER_TYPES = ("tab", "subflow")
+
+_SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+_MAX_MESSAGE = 240
+
+
+@cache
+def flow_schema() -> dict:
+    """The JSON Schema of the flat Node-RED document (``flowrt/schemas/flow.schema.json``)."""
+    return json.loads((_SCHEMA_DIR / "flow.schema.json").read_text(encoding="utf-8"))
+
+
+@cache
+def _core_validator(kind: str) -> Any:
+    schema = flow_schema()
+    sub = {"$schema": schema["$schema"], "$ref": f"#/$defs/{kind}", "$defs": schema["$defs"]}
+    return jsonschema.Draft202012Validator(sub)
+
+
+def validate_nodes_against_schema(nodes: Any) -> list[str]:
+    """Check a flat node list against flow.schema.json; returns readable error strings."""
+    validator = jsonschema.Draft202012Validator(flow_schema())
+    return [
+        f"{_json_path(e.absolute_path) or '(document)'}: {e.message}"
+        for e in sorted(validator.iter_errors(nodes), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+
+
+def _json_path(path: Any) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
+
+
+class _Checker:
+    def __init__(self, deployment: Deployment, registry: Any, allow_unknown: bool) -> None:
+        self.deployment = deployment
+        self.registry = registry
+        self.allow_unknown = allow_unknown
+        self.problems: list[Problem] = []
+        self.by_id: dict[str, dict] = {}
+        self.first_index: dict[str, int] = {}
+        self.validators: dict[str, Any] = {}
+        self.bad_schemas: set[str] = set()
+
+    def add(self, index: int | None, message: str, severity: str = "error", node: Any = None) -> None:
+        file = line = None
+        node_id = node_type = None
+        if index is not None:
+            file, line = self.deployment.origin(index)
+            node = self.deployment.nodes[index]
+        if isinstance(node, dict):
+            node_id = node.get("id") if isinstance(node.get("id"), str) else None
+            node_type = node.get("type") if isinstance(node.get("type"), str) else None
+        self.problems.append(
+            Problem(file, node_id, message, line=line, severity=severity, node_type=node_type)
+        )
+
+    def run(self) -> list[Problem]:
+        nodes = self.deployment.nodes
+        # First pass: ids (so that every later check sees the whole id set).
+        usable: list[int] = []
+        for index, node in enumerate(nodes):
+            if self.check_identity(index, node):
+                usable.append(index)
+        unknown: dict[str, list[int]] = {}
+        for index in usable:
+            node = nodes[index]
+            self.check_wires(index, node)
+            self.check_scope(index, node)
+            self.check_type(index, node, unknown)
+        self.report_unknown(unknown)
+        return self.problems
+
+    # -- ids and types --------------------------------------------------
+
+    def check_identity(self, index: int, node: Any) -> bool:
+        if not isinstance(node, dict):
+            self.add(index, f"item {index + 1} is not a node object")
+            return False
+        node_id = node.get("id")
+        node_type = node.get("type")
+        ok = True
+        if not isinstance(node_id, str) or node_id == "":
+            what = f" (type {node_type!r})" if isinstance(node_type, str) else ""
+            reason = "has no id" if node_id in (None, "") else f"has a non-string id {node_id!r}"
+            self.add(index, f"node {index + 1}{what} {reason}")
+            ok = False
+        if not isinstance(node_type, str) or node_type == "":
+            reason = "has no type" if node_type in (None, "") else f"has a non-string type {node_type!r}"
+            self.add(index, f"node {reason}")
+            ok = False
+        if isinstance(node_id, str) and node_id:
+            if node_id in self.first_index:
+                first = self.first_index[node_id]
+                first_file, _ = self.deployment.origin(first)
+                this_file, _ = self.deployment.origin(index)
+                if first_file and this_file and first_file != this_file:
+                    where = f"in both {first_file} and {this_file}"
+                elif first_file or this_file:
+                    where = f"twice in {first_file or this_file}"
+                else:
+                    where = "twice"
+                self.add(index, f"duplicate id {node_id!r}: defined {where}")
+                ok = False
+            else:
+                self.first_index[node_id] = index
+                self.by_id[node_id] = node
+        return ok
+
+    # -- wires ---------------------------------------------------------
+
+    def check_wires(self, index: int, node: dict) -> None:
+        if node.get("type") == "subflow":
+            self.check_subflow_ports(index, node)
+        if "wires" not in node:
+            return
+        wires = node["wires"]
+        if not isinstance(wires, list) or not all(isinstance(port, list) for port in wires):
+            self.add(index, "wires must be a list of lists of node ids (one list per output)")
+            return
+        for port_no, port in enumerate(wires):
+            for target in port:
+                if not isinstance(target, str):
+                    self.add(index, f"wires[{port_no}] contains {target!r}, which is not a node id string")
+                elif target not in self.by_id:
+                    self.add(
+                        index,
+                        f"output {port_no + 1} is wired to {target!r}, which does not exist",
+                        severity="warning",
+                    )
+
+    def check_subflow_ports(self, index: int, node: dict) -> None:
+        for key in ("in", "out"):
+            ports = node.get(key)
+            if not isinstance(ports, list):
+                continue  # shape errors come from the subflow schema
+            for port_no, port in enumerate(ports):
+                wires = port.get("wires") if isinstance(port, dict) else None
+                if not isinstance(wires, list):
+                    continue
+                for wire in wires:
+                    target = wire.get("id") if isinstance(wire, dict) else None
+                    if isinstance(target, str) and target not in self.by_id:
+                        self.add(
+                            index,
+                            f"subflow {key} port {port_no + 1} is wired to {target!r}, which does not exist",
+                            severity="warning",
+                        )
+
+    # -- z and g -------------------------------------------------------
+
+    def check_scope(self, index: int, node: dict) -> None:
+        if "z" in node and node["z"] not in (None, ""):
+            z = node["z"]
+            if not isinstance(z, str):
+                self.add(index, f"z must be a string (the id of a tab or subflow), not {z!r}")
+            else:
+                target = self._find(z)
+                if target is None:
+                    self.add(index, f"z names {z!r}, but there is no tab or subflow with that id")
+                elif target.get("type") not in CONTAINER_TYPES:
+                    self.add(index, f"z names {z!r}, which is a {target.get('type')!r}, not a tab or subflow")
+        if "g" in node and node["g"] not in (None, ""):
+            g = node["g"]
+            if not isinstance(g, str):
+                self.add(index, f"g must be a string (the id of a group), not {g!r}")
+            else:
+                group = self._find(g)
+                if group is None:
+                    self.add(index, f"g names {g!r}, but there is no group with that id")
+                elif group.get("type") != "group":
+                    self.add(index, f"g names {g!r}, which is a {group.get('type')!r}, not a group")
+                elif group.get("z") != node.get("z"):
+                    self.add(index, f"is in group {g!r}, which belongs to another tab or subflow", "warning")
+
+    def _find(self, node_id: str) -> dict | None:
+        return self.by_id.get(node_id)
+
+    # -- types and property schemas --------------------------------------
+
+    def check_type(self, index: int, node: dict, unknown: dict[str, list[int]]) -> None:
+        node_type = node["type"]
+        if node_type in CORE_TYPES:
+            self.check_properties(index, node, _core_validator(node_type))
+            return
+        if node_type.startswith(SUBFLOW_PREFIX):
+            sf_id = node_type[len(SUBFLOW_PREFIX) :]
+            definition = self._find(sf_id)
+            if definition is None:
+                self.add(index, f"is an instance of subflow {sf_id!r}, which is not defined")
+            elif definition.get("type") != "subflow":
+                self.add(
+                    index, f"is an instance of subflow {sf_id!r}, but that id is a {definition.get('type')!r}"
+                )
+            return
+        if self.registry is None:
+            return
+        cls = self.registry.get_type(node_type)
+        if cls is None:
+            unknown.setdefault(node_type, []).append(index)
+            return
+        validator = self.validator_for(node_type, cls, index)
+        if validator is not None:
+            self.check_properties(index, node, validator)
+
+    def validator_for(self, node_type: str, cls: Any, index: int) -> Any:
+        if node_type in self.validators:
+            return self.validators[node_type]
+        schema = getattr(cls, "schema", None)
+        validator = None
+        if isinstance(schema, dict):
+            validator_cls = jsonschema.validators.validator_for(
+                schema, default=jsonschema.Draft202012Validator
+            )
+            try:
+                validator_cls.check_schema(schema)
+                validator = validator_cls(schema)
+            except SchemaError as exc:
+                self.add(
+                    index,
+                    f"the property schema of node type {node_type!r} is invalid: {_shorten(exc.message)}",
+                )
+        self.validators[node_type] = validator
+        return validator
+
+    def check_properties(self, index: int, node: dict, validator: Any) -> None:
+        errors = sorted(validator.iter_errors(node), key=lambda e: [str(p) for p in e.absolute_path])
+        for error in errors:
+            path = _json_path(error.absolute_path)
+            where = f"property {path!r}" if path else "properties"
+            self.add(index, f"{where}: {_shorten(error.message)}")
+
+    def report_unknown(self, unknown: dict[str, list[int]]) -> None:
+        for node_type, indexes in unknown.items():
+            ids = [self.deployment.nodes[i]["id"] for i in indexes]
+            files = {self.deployment.origin(i)[0] for i in indexes}
+            file = files.pop() if len(files) == 1 else None
+            first_file, first_line = self.deployment.origin(indexes[0])
+            severity = "warning" if self.allow_unknown else "error"
+            message = f"unknown node type {node_type!r}, used by {len(ids)} node(s): {', '.join(ids)}"
+            self.problems.append(
+                Problem(
+                    file,
+                    ids[0] if len(ids) == 1 else None,
+                    message,
+                    line=first_line if len(ids) == 1 and file == first_file else None,
+                    severity=severity,
+                    node_type=None,
+                )
+            )
+
+
+def validate_deployment(deployment: Deployment, registry: Any, allow_unknown: bool = False) -> list[Problem]:
+    """Return every problem (errors and warnings) of a deployment, in one pass.
+
+    ``registry`` needs a ``get_type(type_name)`` method returning a node class
+    or None; a class may carry a ``schema`` attribute (a JSON Schema dict for
+    its configuration properties).  With ``registry=None`` node types are not
+    checked.  Unknown types are errors unless ``allow_unknown`` (then warnings).
+    """
+    return _Checker(deployment, registry, allow_unknown).run()
