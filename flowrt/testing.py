@@ -266,3 +266,140 @@ class FlowTestHarness:
         if getattr(self, "_originals", None):
             Node._handle_input, Node.error = self._originals
             self._originals = None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class FlowProcess:
+    """`flowrt run` as a real child process on a free port, for end-to-end tests.
+
+        async with FlowProcess(["flows/x.yaml"]) as proc:
+            async with aiohttp.ClientSession() as s:
+                await s.get(proc.url("/hello"))
+
+    It waits for the "Started flows" line; `stop()` sends SIGTERM and returns the exit status.
+    Output lines are kept in `proc.lines` (stdout and stderr merged).
+    """
+
+    def __init__(
+        self,
+        flows: list[str | Path],
+        *args: str,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        cwd: str | Path | None = None,
+    ) -> None:
+        self.flows = [str(f) for f in flows]
+        self.args = list(args)
+        self.port = port if port is not None else free_port()
+        self.env = env
+        self.cwd = cwd
+        self.lines: list[str] = []
+        self.process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task | None = None
+        self._line_event = asyncio.Event()
+        self._tmp: tempfile.TemporaryDirectory | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    async def start(self, timeout: float = 30.0, wait_for: str = "Started flows") -> FlowProcess:
+        import os
+        import sys
+
+        args = list(self.args)
+        if "-u" not in args and "--userDir" not in args:
+            self._tmp = tempfile.TemporaryDirectory(prefix="flowrt-proc-")
+            args += ["-u", self._tmp.name]
+        env = dict(os.environ)
+        env["PYTHONUNBUFFERED"] = "1"
+        env.update(self.env or {})
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "flowrt",
+            "run",
+            *self.flows,
+            "-p",
+            str(self.port),
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+            cwd=self.cwd,
+        )
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+        if wait_for:
+            await self.wait_for_line(wait_for, timeout)
+        return self
+
+    async def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        async for raw in self.process.stdout:
+            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+            self._line_event.set()
+
+    async def wait_for_line(self, text: str, timeout: float = 10.0) -> str:
+        """Wait until an output line contains `text`; returns that line."""
+
+        async def wait() -> str:
+            seen = 0
+            while True:
+                for line in self.lines[seen:]:
+                    if text in line:
+                        return line
+                seen = len(self.lines)
+                if self.process is not None and self.process.returncode is not None and self._reader.done():
+                    raise AssertionError(
+                        f"flowrt exited ({self.process.returncode}) before {text!r}:\n{self.output}"
+                    )
+                self._line_event.clear()
+                try:
+                    await asyncio.wait_for(self._line_event.wait(), 0.5)
+                except TimeoutError:
+                    pass
+
+        try:
+            return await asyncio.wait_for(wait(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"no output line with {text!r} within {timeout}s:\n{self.output}") from None
+
+    async def stop(self, sig: int | None = None, timeout: float = 20.0) -> int:
+        import signal
+
+        if self.process is None:
+            return 0
+        if self.process.returncode is None:
+            self.process.send_signal(sig or signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), timeout)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        if self._reader is not None:
+            await self._reader
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+        return self.process.returncode
+
+    async def __aenter__(self) -> FlowProcess:
+        return await self.start()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.stop()
