@@ -138,7 +138,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for problem in errors:
         print(f"error: {problem}", file=sys.stderr)
     for problem in warnings:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(problem, file=sys.stderr)
     if errors:
         print(f"{len(errors)} error(s), {len(warnings)} warning(s)", file=sys.stderr)
         return EXIT_INVALID
@@ -224,7 +224,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail(error)
     deployment, errors, warnings = _load_and_check(args.flows, bool(settings.get("allowUnknown")))
     for problem in warnings:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(problem, file=sys.stderr)
     if errors:
         for problem in errors:
             print(f"error: {problem}", file=sys.stderr)
