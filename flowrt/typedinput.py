@@ -1,0 +1,401 @@
+"""Typed inputs: Node-RED's ``RED.util.evaluateNodeProperty``, in one place
+for every node.
+
+``evaluate_node_property(value, type, node, msg)`` understands ``msg``,
+``flow``, ``global``, ``str``, ``num``, ``bool``, ``json``, ``bin``, ``re``,
+``date``, ``jsonata``, ``env``, and passes ``node``, ``cred`` and ``null``
+values through.  ``node`` is any object with ``.context()`` (a Context with
+``.flow`` and ``.global_``), ``.get_setting(name)``, ``.id`` and ``.name``.
+
+JSONata expressions are compiled once per expression text and evaluated
+with Node-RED's extra functions ``$flowContext``, ``$globalContext``,
+``$env`` and ``$clone`` (``$moment`` is not available).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import functools
+import json
+import math
+import re
+import time
+from typing import Any
+
+from jsonata import Jsonata
+from jsonata.jexception import JException
+
+from .context import parse_context_store
+from .env import evaluate_env_property
+from .propertypath import get_message_property, normalise_property_expression
+
+__all__ = [
+    "JsonataError",
+    "PreparedJsonata",
+    "TypedInputError",
+    "evaluate_jsonata",
+    "evaluate_node_property",
+    "format_moment",
+    "parse_js_number",
+    "prepare_jsonata",
+]
+
+
+class TypedInputError(ValueError):
+    """A typed input could not be evaluated."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class JsonataError(TypedInputError):
+    """A JSONata expression failed to compile or evaluate."""
+
+
+# ---------------------------------------------------------------- scalars
+
+
+def _js_str(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
+    return str(value)
+
+
+_INT_RE = re.compile(r"[+-]?\d+")
+_RADIX = {"0x": 16, "0o": 8, "0b": 2}
+
+
+def parse_js_number(value: Any) -> int | float:
+    """JavaScript ``Number(value)``, but invalid text raises
+    :class:`TypedInputError` instead of giving NaN.  Integral values are
+    returned as ``int``."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if math.isnan(value):
+            raise TypedInputError("Invalid number: NaN", "INVALID_NUMBER")
+        return int(value) if value.is_integer() else value
+    text = _js_str(value).strip()
+    if text == "":
+        return 0
+    if _INT_RE.fullmatch(text):
+        return int(text)
+    radix = _RADIX.get(text[:2].lower())
+    if radix is not None:
+        try:
+            return int(text[2:], radix)
+        except ValueError:
+            pass
+    elif text in ("Infinity", "+Infinity", "-Infinity"):
+        return float(text.replace("Infinity", "inf"))
+    elif re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
+        number = float(text)
+        return int(number) if number.is_integer() else number
+    raise TypedInputError(f"Invalid number: {value!r}", "INVALID_NUMBER")
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return _js_str(value).lower() == "true"
+
+
+def _json(value: Any) -> Any:
+    if not isinstance(value, str | bytes | bytearray):
+        return value  # already structured (e.g. flows written in YAML)
+    try:
+        return json.loads(value)
+    except ValueError as err:
+        raise TypedInputError(f"Invalid JSON: {err}", "INVALID_JSON") from err
+
+
+def _bin(value: Any) -> bytes:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    data = _json(value)
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    if isinstance(data, list):
+        try:
+            return bytes(int(b) & 0xFF for b in data)
+        except (TypeError, ValueError) as err:
+            raise TypedInputError(f"Invalid buffer data: {err}", "INVALID_BUFFER_DATA") from err
+    raise TypedInputError("Invalid buffer data: not string or array", "INVALID_BUFFER_DATA")
+
+
+def _regex(value: Any) -> re.Pattern:
+    if isinstance(value, re.Pattern):
+        return value
+    try:
+        return re.compile(_js_str(value))
+    except re.error as err:
+        raise TypedInputError(f"Invalid regular expression {value!r}: {err}", "INVALID_REGEX") from err
+
+
+# ---------------------------------------------------------------- dates
+
+_MOMENT_TOKENS = re.compile(
+    r"\[[^\]]*\]|YYYY|YY|MMMM|MMM|MM|M|Do|DD|D|dddd|ddd|d|HH|H|hh|h|mm|m|ss|s|SSS|SS|S|A|a|ZZ|Z|X|x"
+)
+
+
+def _moment_token(tok: str, t: _dt.datetime) -> str:
+    if tok.startswith("["):
+        return tok[1:-1]
+    h12 = t.hour % 12 or 12
+    if tok in ("Z", "ZZ"):
+        offset = t.utcoffset() or _dt.timedelta(0)
+        minutes = int(offset.total_seconds() // 60)
+        sign = "+" if minutes >= 0 else "-"
+        hh, mm = divmod(abs(minutes), 60)
+        return f"{sign}{hh:02d}:{mm:02d}" if tok == "Z" else f"{sign}{hh:02d}{mm:02d}"
+    if tok == "Do":
+        n = t.day
+        suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+        return f"{n}{suffix}"
+    table = {
+        "YYYY": lambda: f"{t.year:04d}",
+        "YY": lambda: f"{t.year % 100:02d}",
+        "MMMM": lambda: t.strftime("%B"),
+        "MMM": lambda: t.strftime("%b"),
+        "MM": lambda: f"{t.month:02d}",
+        "M": lambda: str(t.month),
+        "DD": lambda: f"{t.day:02d}",
+        "D": lambda: str(t.day),
+        "dddd": lambda: t.strftime("%A"),
+        "ddd": lambda: t.strftime("%a"),
+        "d": lambda: str((t.weekday() + 1) % 7),
+        "HH": lambda: f"{t.hour:02d}",
+        "H": lambda: str(t.hour),
+        "hh": lambda: f"{h12:02d}",
+        "h": lambda: str(h12),
+        "mm": lambda: f"{t.minute:02d}",
+        "m": lambda: str(t.minute),
+        "ss": lambda: f"{t.second:02d}",
+        "s": lambda: str(t.second),
+        "SSS": lambda: f"{t.microsecond // 1000:03d}",
+        "SS": lambda: f"{t.microsecond // 10000:02d}",
+        "S": lambda: str(t.microsecond // 100000),
+        "A": lambda: "AM" if t.hour < 12 else "PM",
+        "a": lambda: "am" if t.hour < 12 else "pm",
+        "X": lambda: str(int(t.timestamp())),
+        "x": lambda: str(int(t.timestamp() * 1000)),
+    }
+    return table[tok]()
+
+
+def format_moment(fmt: str, when: _dt.datetime | None = None) -> str:
+    """Format a local time with the common moment.js tokens (``YYYY-MM-DD
+    HH:mm:ss.SSS``, ``Do``, ``MMM``, ``A``, ``Z``, ``X``/``x``, ``[literal]``)."""
+    t = when or _dt.datetime.now().astimezone()
+    return _MOMENT_TOKENS.sub(lambda m: _moment_token(m.group(0), t), fmt)
+
+
+def _date(value: Any) -> Any:
+    now_ns = time.time_ns()
+    if not value:
+        return now_ns // 1_000_000
+    if value == "object":
+        return _dt.datetime.fromtimestamp(now_ns / 1e9, tz=_dt.UTC)
+    if value == "iso":
+        utc = _dt.datetime.fromtimestamp(now_ns / 1e9, tz=_dt.UTC).replace(tzinfo=None)
+        return utc.isoformat(timespec="milliseconds") + "Z"
+    local = _dt.datetime.fromtimestamp(now_ns / 1e9).astimezone()
+    return format_moment(_js_str(value), local)
+
+
+# ---------------------------------------------------------------- context
+
+
+def _context_value(value: Any, kind: str, node: Any, msg: dict | None) -> Any:
+    store, key = parse_context_store(_js_str(value))
+    if "[msg" in key:
+        key = normalise_property_expression(key, msg, to_string=True)
+    ctx = node.context()
+    target = getattr(ctx, "flow" if kind == "flow" else "global_", None) if ctx is not None else None
+    if target is None:
+        raise TypedInputError(f"No {kind} context available for {kind} property {key!r}")
+    return target.get(key, store)
+
+
+# ---------------------------------------------------------------- jsonata
+
+_LEGACY_RE = re.compile(r"(^|[^a-zA-Z0-9_'\".])msg([^a-zA-Z0-9_'\"]|$)")
+
+
+class PreparedJsonata:
+    """A compiled JSONata expression (shared, cached by expression text)."""
+
+    __slots__ = ("expression", "jsonata", "legacy")
+
+    def __init__(self, expression: str, compiled: Jsonata, legacy: bool) -> None:
+        self.expression = expression
+        self.jsonata = compiled
+        self.legacy = legacy
+
+    def __repr__(self) -> str:
+        return f"PreparedJsonata({self.expression!r})"
+
+
+@functools.lru_cache(maxsize=1024)
+def _compile(expression: str) -> PreparedJsonata:
+    previous = getattr(Jsonata.CURRENT, "jsonata", None)
+    try:
+        compiled = Jsonata(expression)
+    except JException as err:
+        raise JsonataError(f"Invalid JSONata expression {expression!r}: {err}", "INVALID_JSONATA") from err
+    finally:
+        if previous is not None:
+            Jsonata.CURRENT.jsonata = previous
+    compiled.set_validate_input(False)
+    return PreparedJsonata(expression, compiled, bool(_LEGACY_RE.search(expression)))
+
+
+def prepare_jsonata(expression: str) -> PreparedJsonata:
+    """Compile (or fetch from the cache) a JSONata expression.  Expressions
+    mentioning ``msg`` as a bare name run in legacy mode (``{"msg": msg}``
+    is the input), as in Node-RED."""
+    if isinstance(expression, PreparedJsonata):
+        return expression
+    return _compile(_js_str(expression))
+
+
+def _plain(value: Any) -> Any:
+    """Replace JSONata's list subclasses with plain lists, without touching
+    (or copying) containers that are already plain - they may be the
+    message's own objects."""
+    if isinstance(value, list):
+        items = [_plain(v) for v in value]
+        if type(value) is list and all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return items
+    if isinstance(value, dict):
+        items = {k: _plain(v) for k, v in value.items()}
+        if type(value) is dict and all(items[k] is v for k, v in value.items()):
+            return value
+        return items
+    return value
+
+
+def _context_fn(node: Any, attr: str):
+    def get(key: Any = None, store: Any = None) -> Any:
+        if node is None or key is None:
+            return None
+        ctx = node.context() if hasattr(node, "context") else None
+        target = getattr(ctx, attr, None) if ctx is not None else None
+        if target is None:
+            return None
+        return target.get(key, store)
+
+    return Jsonata.JLambda(get)
+
+
+def _bindings(node: Any) -> dict[str, Any]:
+    def env(name: Any = None) -> Any:
+        if name is None:
+            return ""
+        if node is not None and hasattr(node, "get_setting"):
+            value = node.get_setting(_js_str(name))
+        else:
+            import os
+
+            value = os.environ.get(_js_str(name))
+        return "" if value is None else value
+
+    def clone(value: Any = None) -> Any:
+        return copy.deepcopy(value)
+
+    return {
+        "flowContext": _context_fn(node, "flow"),
+        "globalContext": _context_fn(node, "global_"),
+        "env": Jsonata.JLambda(env),
+        "clone": Jsonata.JLambda(clone),
+    }
+
+
+def evaluate_jsonata(prepared: PreparedJsonata | str, msg: dict | None, node: Any = None) -> Any:
+    """Evaluate a prepared expression against ``msg`` for ``node``.
+    Raises :class:`JsonataError` when evaluation fails."""
+    prepared = prepare_jsonata(prepared)
+    data = {"msg": msg} if prepared.legacy else msg
+    compiled = prepared.jsonata
+    previous = getattr(Jsonata.CURRENT, "jsonata", None)
+    Jsonata.CURRENT.jsonata = compiled  # $now()/$millis() read the running instance
+    try:
+        result = compiled.evaluate(data, _bindings(node))
+    except JException as err:
+        raise JsonataError(f"JSONata error in {prepared.expression!r}: {err}", "JSONATA_ERROR") from err
+    except RecursionError as err:
+        raise JsonataError(f"JSONata error in {prepared.expression!r}: too deep", "JSONATA_ERROR") from err
+    finally:
+        if previous is not None:
+            Jsonata.CURRENT.jsonata = previous
+    return _plain(result)
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def _env(value: Any, node: Any) -> Any:
+    if node is not None and hasattr(node, "get_setting"):
+        lookup = node.get_setting
+    else:
+        import os
+
+        lookup = os.environ.get
+    return evaluate_env_property(value, lookup)
+
+
+_PASS_THROUGH = frozenset({"node", "cred", "conf-type"})
+
+
+def evaluate_node_property(value: Any, type: str, node: Any, msg: dict | None) -> Any:  # noqa: A002
+    """Evaluate a node property ``value`` of typed-input ``type``.
+
+    Raises :class:`TypedInputError` for a value that cannot be evaluated or
+    an unknown type; ``msg`` property paths raise
+    :class:`~flowrt.propertypath.PropertyPathError`."""
+    kind = type
+    if kind == "msg":
+        if msg is None:
+            return value
+        return get_message_property(msg, _js_str(value))
+    if kind == "str":
+        return _js_str(value)
+    if kind == "num":
+        return parse_js_number(value)
+    if kind == "bool":
+        return _bool(value)
+    if kind in ("flow", "global"):
+        if node is None:
+            return value
+        return _context_value(value, kind, node, msg)
+    if kind == "json":
+        return _json(value)
+    if kind == "jsonata":
+        return evaluate_jsonata(prepare_jsonata(value), msg, node)
+    if kind == "env":
+        return _env(value, node)
+    if kind == "date":
+        return _date(value)
+    if kind == "bin":
+        return _bin(value)
+    if kind == "re":
+        return _regex(value)
+    if kind == "null":
+        return None
+    if kind in _PASS_THROUGH:
+        return value
+    raise TypedInputError(f"Unknown typed input type {kind!r}", "INVALID_TYPE")
