@@ -1,0 +1,34 @@
+"""complete: receives the messages other nodes have finished with (routing is done by the flow)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flowrt.nodes.common.status import drop_wired_targets
+
+from flowrt import Node, register_type
+
+
+@register_type("complete")
+class CompleteNode(Node):
+    """Passes on a copy of each message a node in `scope` completes, with msg.complete.source."""
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "scope": {"type": ["array", "null"], "items": {"type": "string"}},
+            "uncaught": {"type": ["boolean", "string"]},
+        },
+    }
+
+    def __init__(self, config: dict, flow) -> None:
+        super().__init__(config, flow)
+        # The flow indexes complete nodes by config["scope"] right after creating them.
+        if self.config.get("scope") is None:
+            self.config["scope"] = []
+        drop_wired_targets(self)
+
+    def on_input(self, msg: dict, send: Callable, done: Callable) -> None:
+        send(msg)
+        done()

@@ -1,0 +1,43 @@
+"""status: receives status updates of other nodes (routing is done by the flow)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flowrt import Node, register_type
+
+
+def drop_wired_targets(node: Node) -> None:
+    """Remove from a `scope` list the nodes this node is wired to (no simple loopback)."""
+    scope = node.config.get("scope")
+    if not isinstance(scope, list):
+        return
+    wired = {target for port in node.wires for target in port}
+    node.config["scope"] = [source for source in scope if source not in wired]
+
+
+@register_type("status")
+class StatusNode(Node):
+    """Passes on `{status: {...,source}}` messages for the nodes in its scope."""
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "scope": {
+                "anyOf": [
+                    {"type": "null"},
+                    {"type": "string", "enum": ["group"]},
+                    {"type": "array", "items": {"type": "string"}},
+                ]
+            },
+        },
+    }
+
+    def __init__(self, config: dict, flow) -> None:
+        super().__init__(config, flow)
+        drop_wired_targets(self)
+
+    def on_input(self, msg: dict, send: Callable, done: Callable) -> None:
+        send(msg)
+        done()
