@@ -251,6 +251,8 @@ class LocalFileSystemStore(ContextStore):
 
     async def open(self) -> None:
         self._closing = False
+        self._timer = None
+        self._flush_task = None
         self._lock = asyncio.Lock()
         loaded = await asyncio.to_thread(self._load_all)
         for scope, data in loaded.items():
@@ -261,6 +263,9 @@ class LocalFileSystemStore(ContextStore):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        task, self._flush_task = self._flush_task, None
+        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+            await task
         await self.flush()
 
     # ------------------------------------------------------------ flushing

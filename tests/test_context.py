@@ -479,3 +479,20 @@ def test_default_logger_is_used(caplog):
     with caplog.at_level(logging.WARNING, logger="flowrt.context"):
         cm.node_context("n", "f").get("a", "elsewhere")
     assert "elsewhere" in caplog.text
+
+
+async def test_file_store_reopen_schedules_flushes_again(tmp_path):
+    store = LocalFileSystemStore({"dir": str(tmp_path), "flushInterval": 0})
+    await store.open()
+    store.set("f1", "a", 1)
+    await store.close()
+    await store.open()
+    assert store.get("f1", "a") == 1
+    store.set("f1", "a", 2)
+    for _ in range(100):
+        if store._flush_task is not None:
+            await store._flush_task
+            break
+        await asyncio.sleep(0)
+    assert json.loads((tmp_path / "context" / "f1" / "flow.json").read_text()) == {"a": 2}
+    await store.close()
