@@ -61,9 +61,12 @@ class HttpServer:
         self.runtime = runtime
         self.routes: list[Route] = []
         self.app = web.Application(
-            client_max_size=int(runtime.settings.get("httpMaxBodySize", 5 * 1024 * 1024))
+            client_max_size=parse_size(runtime.settings.get("httpMaxBodySize", 5 * 1024 * 1024))
         )
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self.app.on_response_prepare.append(_node_style_headers)
+        self.max_body_size: int = parse_size(runtime.settings.get("httpMaxBodySize", 5 * 1024 * 1024))
+        self.cors: dict | None = normalise_cors(runtime.settings.get("httpNodeCors"))
         self._runner: web.AppRunner | None = None
         self.host: str = runtime.settings.get("uiHost", "127.0.0.1")
         self.port: int = int(runtime.settings.get("uiPort", 1880))
@@ -78,7 +81,11 @@ class HttpServer:
         return f"http://{host}:{self.port}"
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        # handler_cancellation: a client going away cancels its handler at once, which is
+        # how live responses (SSE streams) learn of disconnects.
+        self._runner = web.AppRunner(
+            self.app, access_log=None, handle_signals=False, handler_cancellation=True
+        )
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -103,8 +110,10 @@ class HttpServer:
         full = join_root(self.root, path)
         for route in self.routes:
             if route.method == method and route.path.rstrip("/") == full.rstrip("/"):
-                other = getattr(route.owner, "id", route.owner)
-                raise RouteConflictError(f"{method} {full} is already handled by node {other!r}")
+                raise RouteConflictError(
+                    f"{method} {full} is already handled by {_describe(route.owner)}; "
+                    f"{_describe(owner)} cannot claim it too"
+                )
         route = Route(method, full, compile_path(full), handler, owner)
         self.routes.append(route)
         return route
@@ -112,9 +121,47 @@ class HttpServer:
     def remove_routes(self, owner: Any) -> None:
         self.routes = [r for r in self.routes if r.owner is not owner]
 
+    def cors_headers(self, request: web.Request) -> dict[str, str]:
+        """The CORS headers `httpNodeCors` adds to a simple (non-preflight) request's response."""
+        if self.cors is None:
+            return {}
+        headers: dict[str, str] = {}
+        origin = _allowed_origin(self.cors.get("origin", "*"), request.headers.get("Origin"))
+        if origin is not None:
+            headers["Access-Control-Allow-Origin"] = origin
+            if origin != "*":
+                headers["Vary"] = "Origin"
+        if self.cors.get("credentials"):
+            headers["Access-Control-Allow-Credentials"] = "true"
+        exposed = self.cors.get("exposedHeaders")
+        if exposed:
+            headers["Access-Control-Expose-Headers"] = _join(exposed)
+        return headers
+
+    def _preflight(self, request: web.Request) -> web.Response:
+        cors = self.cors or {}
+        headers = self.cors_headers(request)
+        headers["Access-Control-Allow-Methods"] = _join(
+            cors.get("methods") or "GET,HEAD,PUT,PATCH,POST,DELETE"
+        )
+        allowed = cors.get("allowedHeaders")
+        if allowed:
+            headers["Access-Control-Allow-Headers"] = _join(allowed)
+        elif request.headers.get("Access-Control-Request-Headers"):
+            headers["Access-Control-Allow-Headers"] = request.headers["Access-Control-Request-Headers"]
+            headers["Vary"] = ", ".join(
+                v for v in (headers.get("Vary"), "Access-Control-Request-Headers") if v
+            )
+        if cors.get("maxAge") is not None:
+            headers["Access-Control-Max-Age"] = str(cors["maxAge"])
+        status = int(cors.get("optionsSuccessStatus", 204))
+        return web.Response(status=status, headers=headers)
+
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         method = request.method
+        if method == "OPTIONS" and self.cors is not None:
+            return self._preflight(request)
         for route in self.routes:
             if route.method != method and not (method == "HEAD" and route.method == "GET"):
                 continue
@@ -122,3 +169,67 @@ class HttpServer:
             if match:
                 return await route.handler(request, match.groupdict())
         return web.Response(status=404, text=f"Cannot {method} {path}", content_type="text/html")
+
+
+def _describe(owner: Any) -> str:
+    if owner is None:
+        return "another handler"
+    node_id = getattr(owner, "id", None)
+    if node_id is None:
+        return repr(owner)
+    name = getattr(owner, "name", "")
+    node_type = getattr(owner, "type", "") or "node"
+    return f"{node_type} node {node_id!r}" + (f" ({name!r})" if name else "")
+
+
+def parse_size(value: Any) -> int:
+    """A body size limit: bytes as a number, or a string such as '5mb', '100kb'."""
+    if isinstance(value, (int, float)):
+        return int(value)
+    text = str(value).strip().lower()
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?", text)
+    if not match:
+        raise ValueError(f"httpMaxBodySize: cannot read {value!r} as a size")
+    factor = {"b": 1, None: 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}[match.group(2)]
+    return int(float(match.group(1)) * factor)
+
+
+def normalise_cors(value: Any) -> dict | None:
+    """httpNodeCors as the `cors` package reads it; true means allow any origin."""
+    if not value:
+        return None
+    if value is True:
+        return {"origin": "*"}
+    if isinstance(value, dict):
+        return dict(value)
+    raise ValueError(f"httpNodeCors must be an object like {{origin: '*'}}, not {value!r}")
+
+
+def _join(value: Any) -> str:
+    return ",".join(value) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _allowed_origin(setting: Any, origin: str | None) -> str | None:
+    if setting in ("*", None):
+        return "*"
+    if setting is True:
+        return origin
+    if setting is False:
+        return None
+    if isinstance(setting, str):
+        return setting
+    if isinstance(setting, (list, tuple)):
+        return origin if origin in setting else None
+    return None
+
+
+async def _node_style_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Header order and set as Node's http server writes them: no Server header, and
+    Date then Transfer-Encoding after the headers the flow set."""
+    headers = response.headers
+    headers.popall("Server", None)
+    for name in ("Date", "Transfer-Encoding"):
+        values = headers.popall(name, None)
+        if values:
+            for value in values:
+                headers.add(name, value)

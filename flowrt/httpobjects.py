@@ -1,0 +1,329 @@
+"""aiohttp-backed implementations of the live HTTP objects of `flowrt.live`.
+
+`AioRequest` is Express's `req` as flows read it; `AioResponse` is Node's
+`http.ServerResponse` over an aiohttp `StreamResponse`.
+
+Writes never block the event loop: `write()`/`end()` only queue chunks. The
+aiohttp handler coroutine that created the response (see `HttpServer` and the
+`http in` node) runs `AioResponse.pump()`, which prepares the response when the
+first chunk (or the end) arrives, writes the queued chunks in order and returns
+once the response is ended. The server runs with aiohttp's handler
+cancellation on, so when a client goes away the pump is cancelled at once and
+the response fires its 'close' listeners: that is how SSE streams learn of a
+disconnect without polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Callable
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from aiohttp import web
+
+
+def parse_query(text: str) -> dict[str, Any]:
+    """A query string as Express's parser gives it: repeated keys become lists."""
+    out: dict[str, Any] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        if key in out:
+            existing = out[key]
+            if isinstance(existing, list):
+                existing.append(value)
+            else:
+                out[key] = [existing, value]
+        else:
+            out[key] = value
+    return out
+
+
+def parse_cookies(header: str | None) -> dict[str, str]:
+    if not header:
+        return {}
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(header)
+    except Exception:
+        out = {}
+        for part in header.split(";"):
+            name, sep, value = part.strip().partition("=")
+            if sep and name:
+                out[name] = value
+        return out
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+class AioRequest:
+    """Express's req for one aiohttp request (the fields flows use)."""
+
+    def __init__(self, request: web.Request, params: dict[str, str] | None = None) -> None:
+        self._request = request
+        self.method: str = request.method
+        self.url: str = request.raw_path
+        self.originalUrl: str = request.raw_path
+        self.path: str = request.path
+        self.baseUrl: str = ""
+        # Node lower-cases header names; repeated headers are joined as Node does.
+        headers: dict[str, str] = {}
+        for name, value in request.headers.items():
+            key = name.lower()
+            if key in headers:
+                headers[key] = f"{headers[key]}, {value}"
+            else:
+                headers[key] = value
+        self.headers = headers
+        self.query: dict[str, Any] = parse_query(urlsplit(request.raw_path).query)
+        self.params: dict[str, str] = dict(params or {})
+        self.body: Any = None
+        self.files: list[dict] | None = None
+        self.cookies: dict[str, str] = parse_cookies(headers.get("cookie"))
+        self.ip: str = request.remote or ""
+        self.protocol: str = request.scheme
+        self.secure: bool = request.secure
+        self.hostname: str = (request.host or "").split(":")[0]
+        self.httpVersion: str = f"{request.version.major}.{request.version.minor}"
+
+    def get(self, name: str) -> str | None:
+        """Express's req.get(header)."""
+        return self.headers.get(name.lower())
+
+    def __repr__(self) -> str:
+        return f"<AioRequest {self.method} {self.url}>"
+
+
+class ResponseClosedError(RuntimeError):
+    """Raised when writing to a response that has ended or whose client went away."""
+
+
+class AioResponse:
+    """Node's http.ServerResponse over an aiohttp StreamResponse."""
+
+    def __init__(self, request: web.Request) -> None:
+        self._request = request
+        self.statusCode = 200
+        self.statusMessage: str | None = None
+        self._headers: dict[str, tuple[str, Any]] = {}  # lower name -> (name as set, value)
+        self._chunks: deque[bytes] = deque()
+        self._wakeup: asyncio.Future | None = None
+        self._headers_sent = False
+        self._ended = False  # end() was called
+        self._finished = False  # the end reached the client
+        self._client_gone = False
+        self._listeners: dict[str, list[Callable[..., Any]]] = {}
+        self._resp: web.StreamResponse | None = None
+        self._msgid: str | None = None
+
+    # ----- state ---------------------------------------------------------------
+    @property
+    def headersSent(self) -> bool:
+        return self._headers_sent
+
+    @property
+    def finished(self) -> bool:
+        """True once end() was called (Node's writableEnded)."""
+        return self._ended
+
+    @property
+    def writableEnded(self) -> bool:
+        return self._ended
+
+    @property
+    def writableFinished(self) -> bool:
+        return self._finished
+
+    @property
+    def closed(self) -> bool:
+        """True when the client went away before the response ended."""
+        return self._client_gone
+
+    # ----- headers ---------------------------------------------------------------
+    def setHeader(self, name: str, value: Any) -> AioResponse:
+        if self._headers_sent:
+            raise ResponseClosedError("Cannot set headers after they are sent to the client")
+        self._headers[name.lower()] = (name, value)
+        return self
+
+    def getHeader(self, name: str) -> Any:
+        entry = self._headers.get(name.lower())
+        return entry[1] if entry else None
+
+    def getHeaders(self) -> dict[str, Any]:
+        return {key: value for key, (_, value) in self._headers.items()}
+
+    def hasHeader(self, name: str) -> bool:
+        return name.lower() in self._headers
+
+    def removeHeader(self, name: str) -> None:
+        if self._headers_sent:
+            raise ResponseClosedError("Cannot remove headers after they are sent to the client")
+        self._headers.pop(name.lower(), None)
+
+    def appendHeader(self, name: str, value: Any) -> AioResponse:
+        current = self.getHeader(name)
+        if current is None:
+            return self.setHeader(name, value)
+        values = current if isinstance(current, list) else [current]
+        values = values + (value if isinstance(value, list) else [value])
+        self._headers[name.lower()] = (self._headers[name.lower()][0], values)
+        return self
+
+    def writeHead(
+        self, status: int, headers: dict[str, Any] | str | None = None, more: Any = None
+    ) -> AioResponse:
+        if self._headers_sent:
+            raise ResponseClosedError("Cannot write headers after they are sent to the client")
+        self.statusCode = int(status)
+        if isinstance(headers, str):  # writeHead(status, statusMessage, headers)
+            self.statusMessage = headers
+            headers = more
+        for name, value in (headers or {}).items():
+            self.setHeader(name, value)
+        self._headers_sent = True
+        self._kick()
+        return self
+
+    def flushHeaders(self) -> None:
+        if not self._headers_sent:
+            self._headers_sent = True
+            self._kick()
+
+    # ----- body ---------------------------------------------------------------------
+    def write(self, data: str | bytes | bytearray | None, encoding: str | None = None) -> bool:
+        if self._ended:
+            raise ResponseClosedError("write after end")
+        if self._client_gone:
+            return False
+        self._headers_sent = True
+        chunk = _to_bytes(data, encoding)
+        if chunk:
+            self._chunks.append(chunk)
+        self._kick()
+        return True
+
+    def end(self, data: str | bytes | bytearray | None = None, encoding: str | None = None) -> AioResponse:
+        if self._ended:
+            return self
+        if data is not None and not callable(data):
+            chunk = _to_bytes(data, encoding)
+            if chunk:
+                self._chunks.append(chunk)
+        if not self._headers_sent and "content-length" not in self._headers:
+            self._headers["content-length"] = ("Content-Length", sum(len(c) for c in self._chunks))
+        self._headers_sent = True
+        self._ended = True
+        self._kick()
+        return self
+
+    # ----- events ---------------------------------------------------------------------
+    def on(self, event: str, callback: Callable[..., Any]) -> AioResponse:
+        self._listeners.setdefault(event, []).append(callback)
+        return self
+
+    def once(self, event: str, callback: Callable[..., Any]) -> AioResponse:
+        return self.on(event, callback)
+
+    def off(self, event: str, callback: Callable[..., Any]) -> AioResponse:
+        listeners = self._listeners.get(event)
+        if listeners and callback in listeners:
+            listeners.remove(callback)
+        return self
+
+    removeListener = off
+
+    def _emit(self, event: str) -> None:
+        for callback in self._listeners.pop(event, []):
+            try:
+                callback()
+            except Exception as err:  # a listener's bug must not break the server
+                import logging
+
+                logging.getLogger("flowrt.http").warning("error in response %r listener: %s", event, err)
+
+    # ----- driving the aiohttp response (called by the handler coroutine) ----------
+    def _kick(self) -> None:
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
+
+    def _build(self) -> web.StreamResponse:
+        resp = web.StreamResponse(status=self.statusCode, reason=self.statusMessage)
+        headers = resp.headers
+        for name, value in self._headers.values():
+            if isinstance(value, list):
+                for item in value:
+                    headers.add(name, str(item))
+            elif name.lower() == "content-length":
+                resp.content_length = int(value)
+            else:
+                headers[name] = str(value)
+        return resp
+
+    async def pump(self) -> web.StreamResponse:
+        """Write the response as the flow produces it; returns when it has ended.
+
+        Cancelled (by aiohttp) when the client disconnects: the response is then
+        marked gone and its 'close' listeners run.
+        """
+        request = self._request
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                if not self._headers_sent and not self._chunks and not self._ended:
+                    self._wakeup = loop.create_future()
+                    await self._wakeup
+                    continue
+                if self._resp is None:
+                    self._resp = self._build()
+                    await self._resp.prepare(request)
+                if request.method == "HEAD":
+                    self._chunks.clear()
+                while self._chunks:
+                    await self._resp.write(self._chunks.popleft())
+                if self._ended:
+                    await self._resp.write_eof()
+                    break
+                self._wakeup = loop.create_future()
+                await self._wakeup
+        except asyncio.CancelledError:
+            self._gone()
+            raise
+        except (ConnectionError, RuntimeError):
+            self._gone()
+            raise asyncio.CancelledError() from None
+        self._wakeup = None
+        self._finished = True
+        self._emit("finish")
+        self._emit("close")
+        return self._resp
+
+    def _gone(self) -> None:
+        if self._finished or self._client_gone:
+            return
+        self._client_gone = True
+        self._chunks.clear()
+        self._listeners.pop("finish", None)
+        self._emit("close")
+
+    def __repr__(self) -> str:
+        state = "ended" if self._ended else "gone" if self._client_gone else "open"
+        return f"<AioResponse {self.statusCode} {state}>"
+
+
+def _to_bytes(data: Any, encoding: str | None = None) -> bytes:
+    if data is None:
+        return b""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    if isinstance(data, str):
+        if encoding in ("latin1", "binary"):
+            return data.encode("latin-1")
+        return data.encode("utf-8")
+    if isinstance(data, (dict, list)):
+        return json.dumps(data, separators=(",", ":")).encode()
+    return str(data).encode("utf-8")

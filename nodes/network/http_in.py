@@ -1,0 +1,186 @@
+"""`http in`: an HTTP endpoint that starts a flow (Node-RED's 21-httpin.js, input half).
+
+Each request becomes a message with `req` (an `AioRequest`), `res`
+(`{"_res": AioResponse}`) and `payload`: the query for GET, the parsed body
+otherwise. The aiohttp handler stays alive until the flow ends the response or
+the client goes away, so long-lived responses (SSE) work.
+
+Differences from Node-RED, on purpose: a body that is not valid JSON gets a 400
+naming the problem (Node-RED answers a bare 500), and a body over
+`httpMaxBodySize` (default 5 MB) a 413.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from flowrt import Node, NodeConfigError, register_type
+from flowrt.httpobjects import AioRequest, AioResponse, parse_query
+from flowrt.httpserver import RouteConflictError
+from flowrt.message import generate_id
+
+METHODS = ("get", "post", "put", "delete", "patch")
+
+
+class BodyError(Exception):
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
+
+
+def _media_type(content_type: str) -> tuple[str, str, str]:
+    """'application/vnd.x+json; charset=utf-8' -> ('application', 'vnd.x', 'json')."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    main, _, sub = media.partition("/")
+    suffix = ""
+    if "+" in sub:
+        sub, _, suffix = sub.rpartition("+")
+    return main, sub, suffix
+
+
+def _charset(content_type: str) -> str:
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value:
+            return value.strip('"')
+    return "utf-8"
+
+
+def decode_body(raw: bytes, content_type: str) -> Any:
+    """A request body as Node-RED's body parsers leave it in req.body."""
+    if not content_type:
+        return raw.decode("utf-8", errors="replace")
+    main, sub, suffix = _media_type(content_type)
+    if main == "application" and sub == "json" and not suffix:
+        text = raw.decode(_charset(content_type), errors="replace")
+        if text.strip() == "":
+            return {}
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise BodyError(400, f"Bad Request: invalid JSON body: {err}") from None
+        if not isinstance(value, (dict, list)):
+            raise BodyError(400, "Bad Request: a JSON body must be an object or an array")
+        return value
+    if main == "application" and sub == "x-www-form-urlencoded":
+        return parse_query(raw.decode(_charset(content_type), errors="replace"))
+    if main == "text" or sub == "xml" or suffix == "xml":
+        return raw.decode(_charset(content_type), errors="replace")
+    if main != "application" or sub in ("octet-stream", "cbor", "x-protobuf"):
+        return raw
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
+
+
+@register_type("http in")
+class HttpIn(Node):
+    schema = {
+        "type": "object",
+        "properties": {
+            "url": {"type": "string", "minLength": 1, "description": "path, may hold :params"},
+            "method": {"enum": [*METHODS]},
+            "upload": {"type": "boolean", "description": "accept multipart file uploads (msg.req.files)"},
+            "skipBodyParsing": {"type": "boolean", "description": "leave the body as bytes"},
+            "swaggerDoc": {"type": "string"},
+        },
+        "required": ["url"],
+    }
+
+    def setup(self) -> None:
+        url = self.config.get("url") or ""
+        if not url:
+            raise NodeConfigError("missing path")
+        if not url.startswith("/"):
+            url = "/" + url
+        self.url = url
+        self.method = (self.config.get("method") or "get").lower()
+        if self.method not in METHODS:
+            raise NodeConfigError(f"unsupported method {self.method!r} (use one of {', '.join(METHODS)})")
+        self.upload = bool(self.config.get("upload"))
+        self.skip_body = bool(self.config.get("skipBodyParsing"))
+        http = self.runtime.http
+        if http is None:
+            raise NodeConfigError("the HTTP server is disabled: cannot create the endpoint")
+        self.http = http
+        try:
+            http.add_route(self.method, url, self._handle, owner=self)
+        except RouteConflictError as err:
+            raise NodeConfigError(str(err)) from None
+
+    def on_close(self, removed: bool) -> None:
+        self.http.remove_routes(self)
+
+    async def _read_body(self, request: web.Request, req: AioRequest) -> Any:
+        limit = self.http.max_body_size
+        length = request.content_length
+        too_big = BodyError(413, f"Payload Too Large: the body exceeds the limit of {limit} bytes")
+        if length is not None and length > limit:
+            raise too_big
+        if not request.body_exists:
+            return {}
+        content_type = request.headers.get("Content-Type", "")
+        if self.upload and content_type.lower().startswith("multipart/form-data"):
+            return await self._read_multipart(request, req, limit)
+        raw = bytearray()
+        while True:
+            chunk = await request.content.readany()
+            if not chunk:
+                break
+            raw += chunk
+            if len(raw) > limit:
+                raise too_big
+        raw = bytes(raw)
+        if self.skip_body:
+            return raw
+        return decode_body(raw, content_type)
+
+    async def _read_multipart(self, request: web.Request, req: AioRequest, limit: int) -> dict:
+        fields: dict[str, Any] = {}
+        files: list[dict] = []
+        total = 0
+        reader = await request.multipart()
+        async for part in reader:
+            data = await part.read(decode=False)
+            total += len(data)
+            if total > limit:
+                raise BodyError(413, f"Payload Too Large: the body exceeds the limit of {limit} bytes")
+            if part.filename is not None:
+                files.append(
+                    {
+                        "fieldname": part.name,
+                        "originalname": part.filename,
+                        "encoding": part.headers.get("Content-Transfer-Encoding", "7bit"),
+                        "mimetype": part.headers.get("Content-Type", "application/octet-stream"),
+                        "buffer": bytes(data),
+                        "size": len(data),
+                    }
+                )
+            elif part.name is not None:
+                fields[part.name] = data.decode(part.get_charset("utf-8"), errors="replace")
+        req.files = files
+        return fields
+
+    async def _handle(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+        req = AioRequest(request, params)
+        res = AioResponse(request)
+        for name, value in self.http.cors_headers(request).items():
+            res.setHeader(name, value)
+        msgid = generate_id()
+        res._msgid = msgid
+        if self.method == "get":
+            payload = req.query
+        else:
+            try:
+                payload = await self._read_body(request, req)
+            except BodyError as err:
+                self.warn(f"{request.method} {request.path}: {err.text}")
+                return web.Response(status=err.status, text=err.text + "\n")
+            req.body = payload
+        self.send({"_msgid": msgid, "req": req, "res": {"_res": res}, "payload": payload})
+        return await res.pump()
