@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -201,6 +202,9 @@ class LocalFileSystemStore(ContextStore):
         self._timer: asyncio.TimerHandle | None = None
         self._flush_task: asyncio.Task | None = None
         self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # guards the cache and the dirty set against setters on other threads
+        self._guard = threading.RLock()
         self._closing = False
 
     # ------------------------------------------------------------ paths
@@ -254,9 +258,11 @@ class LocalFileSystemStore(ContextStore):
         self._timer = None
         self._flush_task = None
         self._lock = asyncio.Lock()
+        self._loop = asyncio.get_running_loop()
         loaded = await asyncio.to_thread(self._load_all)
-        for scope, data in loaded.items():
-            self._cache.data.setdefault(scope, {}).update(data)
+        with self._guard:
+            for scope, data in loaded.items():
+                self._cache.data.setdefault(scope, {}).update(data)
 
     async def close(self) -> None:
         self._closing = True
@@ -314,11 +320,12 @@ class LocalFileSystemStore(ContextStore):
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            scopes = sorted(self._dirty)
-            self._dirty.clear()
-            if not scopes:
+            with self._guard:
+                scopes = sorted(self._dirty)
+                self._dirty.clear()
+                writes = [(scope, self.scope_path(scope), self._serialise(scope)) for scope in scopes]
+            if not writes:
                 return
-            writes = [(scope, self.scope_path(scope), self._serialise(scope)) for scope in scopes]
 
             def write_all() -> list[tuple[str, OSError]]:
                 failures = []
@@ -331,38 +338,55 @@ class LocalFileSystemStore(ContextStore):
 
             failures = await asyncio.to_thread(write_all)
             for scope, err in failures:
-                self._dirty.add(scope)
+                with self._guard:
+                    self._dirty.add(scope)
                 _log(self.log, "error", f"Context store '{self.name}': error writing {scope}: {err}")
 
     def _on_timer(self) -> None:
         self._timer = None
         self._flush_task = asyncio.ensure_future(self.flush())
 
-    def _mark_dirty(self, scope: str) -> None:
-        self._dirty.add(scope)
+    def _schedule(self) -> None:
+        if self._closing or self._timer is not None:
+            return
+        self._timer = asyncio.get_running_loop().call_later(self.flush_interval, self._on_timer)
+
+    def _request_flush(self) -> None:
         if self._closing or self._timer is not None:
             return
         try:
-            loop = asyncio.get_running_loop()
+            running = asyncio.get_running_loop()
         except RuntimeError:
-            return  # no loop: written by the next flush or on close
-        self._timer = loop.call_later(self.flush_interval, self._on_timer)
+            running = None
+        if running is not None and (self._loop is None or running is self._loop):
+            self._schedule()
+        elif self._loop is not None and not self._loop.is_closed():
+            # a setter on another thread: schedule on the store's loop
+            try:
+                self._loop.call_soon_threadsafe(self._schedule)
+            except RuntimeError:
+                pass  # loop closed meanwhile: written on close
 
     # ------------------------------------------------------------ store API
 
     def get(self, scope: str, key: str) -> Any:
-        return self._cache.get(scope, key)
+        with self._guard:
+            return self._cache.get(scope, key)
 
     def set(self, scope: str, key: str, value: Any) -> None:
-        self._cache.set(scope, key, value)
-        self._mark_dirty(scope)
+        with self._guard:
+            self._cache.set(scope, key, value)
+            self._dirty.add(scope)
+        self._request_flush()
 
     def keys(self, scope: str) -> list[str]:
-        return self._cache.keys(scope)
+        with self._guard:
+            return self._cache.keys(scope)
 
     def delete(self, scope: str) -> None:
-        self._cache.delete(scope)
-        self._dirty.discard(scope)
+        with self._guard:
+            self._cache.delete(scope)
+            self._dirty.discard(scope)
         path = self.scope_path(scope)
         try:
             path.unlink()
@@ -370,8 +394,9 @@ class LocalFileSystemStore(ContextStore):
             pass
 
     def clean(self, active_scopes: set[str]) -> None:
-        self._cache.clean(active_scopes)
-        self._dirty = {s for s in self._dirty if _scope_is_active(s, active_scopes)}
+        with self._guard:
+            self._cache.clean(active_scopes)
+            self._dirty = {s for s in self._dirty if _scope_is_active(s, active_scopes)}
         self._warned.clear()
         for scope, file in self._list_files():
             if scope == "global":

@@ -496,3 +496,17 @@ async def test_file_store_reopen_schedules_flushes_again(tmp_path):
         await asyncio.sleep(0)
     assert json.loads((tmp_path / "context" / "f1" / "flow.json").read_text()) == {"a": 2}
     await store.close()
+
+
+async def test_file_store_set_from_another_thread_is_flushed(tmp_path):
+    store = LocalFileSystemStore({"dir": str(tmp_path), "flushInterval": 0})
+    await store.open()
+    await asyncio.to_thread(store.set, "global", "from_thread", [1])
+    for _ in range(100):
+        if store._flush_task is not None:
+            await store._flush_task
+            break
+        await asyncio.sleep(0)
+    path = tmp_path / "context" / "global" / "global.json"
+    assert json.loads(path.read_text()) == {"from_thread": [1]}
+    await store.close()
