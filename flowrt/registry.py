@@ -36,7 +36,11 @@ class Registry:
 
     def register(self, type_name: str, cls: type[Node], origin: str = "") -> None:
         existing = self._types.get(type_name)
-        if existing is not None and existing is not cls:
+        reloaded = existing is not None and (existing.__module__, existing.__qualname__) == (
+            cls.__module__,
+            cls.__qualname__,
+        )
+        if existing is not None and existing is not cls and not reloaded:
             raise ValueError(
                 f"node type {type_name!r} is already registered by {self._origins.get(type_name)}; "
                 f"{origin or cls.__module__} cannot register it again"
