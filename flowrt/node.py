@@ -256,8 +256,9 @@ class Node:
     def context(self):
         """The node's context; `.flow` and `.global_` reach the other scopes."""
         if self._context is None:
+            flow_context = self.flow.context()  # first, so a subflow's flow context knows its parent
             self._context = self.runtime.context.node_context(self._alias or self.id, self.z)
-            self._context.flow = self.flow.context()
+            self._context.flow = flow_context
             self._context.global_ = self.runtime.context.global_context()
         return self._context
 
