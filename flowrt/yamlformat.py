@@ -86,7 +86,8 @@ class _Loader(yaml.SafeLoader):
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
-        self.flowrt_marks: dict[int, Any] = {}
+        # id(constructed dict or list) -> its start mark; (id, key or index) -> mark of that part
+        self.flowrt_marks: dict[Any, Any] = {}
 
     def construct_yaml_int(self, node: ScalarNode) -> int:
         value = self.construct_scalar(node)
@@ -108,12 +109,18 @@ class _Loader(yaml.SafeLoader):
     def construct_yaml_map(self, node: MappingNode) -> Iterator[dict]:
         data: dict = {}
         self.flowrt_marks[id(data)] = node.start_mark
+        for key_node, value_node in node.value:
+            if isinstance(key_node, ScalarNode):
+                self.flowrt_marks[(id(data), "key", key_node.value)] = key_node.start_mark
+                self.flowrt_marks[(id(data), "value", key_node.value)] = value_node.start_mark
         yield data
         data.update(self.construct_mapping(node))
 
     def construct_yaml_seq(self, node: Any) -> Iterator[list]:
         data: list = []
         self.flowrt_marks[id(data)] = node.start_mark
+        for index, item in enumerate(node.value):
+            self.flowrt_marks[(id(data), "item", index)] = item.start_mark
         yield data
         data.extend(self.construct_sequence(node))
 
@@ -172,15 +179,17 @@ def _problem_from_yaml_error(exc: yaml.YAMLError, text: str, filename: str | Non
 
 
 def _load(text: str, filename: str | None) -> tuple[Any, dict[int, Any]]:
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)
         data = loader.get_single_data()
     except yaml.YAMLError as exc:
         raise FlowFileError([_problem_from_yaml_error(exc, text, filename)]) from None
     except RecursionError:
         raise FlowFileError([Problem(filename, None, "invalid YAML: nested too deeply")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, loader.flowrt_marks
 
 
@@ -224,13 +233,16 @@ def expand_wires(value: Any) -> Any:
     return value
 
 
+OMIT = object()  # compact_wires(): write no wires key at all
+
+
 def compact_wires(value: Any) -> Any:
-    """Node-RED wires -> YAML wires (the inverse of :func:`expand_wires`); None means omit."""
+    """Node-RED wires -> YAML wires (the inverse of :func:`expand_wires`); OMIT for no outputs."""
     if isinstance(value, list) and all(
         isinstance(port, list) and all(isinstance(t, str) for t in port) for port in value
     ):
         if not value:
-            return None
+            return OMIT
         if len(value) == 1:
             return _FlowList(value[0])
         return _FlowList([list(port) for port in value])
@@ -242,7 +254,7 @@ def _derived_group_members(group_id: Any, members: list[dict]) -> list[str]:
 
 
 class _Builder:
-    def __init__(self, filename: str | None, marks: dict[int, Any]) -> None:
+    def __init__(self, filename: str | None, marks: dict[Any, Any]) -> None:
         self.filename = filename
         self.marks = marks
         self.problems: list[Problem] = []
@@ -252,25 +264,33 @@ class _Builder:
         mark = self.marks.get(id(obj))
         return mark.line + 1 if mark is not None else None
 
-    def problem(self, obj: Any, message: str, node_id: str | None = None) -> None:
-        mark = self.marks.get(id(obj))
+    def problem(self, obj: Any, message: str, node_id: str | None = None, part: tuple = ()) -> None:
+        """Report a problem at ``obj`` or, when given, at ``part`` of it: ("key"|"value", k) or ("item", i)."""
+        mark = self.marks.get((id(obj), *part)) if part else None
+        if mark is None:
+            mark = self.marks.get(id(obj))
         line = mark.line + 1 if mark is not None else None
         column = mark.column + 1 if mark is not None else None
         self.problems.append(Problem(self.filename, node_id, message, line=line, column=column))
 
-    def entries(self, owner: dict, key: str, where: str) -> list[dict]:
+    def entries(self, owner: dict, key: str, where: str | None = None) -> list[dict]:
+        where = f"{where}: " if where else ""
         value = owner.get(key)
         if value is None:
             return []
         if not isinstance(value, list):
-            self.problem(owner, f"{where}: '{key}' must be a list, not {_kind(value)}")
+            self.problem(owner, f"{where}'{key}' must be a list, not {_kind(value)}", part=("value", key))
             return []
         out = []
         for index, item in enumerate(value):
             if isinstance(item, dict):
                 out.append(item)
             else:
-                self.problem(value, f"{where}: '{key}' item {index + 1} must be a mapping, not {_kind(item)}")
+                self.problem(
+                    value,
+                    f"{where}'{key}' item {index + 1} must be a mapping, not {_kind(item)}",
+                    part=("item", index),
+                )
         return out
 
     def build(self, data: Any) -> tuple[list[dict], list[int | None]]:
@@ -283,7 +303,11 @@ class _Builder:
                 if isinstance(item, dict):
                     result.append(item)
                 else:
-                    self.problem(data, f"document item {index + 1} must be a mapping, not {_kind(item)}")
+                    self.problem(
+                        data,
+                        f"document item {index + 1} must be a mapping, not {_kind(item)}",
+                        part=("item", index),
+                    )
             self.finish()
             return result, [self.line_of(n) for n in result]
         if not isinstance(data, dict):
@@ -295,13 +319,15 @@ class _Builder:
         for key in data:
             if key not in TOP_LEVEL_KEYS:
                 self.problem(
-                    data, f"unknown top-level key {key!r} (expected one of: {', '.join(TOP_LEVEL_KEYS)})"
+                    data,
+                    f"unknown top-level key {key!r} (expected one of: {', '.join(TOP_LEVEL_KEYS)})",
+                    part=("key", key),
                 )
 
         heads: list[dict] = []  # tab and subflow definitions
         bodies: list[dict] = []  # their members
-        tabs = self.entries(data, "flows", "flows")
-        subflows = self.entries(data, "subflows", "subflows")
+        tabs = self.entries(data, "flows")
+        subflows = self.entries(data, "subflows")
         tab_parts = [self.container(t, "tab") for t in tabs]
         sf_parts = [self.container(s, "subflow") for s in subflows]
         for head, _members in tab_parts:
@@ -309,12 +335,12 @@ class _Builder:
         for head, members in sf_parts:
             heads.append(head)
             heads.extend(members)
-        for node in self.entries(data, "config", "config"):
-            bodies.append(dict(node))
+        for node in self.entries(data, "config"):
+            bodies.append(self.copy(node))
         for _head, members in tab_parts:
             bodies.extend(members)
-        for node in self.entries(data, "nodes", "nodes"):
-            bodies.append(dict(node))
+        for node in self.entries(data, "nodes"):
+            bodies.append(self.copy(node))
         self.finish()
         result = heads + bodies
         # Lines: the copies were made from mappings whose marks we recorded.
@@ -339,7 +365,9 @@ class _Builder:
             self.problem(entry, f"{kind} entry needs a string 'id'")
         declared = entry.get("type", kind)
         if declared != kind:
-            self.problem(entry, f"{label}: 'type' must be {kind!r} here, not {declared!r}", _as_id(cid))
+            self.problem(
+                entry, f"'type' must be {kind!r} here, not {declared!r}", _as_id(cid), ("value", "type")
+            )
         head = {"id": cid, "type": kind}
         for key, value in entry.items():
             if key not in SECTION_KEYS and key not in ("id", "type"):
@@ -509,7 +537,7 @@ def to_document(nodes: list[dict]) -> dict:
                 parts["config"].append(member)
             else:
                 wires = compact_wires(node["wires"])
-                if wires is None:
+                if wires is OMIT:
                     del member["wires"]
                 else:
                     member["wires"] = wires
