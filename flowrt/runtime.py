@@ -208,7 +208,14 @@ class Runtime:
             targets.append(resolved)
         node._bind_targets(targets)
 
+    def _clean_context(self) -> None:
+        """Forget stored context of nodes and flows that are no longer deployed (as Node-RED)."""
+        active = set(self.nodes) | set(self.flows)
+        active |= {node._alias for node in self.nodes.values() if node._alias}
+        self.context.clean(active)
+
     async def _setup_nodes(self) -> None:
+        self._clean_context()
         for node in self._order:
             try:
                 result = node.setup()
