@@ -1,0 +1,486 @@
+"""Ports of the JOIN cases of Node-RED's test/nodes/core/sequence/17-split_spec.js."""
+
+import asyncio
+
+import flowrt.nodes.sequence.join  # noqa: F401
+import flowrt.nodes.sequence.split  # noqa: F401
+import pytest
+
+from flowrt.testing import FlowTestHarness
+
+
+def flow(**config):
+    return [{"id": "n1", "type": "join", "wires": [["n2"]], **config}, {"id": "n2", "type": "helper"}]
+
+
+async def run(msgs, n=1, settings=None, **config):
+    async with FlowTestHarness(flow(**config), settings=settings) as h:
+        for m in msgs:
+            h.node("n1").receive(m)
+        return await h.node("n2").inputs(n)
+
+
+def parts(id_, type_, index, count, **extra):
+    return {"id": id_, "type": type_, "index": index, "count": count, **extra}
+
+
+async def test_loaded_defaults():
+    async with FlowTestHarness([{"id": "j1", "type": "join", "name": "joinNode"}]) as h:
+        node = h.node("j1").node
+        assert node.name == "joinNode"
+        assert node.count == 0
+        assert node.timer == 0
+        assert node.build == "array"
+
+
+async def test_join_string_automatically():
+    msgs = [{"payload": c, "parts": parts(1, "string", i, 4, ch=",")} for i, c in enumerate("ABCD")]
+    [out] = await run(msgs, joiner=",", build="string", mode="auto")
+    assert out["payload"] == "A,B,C,D"
+    assert "parts" not in out
+
+
+async def test_join_string_automatically_with_buffer_joiner():
+    msgs = [{"payload": c, "parts": parts(1, "string", i, 4, ch=",")} for i, c in enumerate("ABCD")]
+    [out] = await run(msgs, joiner="[44]", joinerType="bin", build="string", mode="auto")
+    assert out["payload"] == "A,B,C,D"
+
+
+async def test_join_buffer_automatically():
+    msgs = [{"payload": c.encode(), "parts": parts(1, "buffer", i, 4, ch=b"-")} for i, c in enumerate("ABCD")]
+    [out] = await run(msgs, joiner=",", build="buffer", mode="auto")
+    assert out["payload"] == b"A-B-C-D"
+
+
+async def test_join_array_after_count():
+    [out] = await run(
+        [{"payload": 1}, {"payload": True}, {"payload": {"a": 1}}], count=3, joiner=",", mode="custom"
+    )
+    assert out["payload"] == [1, True, {"a": 1}]
+
+
+async def test_join_array_ignores_parts_index_in_manual_mode():
+    msgs = [
+        {"payload": 1, "parts": {"index": 3}},
+        {"payload": True, "parts": {"index": 0}},
+        {"payload": {"a": 1}, "parts": {"index": 9}},
+    ]
+    [out] = await run(msgs, count=3, joiner=",", mode="custom")
+    assert out["payload"] == [1, True, {"a": 1}]
+
+
+async def test_join_array_after_count_with_buffer_joiner():
+    [out] = await run(
+        [{"payload": 1}, {"payload": True}, {"payload": {"a": 1}}],
+        count=3,
+        joinerType="bin",
+        joiner="",
+        mode="custom",
+    )
+    assert out["payload"][:2] == [1, True]
+
+
+async def test_join_array_on_sub_property_auto():
+    msgs = [
+        {"foo": {"bar": c}, "parts": parts(1, "array", i, 4, len=1, property="foo.bar")}
+        for i, c in enumerate("ABCD")
+    ]
+    [out] = await run(msgs, count=3, joiner=",", mode="auto")
+    assert out["foo"]["bar"] == ["A", "B", "C", "D"]
+
+
+async def test_join_strings_into_buffer_after_count():
+    [out] = await run(
+        [{"payload": "hello"}, {"payload": "world"}],
+        count=2,
+        build="buffer",
+        joinerType="bin",
+        joiner="",
+        mode="custom",
+    )
+    assert out["payload"] == b"helloworld"
+
+
+async def test_join_object_after_count():
+    msgs = [
+        {"payload": 1, "topic": "a"},
+        {"payload": "2", "topic": "b"},
+        {"payload": True, "topic": "c"},
+        {"payload": {"e": 5}, "topic": "d"},
+        {"payload": {"e": 7}, "topic": "d"},
+        {"payload": {"f": 6}, "topic": "g"},
+    ]
+    [out] = await run(msgs, count=5, build="object", mode="custom")
+    assert out["payload"] == {"a": 1, "b": "2", "c": True, "d": {"e": 7}, "g": {"f": 6}}
+
+
+async def test_merge_objects():
+    msgs = [
+        {"payload": {"a": 9}, "topic": "f"},
+        {"payload": {"a": 1}, "topic": "a"},
+        {"payload": {"b": 9}, "topic": "b"},
+        {"payload": {"b": 2}, "topic": "b"},
+        {"payload": {"c": 3}, "topic": "c"},
+        {"payload": {"d": 4}, "topic": "d"},
+        {"payload": {"e": 5}, "topic": "e"},
+    ]
+    [out] = await run(msgs, count=5, build="merged", mode="custom")
+    assert out["payload"] == {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}
+
+
+async def test_merge_sub_property_objects():
+    msgs = [
+        {"foo": {"bar": {k: v}, "topic": k}}
+        for k, v in [("a", 9), ("a", 1), ("b", 9), ("b", 2), ("c", 3), ("d", 4), ("e", 5)]
+    ]
+    [out] = await run(msgs, count=5, property="foo.bar", build="merged", mode="custom")
+    assert out["foo"]["bar"] == {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}
+
+
+async def test_merge_full_msg_objects():
+    msgs = [
+        {"payload": 1, "topic": "f"},
+        {"payload": 2, "topic": "a"},
+        {"payload": 3, "foo": "b"},
+        {"payload": 4, "bar": "b"},
+        {"payload": 5, "aha": "c"},
+        {"payload": 6, "foo": "d"},
+        {"payload": 7, "bingo": "e"},
+    ]
+    [out] = await run(msgs, count=6, build="merged", mode="custom", propertyType="full", property="")
+    p = out["payload"]
+    assert (p["payload"], p["aha"], p["bar"], p["bingo"], p["foo"], p["topic"]) == (
+        7,
+        "c",
+        "b",
+        "e",
+        "d",
+        "a",
+    )
+
+
+async def test_accumulate_merged_object():
+    msgs = [
+        {"payload": {k: v}, "topic": t}
+        for k, v, t in [
+            ("a", 1, "a"),
+            ("b", 2, "b"),
+            ("c", 3, "c"),
+            ("a", 3, "d"),
+            ("b", 2, "e"),
+            ("c", 1, "f"),
+        ]
+    ]
+    outs = await run(msgs, n=4, build="merged", mode="custom", accumulate=True, count=3)
+    assert outs[0]["payload"] == {"a": 1, "b": 2, "c": 3}
+    assert outs[3]["payload"] == {"a": 3, "b": 2, "c": 1}
+
+
+async def test_reset_accumulation():
+    msgs = [
+        {"payload": {"a": 1}, "topic": "a"},
+        {"payload": {"b": 2}, "topic": "b"},
+        {"payload": {"c": 3}, "topic": "c"},
+        {"payload": {"d": 4}, "topic": "d", "complete": True},
+        {"payload": {"e": 2}, "topic": "e"},
+        {"payload": {"f": 1}, "topic": "f", "complete": True},
+        {"payload": {"g": 2}, "topic": "g"},
+        {"payload": {"h": 1}, "topic": "h"},
+        {"reset": True},
+        {"payload": {"g": 2}, "topic": "g"},
+        {"payload": {"h": 1}, "topic": "h"},
+        {"payload": {"i": 3}, "topic": "i"},
+    ]
+    outs = await run(msgs, n=4, build="merged", accumulate=True, mode="custom", count=3)
+    assert outs[1]["payload"] == {"a": 1, "b": 2, "c": 3, "d": 4}
+    assert outs[2]["payload"] == {"e": 2, "f": 1}
+    assert outs[3]["payload"] == {"g": 2, "h": 1, "i": 3}
+
+
+async def test_accumulate_key_value_object():
+    msgs = [
+        {"payload": 2, "foo": "b"},
+        {"payload": 3, "foo": "c"},
+        {"reset": True},
+        {"payload": 1, "foo": "a"},
+        {"payload": 2, "foo": "b"},
+        {"payload": 3, "foo": "c"},
+        {"payload": 4, "foo": "d"},
+    ]
+    [out] = await run(msgs, build="object", accumulate=True, mode="custom", topic="bar", key="foo", count=4)
+    assert out["payload"] == {"a": 1, "b": 2, "c": 3, "d": 4}
+
+
+async def test_join_strings_after_timeout():
+    [out] = await run(
+        [{"payload": "a"}, {"payload": "b"}, {"payload": "c"}],
+        build="string",
+        timeout=0.05,
+        count="",
+        joiner=",",
+        mode="custom",
+    )
+    assert out["payload"] == "a,b,c"
+
+
+async def test_timeout_can_be_restarted():
+    async with FlowTestHarness(flow(build="string", timeout=0.3, count="", joiner=",", mode="custom")) as h:
+        h.node("n1").receive({"payload": "a"})
+        await asyncio.sleep(0.2)
+        h.node("n1").receive({"payload": "b", "restartTimeout": True})
+        await asyncio.sleep(0.2)
+        # the restart moved the deadline: nothing sent yet after 0.4s in all
+        assert h.node("n2").received == []
+        h.node("n1").receive({"payload": "c"})
+        out = await h.node("n2").next_input()
+        assert out["payload"] == "a,b,c"
+
+
+async def test_complete_when_told():
+    msgs = [
+        {"payload": "Hello"},
+        {"payload": "NodeRED"},
+        {"payload": "World"},
+        {"payload": "", "complete": True},
+    ]
+    [out] = await run(msgs, build="string", timeout=5, count=0, joiner="\n", mode="custom")
+    assert out["payload"] == "Hello\nNodeRED\nWorld\n"
+    assert "complete" not in out
+
+
+async def test_join_complete_messages_into_array():
+    [out] = await run(
+        [{"payload": "a"}, {"payload": "b"}, {"payload": "c"}],
+        build="array",
+        timeout=0,
+        count=3,
+        propertyType="full",
+        mode="custom",
+    )
+    assert [m["payload"] for m in out["payload"]] == ["a", "b", "c"]
+
+
+async def test_join_split_things_into_array():
+    msgs = [{"payload": v, "parts": {"index": v - 1, "count": 4, "id": 111}} for v in (3, 2, 4, 1)]
+    [out] = await run(msgs)
+    assert out["payload"] == [1, 2, 3, 4]
+
+
+async def test_join_split_things_into_object():
+    msgs = [
+        {"payload": v, "parts": {"index": v - 1, "count": 4, "id": 222, "key": k, "type": "object"}}
+        for v, k in ((3, "c"), (2, "b"), (4, "d"), (1, "a"))
+    ]
+    [out] = await run(msgs)
+    assert out["payload"] == {"a": 1, "b": 2, "c": 3, "d": 4}
+
+
+async def test_join_split_things_complete_when_told():
+    msgs = [
+        {"payload": 3, "parts": {"index": 2, "count": 4, "id": 444}},
+        {"payload": 2, "parts": {"index": 1, "count": 4, "id": 444}},
+        {"payload": 4, "parts": {"index": 3, "count": 4, "id": 444}, "complete": True},
+    ]
+    [out] = await run(msgs, timeout=0.250)
+    assert out["payload"] == [None, 2, 3, 4]
+
+
+async def test_manual_array_complete_when_told():
+    msgs = [
+        {"payload": 1, "topic": "A"},
+        {"payload": 2, "topic": "B"},
+        {"payload": 3, "topic": "C"},
+        {"complete": True},
+    ]
+    [out] = await run(msgs, timeout=1, mode="custom", build="array")
+    assert out["payload"] == [1, 2, 3]
+
+
+async def test_manual_object_complete_when_told():
+    msgs = [
+        {"payload": 1, "topic": "A"},
+        {"payload": 2, "topic": "B"},
+        {"payload": 3, "topic": "C"},
+        {"complete": True},
+    ]
+    [out] = await run(msgs, timeout=1, mode="custom", build="object")
+    assert out["payload"] == {"A": 1, "B": 2, "C": 3}
+
+
+async def test_join_split_strings_into_word():
+    msgs = [
+        {"payload": c, "parts": {"type": "string", "index": i, "count": 4, "ch": "", "id": 555}}
+        for c, i in (("a", 0), ("d", 3), ("c", 2), ("b", 1))
+    ]
+    [out] = await run(msgs, mode="auto")
+    assert out["payload"] == "abcd"
+
+
+async def test_chained_split_split_join_join():
+    nodes = [
+        {"id": "s1", "type": "split", "wires": [["s2"]]},
+        {"id": "s2", "type": "split", "wires": [["j1"]]},
+        {"id": "j1", "type": "join", "mode": "auto", "wires": [["j2"]]},
+        {"id": "j2", "type": "join", "mode": "auto", "wires": [["n2"]]},
+        {"id": "n2", "type": "helper"},
+    ]
+    async with FlowTestHarness(nodes) as h:
+        h.node("s1").receive({"payload": [[1, 2, 3], "a\nb\nc", [7, 8, 9]]})
+        out = await h.node("n2").next_input()
+        assert out["payload"] == [[1, 2, 3], "a\nb\nc", [7, 8, 9]]
+        assert "parts" not in out
+
+
+async def test_concat_array_chunks():
+    msgs = [
+        {"payload": [c], "parts": parts(1, "array", i, 3, ch=",", len=2)}
+        for i, c in enumerate(["ab", "cd", "ef"])
+    ]
+    [out] = await run(msgs, build="array", mode="auto")
+    assert out["payload"] == ["ab", "cd", "ef"]
+
+
+async def test_concat_buffer_without_join_char():
+    msgs = [{"payload": c.encode(), "parts": parts(1, "buffer", i, 3)} for i, c in enumerate("ABC")]
+    [out] = await run(msgs, joiner=",", build="buffer", mode="auto")
+    assert out["payload"] == b"ABC"
+
+
+async def test_concat_string_with_non_string_join_char():
+    msgs = [{"payload": c.encode(), "parts": parts(1, "string", i, 3, ch=b"0")} for i, c in enumerate("ABC")]
+    [out] = await run(msgs, joiner=",", build="buffer", mode="auto")
+    assert out["payload"] == "A0B0C"
+
+
+async def test_auto_mode_without_parts_id_warns():
+    async with FlowTestHarness(flow(joiner="[44]", joinerType="bin", build="string", mode="auto")) as h:
+        h.node("n1").receive({"payload": "A", "parts": {"type": "string", "ch": ",", "index": 0, "count": 2}})
+        h.node("n1").receive({"payload": "B", "parts": {"type": "string", "ch": ",", "index": 1, "count": 2}})
+        record = await h.node("n1").next_log("warn")
+        assert "msg.parts" in record.text
+        assert h.node("n2").received == []
+
+
+async def test_duplicate_indexed_parts():
+    msgs = [
+        {"payload": c, "parts": parts(1, "array", i, 2, ch=",")}
+        for c, i in (("A", 0), ("B", 0), ("C", 0), ("D", 1))
+    ]
+    [out] = await run(msgs, joiner="[44]", joinerType="bin", build="array", mode="auto")
+    assert out["payload"] == ["C", "D"]
+
+
+async def test_duplicate_indexed_parts_with_reset():
+    msgs = [
+        {"payload": "A", "parts": parts(1, "array", 0, 2, ch=",")},
+        {"payload": "B", "parts": parts(1, "array", 0, 2, ch=",")},
+        {"reset": True},
+        {"payload": "C", "parts": parts(1, "array", 1, 2, ch=",")},
+        {"payload": "D", "parts": parts(1, "array", 0, 2, ch=",")},
+    ]
+    [out] = await run(msgs, joiner="[44]", joinerType="bin", build="array", mode="auto")
+    assert out["payload"] == ["D", "C"]
+
+
+async def test_out_of_order_with_count_on_one_message():
+    msgs = [
+        {"payload": i, "parts": {"id": "g", "index": i, **({"count": 5} if i == 4 else {})}}
+        for i in (1, 2, 3, 4, 0)
+    ]
+    [out] = await run(msgs, mode="auto")
+    assert out["payload"] == [0, 1, 2, 3, 4]
+
+
+async def test_nested_parts_restored():
+    msgs = [
+        {
+            "payload": c,
+            "parts": {
+                "id": "in",
+                "index": i,
+                "count": 2,
+                "type": "string",
+                "ch": "",
+                "parts": {"id": "out", "index": 5},
+            },
+        }
+        for i, c in enumerate("ab")
+    ]
+    [out] = await run(msgs)
+    assert out["parts"] == {"id": "out", "index": 5}
+
+
+async def test_buffer_limit_drops_groups():
+    msgs = [{"payload": i} for i in range(3)]
+    async with FlowTestHarness(
+        flow(mode="custom", count=10), settings={"nodeMessageBufferMaxLength": 2}
+    ) as h:
+        for m in msgs:
+            h.node("n1").receive(m)
+        err, emsg = await h.node("n1").next_error()
+        assert str(err) == "too many pending messages"
+        assert emsg["payload"] == 2
+        assert h.node("n1").node.inflight == {}
+
+
+async def test_invalid_buffer_join_type_is_error():
+    async with FlowTestHarness(flow(mode="custom", build="buffer", count=2)) as h:
+        h.node("n1").receive({"payload": 5})
+        err, _ = await h.node("n1").next_error()
+        assert "number" in str(err)
+
+
+# ----- messaging API: completion ---------------------------------------------------------
+
+
+def complete_flow(**config):
+    return [
+        {"id": "joinNode1", "type": "join", "wires": [[]], **config},
+        {"id": "completeNode1", "type": "complete", "scope": ["joinNode1"], "wires": [["helperNode1"]]},
+        {"id": "catchNode1", "type": "catch", "scope": ["joinNode1"], "wires": [["helperNode1"]]},
+        {"id": "helperNode1", "type": "helper"},
+    ]
+
+
+def _need(*types):
+    from flowrt.registry import load_builtin_nodes, registry
+
+    load_builtin_nodes()
+    for t in types:
+        if registry.get_type(t) is None:
+            pytest.skip(f"{t} node not available in this tree")
+
+
+async def _completes(config, msgs, expected, settings=None):
+    _need("complete", "catch")
+    async with FlowTestHarness(
+        complete_flow(**config), settings=settings or {"nodeMessageBufferMaxLength": 3}
+    ) as h:
+        for m in msgs[:-1]:
+            h.node("joinNode1").receive(m)
+        await asyncio.sleep(0.05)
+        assert h.node("helperNode1").received == []
+        h.node("joinNode1").receive(msgs[-1])
+        outs = await h.node("helperNode1").inputs(expected)
+        assert sorted(m["seq"] for m in outs) == list(range(expected))
+
+
+async def test_done_when_all_joined():
+    msgs = [{"seq": i, "payload": c, "parts": parts(1, "string", i, 3, ch=",")} for i, c in enumerate("ABC")]
+    await _completes({"mode": "auto", "timeout": 1}, msgs, 3)
+
+
+async def test_done_when_reset():
+    msgs = [{"seq": i, "payload": c, "parts": parts(1, "string", i, 3, ch=",")} for i, c in enumerate("AB")]
+    msgs.append({"seq": 2, "payload": "dummy", "reset": True, "parts": {"id": 1}})
+    await _completes({"mode": "auto", "timeout": 1}, msgs, 3)
+
+
+async def test_done_when_timed_out():
+    _need("complete", "catch")
+    config = {"mode": "custom", "joiner": ",", "build": "string", "timeout": 0.1}
+    async with FlowTestHarness(complete_flow(**config)) as h:
+        h.node("joinNode1").receive({"seq": 0, "payload": "A"})
+        h.node("joinNode1").receive({"seq": 1, "payload": "B"})
+        outs = await h.node("helperNode1").inputs(2)
+        assert sorted(m["seq"] for m in outs) == [0, 1]

@@ -1,0 +1,208 @@
+"""Ports of the SPLIT cases of Node-RED's test/nodes/core/sequence/17-split_spec.js."""
+
+import asyncio
+
+import flowrt.nodes.sequence.join  # noqa: F401
+import flowrt.nodes.sequence.split  # noqa: F401
+import pytest
+
+from flowrt.testing import FlowTestHarness
+
+
+def flow(**config):
+    return [{"id": "sn1", "type": "split", "wires": [["sn2"]], **config}, {"id": "sn2", "type": "helper"}]
+
+
+async def run(msgs, count, **config):
+    async with FlowTestHarness(flow(**config)) as h:
+        for m in msgs:
+            h.node("sn1").receive(m)
+        return await h.node("sn2").inputs(count)
+
+
+async def test_loaded_with_name():
+    async with FlowTestHarness([{"id": "s1", "type": "split", "name": "splitNode"}]) as h:
+        assert h.node("s1").node.name == "splitNode"
+
+
+async def test_split_array():
+    msgs = await run([{"payload": [1, 2, 3, 4]}], 4)
+    assert [m["payload"] for m in msgs] == [1, 2, 3, 4]
+    assert [m["parts"]["index"] for m in msgs] == [0, 1, 2, 3]
+    assert all(m["parts"]["count"] == 4 and m["parts"]["type"] == "array" for m in msgs)
+    assert len({m["parts"]["id"] for m in msgs}) == 1
+    assert all(m["parts"]["len"] == 1 for m in msgs)
+
+
+async def test_split_array_sub_property():
+    msgs = await run([{"foo": [1, 2, 3, 4]}], 4, property="foo")
+    assert [m["foo"] for m in msgs] == [1, 2, 3, 4]
+    assert all(m["parts"]["property"] == "foo" and m["parts"]["count"] == 4 for m in msgs)
+
+
+async def test_split_array_in_chunks():
+    msgs = await run([{"payload": [1, 2, 3, 4]}], 2, arraySplt=3, arraySpltType="len")
+    assert [m["payload"] for m in msgs] == [[1, 2, 3], [4]]
+    assert all(m["parts"]["count"] == 2 and m["parts"]["type"] == "array" for m in msgs)
+
+
+async def test_split_object():
+    msgs = await run([{"topic": "foo", "payload": {"a": 1, "b": "2", "c": True}}], 3)
+    assert [m["payload"] for m in msgs] == [1, "2", True]
+    assert [m["parts"]["key"] for m in msgs] == ["a", "b", "c"]
+    assert all(m["parts"]["type"] == "object" and m["parts"]["count"] == 3 for m in msgs)
+    assert all(m["topic"] == "foo" for m in msgs)
+
+
+async def test_split_object_sub_property():
+    msgs = await run([{"topic": "foo", "foo": {"bar": {"a": 1, "b": "2", "c": True}}}], 3, property="foo.bar")
+    assert [m["foo"]["bar"] for m in msgs] == [1, "2", True]
+    assert all(m["parts"]["property"] == "foo.bar" for m in msgs)
+
+
+async def test_split_object_key_into_topic():
+    msgs = await run([{"topic": "foo", "payload": {"a": 1, "b": "2", "c": True}}], 3, addname="topic")
+    assert [(m["topic"], m["payload"]) for m in msgs] == [("a", 1), ("b", "2"), ("c", True)]
+
+
+async def test_split_string_on_newlines():
+    msgs = await run([{"payload": "Da\nve\n \nCJ"}], 4)
+    assert [m["payload"] for m in msgs] == ["Da", "ve", " ", "CJ"]
+    assert all(m["parts"]["type"] == "string" and m["parts"]["count"] == 4 for m in msgs)
+
+
+async def test_split_string_on_char():
+    msgs = await run([{"payload": "1\n2\n3"}], 3, splt="\n")
+    assert [m["payload"] for m in msgs] == ["1", "2", "3"]
+    assert all(m["parts"]["ch"] == "\n" and m["parts"]["count"] == 3 for m in msgs)
+
+
+async def test_split_string_escaped_separator():
+    msgs = await run([{"payload": "a\tb"}], 2, splt="\\t")
+    assert [m["payload"] for m in msgs] == ["a", "b"]
+
+
+async def test_split_string_into_lengths():
+    msgs = await run([{"payload": "12345678"}], 4, splt="2", spltType="len")
+    assert [m["payload"] for m in msgs] == ["12", "34", "56", "78"]
+    assert all(m["parts"]["ch"] == "" and m["parts"]["count"] == 4 for m in msgs)
+
+
+async def test_split_string_stream_mode():
+    msgs = await run([{"payload": "1\n2\n3\n"}, {"payload": "4\n5\n6\n"}], 6, splt="\n", stream=True)
+    assert [m["payload"] for m in msgs] == ["1", "2", "3", "4", "5", "6"]
+    assert [m["parts"]["index"] for m in msgs] == [0, 1, 2, 3, 4, 5]
+    assert all("count" not in m["parts"] for m in msgs)
+
+
+async def test_split_buffer_into_lengths():
+    msgs = await run([{"payload": b"12345678"}], 4, splt="2", spltType="len")
+    assert [m["payload"] for m in msgs] == [b"12", b"34", b"56", b"78"]
+    assert all(m["parts"]["type"] == "buffer" and m["parts"]["count"] == 4 for m in msgs)
+
+
+async def test_split_buffer_on_buffer_streaming():
+    msgs = await run(
+        [{"payload": b"123412"}, {"payload": b"341234"}], 3, splt="[52]", spltType="bin", stream=True
+    )
+    assert [m["payload"] for m in msgs] == [b"123", b"123", b"123"]
+    assert all(m["parts"]["ch"] == [52] for m in msgs)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"splt": "1", "spltType": "bin"},
+        {"splt": 0, "spltType": "len"},
+        {"arraySplt": 0, "arraySpltType": "len"},
+    ],
+)
+async def test_invalid_config_refuses_to_start(config):
+    async with FlowTestHarness(flow(**config)) as h:
+        assert h.runtime.get_node("sn1") is None
+        assert any("Invalid split property" in r.text for r in h.logs)
+
+
+async def test_ceil_count_for_string():
+    msgs = await run([{"payload": "123"}], 2, splt="2", spltType="len")
+    assert [m["payload"] for m in msgs] == ["12", "3"]
+    assert all(m["parts"]["count"] == 2 for m in msgs)
+
+
+async def test_bin_separator_on_string():
+    msgs = await run([{"payload": "123"}], 1, splt="[52]", spltType="bin")
+    assert msgs[0]["payload"] == "123"
+    assert msgs[0]["parts"]["index"] == 0
+
+
+async def test_ceil_count_for_buffer():
+    msgs = await run([{"payload": b"123"}], 2, splt="2", spltType="len")
+    assert [m["payload"] for m in msgs] == [b"12", b"3"]
+    assert all(m["parts"]["count"] == 2 for m in msgs)
+
+
+async def test_buffer_split_on_str_separator():
+    msgs = await run([{"payload": b"123"}], 2, splt="2", spltType="str", stream=False)
+    assert [m["payload"] for m in msgs] == [b"1", b"3"]
+    assert all(m["parts"]["count"] == 2 and m["parts"]["ch"] == "2" for m in msgs)
+
+
+async def test_existing_parts_pushed_onto_stack():
+    msgs = await run([{"payload": "a,b", "parts": {"id": "x", "index": 0, "count": 1}}], 2, splt=",")
+    assert msgs[0]["parts"]["parts"] == {"id": "x", "index": 0, "count": 1}
+
+
+async def test_message_ids_differ():
+    msgs = await run([{"payload": [1, 2], "_msgid": "abc"}], 2)
+    assert all(m["_msgid"] != "abc" for m in msgs)
+
+
+# ----- messaging API: completion of split messages ----------------------------------------------
+
+
+def complete_flow(**config):
+    return [
+        {"id": "splitNode1", "type": "split", "wires": [[]], **config},
+        {"id": "completeNode1", "type": "complete", "scope": ["splitNode1"], "wires": [["helperNode1"]]},
+        {"id": "helperNode1", "type": "helper"},
+    ]
+
+
+def _need_complete():
+    from flowrt.registry import load_builtin_nodes, registry
+
+    load_builtin_nodes()
+    if registry.get_type("complete") is None:
+        pytest.skip("complete node not available in this tree")
+
+
+@pytest.mark.parametrize("payload", ["12345", [0, 1, 2, 3, 4], {"a": 1, "b": 2}])
+async def test_done_when_message_sent(payload):
+    _need_complete()
+    async with FlowTestHarness(complete_flow(splt=2, spltType="len", stream=False)) as h:
+        h.node("splitNode1").receive({"seq": 0, "payload": payload})
+        msg = await h.node("helperNode1").next_input()
+        assert msg["seq"] == 0
+        assert "payload" in msg
+
+
+@pytest.mark.parametrize(
+    ("splt", "splt_type", "payloads"),
+    [
+        (5, "len", ["12", "34", "5"]),
+        (5, "len", [b"12", b"34", b"5"]),
+        ("5", "str", [b"12", b"34", b"5"]),
+        ("[53]", "bin", [b"12", b"34", b"5"]),
+    ],
+)
+async def test_done_when_consolidated_message_emitted(splt, splt_type, payloads):
+    _need_complete()
+    async with FlowTestHarness(complete_flow(splt=splt, spltType=splt_type, stream=True)) as h:
+        for seq, p in enumerate(payloads[:2]):
+            h.node("splitNode1").receive({"seq": seq, "payload": p})
+        # nothing completes while the stream remainder is held
+        await asyncio.sleep(0.05)
+        assert h.node("helperNode1").received == []
+        h.node("splitNode1").receive({"seq": 2, "payload": payloads[2]})
+        msgs = await h.node("helperNode1").inputs(3)
+        assert sorted(m["seq"] for m in msgs) == [0, 1, 2]
