@@ -1,0 +1,241 @@
+"""The exec node: run a command (through the shell, or spawned with streamed
+output), appending msg.payload and extra arguments. Outputs: stdout, stderr,
+return code. A timeout or msg.kill stops the process. Uses asyncio
+subprocesses: the event loop never blocks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from flowrt import Node, register_type
+from flowrt.message import clone_message
+from flowrt.propertypath import get_message_property
+
+from .switch import js_str
+
+_ARG_RE = re.compile(r'(?:[^\s"]+|"[^"]*")+')
+
+
+def _text_or_bytes(data: bytes) -> str | bytes:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+
+
+def _signal_name(returncode: int | None) -> str | None:
+    if returncode is not None and returncode < 0:
+        try:
+            return signal.Signals(-returncode).name
+        except ValueError:
+            return None
+    return None
+
+
+@register_type("exec")
+class ExecNode(Node):
+    schema = {
+        "type": "object",
+        "properties": {
+            "command": {"type": "string"},
+            "addpay": {"type": ["string", "boolean"]},
+            "append": {"type": "string"},
+            "useSpawn": {"type": ["string", "boolean"]},
+            "timer": {"type": ["string", "number"]},
+            "oldrc": {"type": ["boolean", "string"]},
+            "winHide": {"type": "boolean"},
+        },
+    }
+
+    def setup(self) -> None:
+        n = self.config
+        self.cmd = js_str(n.get("command") or "").strip()
+        addpay = n.get("addpay", True)
+        if addpay is True:
+            addpay = "payload"
+        self.addpay = addpay
+        self.append = js_str(n.get("append") or "").strip()
+        self.use_spawn = js_str(n.get("useSpawn")) == "true"
+        try:
+            self.timer = float(n.get("timer") or 0)
+        except (TypeError, ValueError):
+            self.timer = 0.0
+        self.oldrc = js_str(n.get("oldrc") or False) != "false"
+        self.max_buffer = self.settings.get("execMaxBufferSize") or 10_000_000
+        self.active: dict[int, asyncio.subprocess.Process] = {}
+        self.shell = "/bin/bash" if sys.platform.startswith("linux") and os.path.exists("/bin/bash") else None
+
+    def on_input(self, msg: dict, send: Callable, done: Callable) -> None:
+        if "kill" in msg:
+            sig = msg["kill"]
+            if not isinstance(sig, str) or not sig or not sig.upper().startswith("SIG"):
+                sig = "SIGTERM"
+            signum = getattr(signal, sig.upper(), signal.SIGTERM)
+            if "pid" in msg:
+                proc = self.active.get(_as_pid(msg["pid"]))
+                if proc is not None:
+                    _kill(proc, signum)
+                    self.status({"fill": "red", "shape": "dot", "text": "killed"})
+            elif len(self.active) == 1:
+                _kill(next(iter(self.active.values())), signum)
+                self.status({"fill": "red", "shape": "dot", "text": "killed"})
+            done()
+            return
+        arg = self.cmd
+        if self.addpay:
+            value = get_message_property(msg, self.addpay)
+            if value is not None:
+                arg += " " + js_str(value)
+        if self.append:
+            arg += " " + self.append
+        if self.use_spawn:
+            self.create_task(self._spawn(arg, msg, send, done))
+        else:
+            self.create_task(self._exec(arg, msg, send, done))
+
+    def _watch(self, proc: asyncio.subprocess.Process) -> Any:
+        if self.timer:
+            return self.call_later(self.timer, lambda: _kill(proc, signal.SIGTERM))
+        return None
+
+    async def _spawn(self, line: str, msg: dict, send: Callable, done: Callable) -> None:
+        args = [
+            a[1:-1] if len(a) > 1 and a.startswith('"') and a.endswith('"') else a
+            for a in _ARG_RE.findall(line)
+        ]
+        if not args:
+            args = [""]
+        self.debug(f"{args[0]} [{','.join(args[1:])}]")
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *args,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                stdin=asyncio.subprocess.DEVNULL,
+            )
+        except OSError as err:
+            # as node's spawn: an error event, then close with a negative errno code
+            self.status({"fill": "blue", "shape": "dot", "text": "pid:undefined"})
+            code = -(err.errno or 2)
+            msg["payload"] = code if self.oldrc else {"code": code}
+            self.status({"fill": "red", "shape": "dot", "text": f"rc:{code}"})
+            send([None, None, clone_message(msg)])
+            done()
+            return
+        pid = proc.pid
+        self.status({"fill": "blue", "shape": "dot", "text": f"pid:{pid}"})
+        self.active[pid] = proc
+        timer = self._watch(proc)
+
+        async def pump(stream: asyncio.StreamReader, port: int) -> None:
+            while True:
+                data = await stream.read(65536)
+                if not data:
+                    return
+                if self.active.get(pid) is proc:
+                    msg["payload"] = _text_or_bytes(data)
+                    out: list = [None, None, None]
+                    out[port] = clone_message(msg)
+                    send(out)
+
+        await asyncio.gather(pump(proc.stdout, 0), pump(proc.stderr, 1))
+        rc = await proc.wait()
+        self.cancel_timer(timer)
+        if self.active.get(pid) is proc:
+            del self.active[pid]
+            sig = _signal_name(rc)
+            code = None if sig else rc
+            if self.oldrc:
+                msg["payload"] = code
+            else:
+                msg["payload"] = {"code": code}
+                if sig:
+                    msg["payload"]["signal"] = sig
+            if code == 0:
+                self.status({})
+            if code is None:
+                self.status({"fill": "red", "shape": "dot", "text": "killed"})
+            elif code < 0:
+                self.status({"fill": "red", "shape": "dot", "text": f"rc:{code}"})
+            else:
+                self.status({"fill": "yellow", "shape": "dot", "text": f"rc:{code}"})
+            send([None, None, clone_message(msg)])
+        done()
+
+    async def _exec(self, line: str, msg: dict, send: Callable, done: Callable) -> None:
+        self.debug(line)
+        proc = await asyncio.create_subprocess_shell(
+            line,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.DEVNULL,
+            executable=self.shell,
+        )
+        pid = proc.pid
+        self.status({"fill": "blue", "shape": "dot", "text": f"pid:{pid}"})
+        self.active[pid] = proc
+        timer = self._watch(proc)
+        stdout, stderr = await proc.communicate()
+        rc = proc.returncode
+        self.cancel_timer(timer)
+        overflow = len(stdout) > self.max_buffer or len(stderr) > self.max_buffer
+        stdout, stderr = stdout[: self.max_buffer], stderr[: self.max_buffer]
+        msg.pop("payload", None)
+        msg2 = msg3 = None
+        if stderr:
+            msg2 = clone_message(msg)
+            msg2["payload"] = _text_or_bytes(stderr)
+        msg["payload"] = _text_or_bytes(stdout)
+        self.status({})
+        sig = _signal_name(rc)
+        if rc != 0 or overflow:
+            code = None if sig else rc
+            message = f"Command failed: {line}\n{stderr.decode('utf-8', 'replace')}"
+            if overflow:
+                message = "stdout maxBuffer length exceeded"
+            msg3 = clone_message(msg)
+            msg3["payload"] = {"code": code, "message": message}
+            if sig:
+                msg3["payload"]["signal"] = sig
+            if code is None:
+                self.status({"fill": "red", "shape": "dot", "text": "killed"})
+            else:
+                self.status({"fill": "red", "shape": "dot", "text": f"error:{code}"})
+        elif not self.oldrc:
+            msg3 = clone_message(msg)
+            msg3["payload"] = {"code": 0}
+        if msg3 is None:
+            self.status({})
+        else:
+            msg["rc"] = msg3["payload"]
+            if msg2 is not None:
+                msg2["rc"] = msg3["payload"]
+        send([msg, msg2, msg3])
+        self.active.pop(pid, None)
+        done()
+
+    def on_close(self, removed: bool) -> None:
+        active, self.active = self.active, {}
+        for proc in active.values():
+            _kill(proc, signal.SIGTERM)
+        self.status({})
+
+
+def _as_pid(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _kill(proc: asyncio.subprocess.Process, signum: int) -> None:
+    try:
+        proc.send_signal(signum)
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,160 @@
+"""The filter node (type `rbe`, "report by exception"): pass a message on only
+when its value changed (rbe, rbei), or moved by more (deadband) or less
+(narrowband) than a gap, absolute or a percentage, per topic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flowrt import Node, register_type
+from flowrt.message import clone_value
+from flowrt.propertypath import PropertyPathError, get_message_property
+
+from .switch import UNDEFINED, get_property_or_undefined, is_nan, js_str, parse_float
+
+
+@register_type("rbe")
+class FilterNode(Node):
+    schema = {
+        "type": "object",
+        "properties": {
+            "func": {"enum": ["rbe", "rbei", "deadband", "deadbandEq", "narrowband", "narrowbandEq"]},
+            "gap": {"type": ["string", "number"]},
+            "start": {"type": ["string", "number"]},
+            "inout": {"enum": ["in", "out"]},
+            "septopics": {"type": "boolean"},
+            "property": {"type": "string"},
+            "topi": {"type": "string"},
+        },
+    }
+
+    def setup(self) -> None:
+        n = self.config
+        self.func = n.get("func") or "rbe"
+        gap = n.get("gap") or "0"
+        start = n.get("start")
+        self.start: Any = "" if start is None or start == "" else start
+        self.inout = n.get("inout") or "out"
+        self.pc = False
+        gap = js_str(gap)
+        if gap.endswith("%"):
+            self.pc = True
+            self.g = parse_float(gap)
+            self.gap = self.g
+        else:
+            self.gap = parse_float(gap)
+        self.property = n.get("property") or "payload"
+        self.topi = n.get("topi") or "topic"
+        self.septopics = n.get("septopics") is not False
+        self.previous: dict[Any, Any] = {}
+
+    def on_input(self, msg: dict, send: Callable, done: Callable) -> None:
+        self._handle(msg)
+        done()
+
+    def _handle(self, msg: dict) -> None:
+        try:
+            topic = get_message_property(msg, self.topi)
+        except PropertyPathError:
+            topic = None
+        if "reset" in msg:
+            if self.septopics and isinstance(topic, str) and topic != "":
+                self.previous.pop(msg.get("topic"), None)
+            else:
+                self.previous = {}
+        try:
+            value = get_property_or_undefined(msg, self.property)
+        except PropertyPathError:
+            value = UNDEFINED
+        if value is UNDEFINED:
+            return  # no value: ignored
+        t: Any = "_no_topic"
+        if self.septopics and topic:
+            t = topic if isinstance(topic, (str, int, float)) else js_str(topic)
+        previous = self.previous
+        if self.func in ("rbe", "rbei"):
+            do_send = self.func != "rbei" or t in previous
+            if isinstance(value, (Mapping, list, tuple, bytes, bytearray)) or value is None:
+                prev = previous.get(t)
+                if not isinstance(prev, (Mapping, list, tuple, bytes, bytearray)) and prev is not None:
+                    previous[t] = prev = {}
+                if t not in previous:
+                    previous[t] = prev = {}
+                if not _same(value, prev):
+                    previous[t] = clone_value(value)
+                    if do_send:
+                        self.send(msg)
+            else:
+                if t not in previous or not _strict_eq(value, previous[t]):
+                    previous[t] = clone_value(value)
+                    if do_send:
+                        self.send(msg)
+            return
+        n = parse_float(value)
+        if is_nan(n):
+            self.warn("no number found in the value")
+            return
+        func = self.func
+        if t not in previous and func in ("narrowband", "narrowbandEq"):
+            previous[t] = n if self.start == "" else parse_float(self.start)
+        if self.pc:
+            prev = previous.get(t)
+            gap = abs(prev * self.g / 100) if isinstance(prev, (int, float)) else 0
+            gap = 0 if is_nan(gap) else gap
+        else:
+            gap = self.gap
+        if t not in previous and func == "narrowbandEq":
+            previous[t] = n
+        if t not in previous:
+            previous[t] = n - gap - 1
+        diff = abs(n - previous[t])
+        out = self.inout == "out"
+        if diff == gap:
+            if func in ("deadbandEq", "narrowband"):
+                if out:
+                    previous[t] = n
+                self.send(msg)
+        elif diff > gap:
+            if func in ("deadband", "deadbandEq"):
+                if out:
+                    previous[t] = n
+                self.send(msg)
+        elif diff < gap:
+            if func in ("narrowband", "narrowbandEq"):
+                if out:
+                    previous[t] = n
+                self.send(msg)
+        if self.inout == "in":
+            previous[t] = n
+
+
+def _strict_eq(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            if isinstance(a, bool) or isinstance(b, bool):
+                return False
+            return a == b
+        return False
+    if isinstance(a, float) and math.isnan(a):
+        return False
+    return a == b
+
+
+def _same(a: Any, b: Any) -> bool:
+    """RED.util.compareObjects: deep equality of plain data."""
+    if a is b:
+        return True
+    if isinstance(a, (bytes, bytearray)) or isinstance(b, (bytes, bytearray)):
+        return (
+            isinstance(a, (bytes, bytearray)) and isinstance(b, (bytes, bytearray)) and bytes(a) == bytes(b)
+        )
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (Mapping, list, tuple)) or isinstance(b, (Mapping, list, tuple)):
+        return False
+    return _strict_eq(a, b)
