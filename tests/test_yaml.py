@@ -516,3 +516,39 @@ def test_repo_flows_round_trip(path, tmp_path):
     convert_file(path, as_json)
     convert_file(as_json, as_yaml)
     assert by_id(load_flow_file(as_yaml)) == by_id(nodes)
+
+
+def test_docs_example_parses_and_matches_schema():
+    doc = REPO / "docs" / "yaml-format.md"
+    if not doc.exists():
+        pytest.skip("docs/yaml-format.md not found")
+    text = doc.read_text()
+    start = text.index("## A complete example")
+    block = text[
+        text.index("```yaml\n", start) + len("```yaml\n") : text.index(
+            "```", text.index("```yaml\n", start) + 7
+        )
+    ]
+    got = by_id(parse_yaml(block, "doc"))
+    assert got["hello-in"]["z"] == "hello" and got["hello-in"]["wires"] == [["hello-set"]]
+    assert got["reply"]["nodes"] == ["hello-set", "hello-out"]
+    assert got["hello-out"]["wires"] == [] and got["hello-out"]["statusCode"] == "200"
+    assert got["double"]["z"] == "doubler" and got["double"]["wires"] == [[]]
+    assert "z" not in got["broker"] and got["tab-store"]["z"] == "hello"
+    validator = jsonschema.Draft202012Validator(json.loads(Path(yaml_schema_path()).read_text()))
+    assert list(validator.iter_errors(yaml_loads(block))) == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in REPO_FLOWS if p.suffix.lower() in (".yaml", ".yml")] or [None],
+    ids=lambda p: str(p.relative_to(REPO)) if p else "none",
+)
+def test_repo_yaml_flows_match_schema(path):
+    if path is None:
+        pytest.skip("no YAML flow files under flows/ yet")
+    validator = jsonschema.Draft202012Validator(json.loads(Path(yaml_schema_path()).read_text()))
+    errors = [
+        f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(yaml_loads(path.read_text()))
+    ]
+    assert errors == []
