@@ -484,3 +484,175 @@ async def test_done_when_timed_out():
         h.node("joinNode1").receive({"seq": 1, "payload": "B"})
         outs = await h.node("helperNode1").inputs(2)
         assert sorted(m["seq"] for m in outs) == [0, 1]
+
+
+# ----- reduce mode -----------------------------------------------------------------------
+
+
+def reduce_cfg(exp="$A+payload", init="0", init_type="num", fixup=None, right=False, **extra):
+    return {
+        "mode": "reduce",
+        "reduceRight": right,
+        "reduceExp": exp,
+        "reduceInit": init,
+        "reduceInitType": init_type,
+        "reduceFixup": fixup,
+        **extra,
+    }
+
+
+def four(values=(3, 2, 4, 1), count=4, gid=222):
+    return [
+        {"payload": v, "parts": {"index": i, "count": count, "id": gid}}
+        for v, i in zip(values, (2, 1, 3, 0), strict=True)
+    ]
+
+
+async def test_reduce():
+    [out] = await run(four(), **reduce_cfg())
+    assert out["payload"] == 10
+
+
+async def test_reduce_count_only_in_last_part():
+    msgs = four()
+    for m in (msgs[0], msgs[1], msgs[3]):
+        del m["parts"]["count"]
+    [out] = await run(msgs, **reduce_cfg())
+    assert out["payload"] == 10
+
+
+@pytest.mark.parametrize(
+    ("itype", "ival", "expected"),
+    [
+        ("str", "xyz", "xyz"),
+        ("num", "10", 10),
+        ("bool", "true", True),
+        ("json", '{"x":"vx", "y":"vy", "z":"vz"}', {"x": "vx", "y": "vy", "z": "vz"}),
+        ("bin", "[1,2,3]", b"\x01\x02\x03"),
+        ("jsonata", "1+2+3", 6),
+    ],
+)
+async def test_reduce_init_types(itype, ival, expected):
+    [out] = await run(four(), **reduce_cfg(exp="$A", init=ival, init_type=itype))
+    assert out["payload"] == expected
+
+
+async def test_reduce_init_type_env(monkeypatch):
+    monkeypatch.setenv("NR_XYZ", "nr_xyz")
+    [out] = await run(four(), **reduce_cfg(exp="$A", init="NR_XYZ", init_type="env"))
+    assert out["payload"] == "nr_xyz"
+
+
+@pytest.mark.parametrize("scope", ["flow", "global"])
+async def test_reduce_init_type_context(scope):
+    async with FlowTestHarness(flow(**reduce_cfg(exp="$A", init="foo", init_type=scope))) as h:
+        ctx = h.node("n1").node.context()
+        (ctx.flow if scope == "flow" else ctx.global_).set("foo", "bar")
+        for m in four():
+            h.node("n1").receive(m)
+        out = await h.node("n2").next_input()
+        assert out["payload"] == "bar"
+
+
+async def test_reduce_using_index():
+    [out] = await run(four(), **reduce_cfg(exp="$A+$I"))
+    assert out["payload"] == 6
+
+
+async def test_reduce_with_fixup():
+    msgs = four(count=5) + [{"payload": 0, "parts": {"index": 4, "count": 5, "id": 222}}]
+    [out] = await run(msgs, **reduce_cfg(fixup="$A/$N"))
+    assert out["payload"] == 2
+
+
+@pytest.mark.parametrize(("right", "expected"), [(False, "((((0+1)+2)+3)+4)"), (True, "((((0+4)+3)+2)+1)")])
+async def test_reduce_left_and_right(right, expected):
+    msgs = four(values=("3", "2", "4", "1"))
+    [out] = await run(msgs, **reduce_cfg(exp="'(' & $A & '+' & payload & ')'", init_type="str", right=right))
+    assert out["payload"] == expected
+
+
+async def test_reduce_array_result():
+    msgs = [
+        {"payload": 1, "parts": {"index": 0, "count": 2, "id": 222}},
+        {"payload": 2, "parts": {"index": 1, "count": 2, "id": 222}},
+        {"payload": 3, "parts": {"index": 2, "count": 2, "id": 333}},
+        {"payload": 4, "parts": {"index": 3, "count": 2, "id": 333}},
+    ]
+    outs = await run(msgs, n=2, **reduce_cfg(exp="$append($A,[payload])", init="[]", init_type="json"))
+    assert [o["payload"] for o in outs] == [[1, 2], [3, 4]]
+
+
+async def test_reduce_too_many_pending():
+    async with FlowTestHarness(flow(**reduce_cfg()), settings={"nodeMessageBufferMaxLength": 2}) as h:
+        for m in four():
+            h.node("n1").receive(m)
+        err, _ = await h.node("n1").next_error()
+        assert str(err) == "too many pending messages"
+        await asyncio.sleep(0.05)
+        assert h.node("n2").received == []
+
+
+@pytest.mark.parametrize("scope", ["flow", "global"])
+async def test_reduce_with_context(scope):
+    fn = "$flowContext" if scope == "flow" else "$globalContext"
+    op = "*" if scope == "flow" else "/"
+    cfg = reduce_cfg(
+        exp=f'$A+(payload{op}{fn}("two"))',
+        init=f'{fn}("one")',
+        init_type="jsonata",
+        fixup=f'$A*{fn}("three")',
+    )
+    async with FlowTestHarness(flow(**cfg)) as h:
+        ctx = h.node("n1").node.context()
+        store = ctx.flow if scope == "flow" else ctx.global_
+        store.set("one", 1)
+        store.set("two", 2)
+        store.set("three", 3)
+        for m in four():
+            h.node("n1").receive(m)
+        out = await h.node("n2").next_input()
+        if scope == "flow":
+            assert out["payload"] == ((((1 + 1 * 2) + 2 * 2) + 3 * 2) + 4 * 2) * 3
+        else:
+            assert out["payload"] == ((((1 + 1 / 2) + 2 / 2) + 3 / 2) + 4 / 2) * 3
+
+
+@pytest.mark.parametrize("cfg", [reduce_cfg(exp="invalid expr"), reduce_cfg(exp="$A", fixup="invalid expr")])
+async def test_reduce_syntax_error_refuses_to_start(cfg):
+    async with FlowTestHarness(flow(**cfg)) as h:
+        assert h.runtime.get_node("n1") is None
+        assert any("JSONata" in r.text for r in h.logs)
+
+
+@pytest.mark.parametrize("cfg", [reduce_cfg(exp="$uknown()"), reduce_cfg(exp="$A", fixup="$unknown()")])
+async def test_reduce_runtime_error(cfg):
+    async with FlowTestHarness(flow(**cfg)) as h:
+        h.node("n1").receive(
+            {"payload": "A", "parts": {"id": 1, "type": "string", "ch": ",", "index": 0, "count": 1}}
+        )
+        err, msg = await h.node("n1").next_error()
+        assert "JSONata" in str(err)
+        assert msg["payload"] == "A"
+        assert h.node("n2").received == []
+
+
+async def test_reduce_passes_messages_without_parts():
+    [out] = await run([{"payload": 7}], **reduce_cfg())
+    assert out["payload"] == 7
+
+
+async def test_done_when_all_reduced():
+    msgs = [
+        {"seq": i, "payload": v, "parts": {"index": 2 - i, "count": 3, "id": 222}}
+        for i, v in enumerate((3, 2, 4))
+    ]
+    await _completes(reduce_cfg(), msgs, 3)
+
+
+async def test_done_regardless_of_overflow():
+    msgs = [
+        {"seq": i, "payload": v, "parts": {"index": x, "count": 5, "id": 222}}
+        for i, (v, x) in enumerate(((3, 2), (2, 1), (4, 0), (1, 3)))
+    ]
+    await _completes(reduce_cfg(), msgs, 4)

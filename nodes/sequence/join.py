@@ -180,8 +180,8 @@ class JoinNode(Node):
             self.reduce_right = cfg.get("reduceRight") is True or cfg.get("reduceRight") == "true"
             fixup = cfg.get("reduceFixup")
             try:
-                self.reduce_expr = prepare_jsonata(cfg.get("reduceExp") or "", self)
-                self.fixup_expr = prepare_jsonata(fixup, self) if fixup not in (None, "") else None
+                self.reduce_expr = prepare_jsonata(cfg.get("reduceExp") or "")
+                self.fixup_expr = prepare_jsonata(fixup) if fixup not in (None, "") else None
             except Exception as err:
                 raise NodeConfigError(f"Invalid JSONata expression: {error_text(err)}") from err
 
@@ -441,8 +441,6 @@ class JoinNode(Node):
             done(TOO_MANY)
 
     async def _reduce_group(self, group: dict) -> None:
-        from flowrt.typedinput import evaluate_jsonata
-
         infos = list(group["msgs"])
         count = group["count"]
         accum = self.evaluate(self.exp_init, self.exp_init_type, {})
@@ -451,13 +449,11 @@ class JoinNode(Node):
         ordered = sorted(infos, key=lambda i: i[0]["parts"].get("index") or 0, reverse=self.reduce_right)
         try:
             for m, _s, _d in ordered:
-                accum = await _maybe_await(
-                    evaluate_jsonata(
-                        self.reduce_expr, m, {"I": m["parts"].get("index"), "N": count, "A": accum}
-                    )
+                accum = self._evaluate(
+                    self.reduce_expr, m, {"I": m["parts"].get("index"), "N": count, "A": accum}
                 )
             if self.fixup_expr is not None:
-                accum = await _maybe_await(evaluate_jsonata(self.fixup_expr, {}, {"N": count, "A": accum}))
+                accum = self._evaluate(self.fixup_expr, {}, {"N": count, "A": accum})
         except Exception as err:
             for _m, _s, d in infos[:-1]:
                 d()
@@ -469,6 +465,15 @@ class JoinNode(Node):
         for _m, _s, d in infos:
             d()
 
+    def _evaluate(self, prepared: Any, msg: dict, variables: dict) -> Any:
+        """Evaluate with $A/$I/$N bound. The compiled expression is shared (cached by text), so
+        the variables are assigned right before the synchronous evaluation that reads them."""
+        from flowrt.typedinput import evaluate_jsonata
+
+        for name, value in variables.items():
+            prepared.jsonata.assign(name, value)
+        return evaluate_jsonata(prepared, msg, self)
+
     def on_close(self, removed: bool) -> None:
         for group in self.inflight.values():
             self.cancel_timer(group.timeout)
@@ -476,12 +481,6 @@ class JoinNode(Node):
                 d()
         self.inflight = {}
         self.pending = {}
-
-
-async def _maybe_await(value: Any) -> Any:
-    if hasattr(value, "__await__"):
-        return await value
-    return value
 
 
 def _len_gt_one(value: Any) -> bool:
