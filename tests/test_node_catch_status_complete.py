@@ -1,0 +1,128 @@
+"""catch, status, complete: ported from Node-RED's 25-catch, 25-status and 24-complete specs,
+plus the routing the flow does for them as seen from these nodes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from flowrt import Node, register_type
+from flowrt.testing import FlowTestHarness
+
+MST = {"text": "Oh dear", "source": {"id": "12345", "type": "testnode", "name": "fred"}}
+
+
+@register_type("test-csc-fail")
+class FailNode(Node):
+    def on_input(self, msg, send, done):
+        done(f"failed on {msg.get('payload')}")
+
+
+@register_type("test-csc-status")
+class StatusSetter(Node):
+    def on_input(self, msg, send, done):
+        self.status({"fill": "red", "shape": "dot", "text": msg.get("payload")})
+        send(msg)
+        done()
+
+
+@pytest.mark.parametrize("node_type", ["catch", "status", "complete"])
+async def test_outputs_a_message_when_called(node_type):
+    flow = [
+        {"id": "n1", "type": node_type, "name": node_type, "wires": [["n2"]], "scope": []},
+        {"id": "n2", "type": "helper"},
+    ]
+    async with FlowTestHarness(flow) as h:
+        assert h.node("n1").node.name == node_type
+        h.node("n1").receive(dict(MST))
+        msg = await h.node("n2").next_input()
+        assert msg["text"] == "Oh dear"
+        assert msg["source"] == {"id": "12345", "type": "testnode", "name": "fred"}
+
+
+async def test_catch_receives_errors():
+    flow = [
+        {"id": "f", "type": "test-csc-fail", "name": "F", "wires": []},
+        {"id": "c", "type": "catch", "wires": [["out"]]},
+        {"id": "out", "type": "helper"},
+    ]
+    async with FlowTestHarness(flow) as h:
+        h.node("f").receive({"payload": 7})
+        msg = await h.node("out").next_input()
+        assert msg["payload"] == 7
+        assert msg["error"]["message"] == "failed on 7"
+        assert msg["error"]["source"] == {"id": "f", "type": "test-csc-fail", "name": "F", "count": 1}
+
+
+async def test_status_node_receives_status():
+    flow = [
+        {"id": "s", "type": "test-csc-status", "name": "S", "wires": []},
+        {"id": "st", "type": "status", "scope": ["s"], "wires": [["out"]]},
+        {"id": "out", "type": "helper"},
+    ]
+    async with FlowTestHarness(flow) as h:
+        h.node("s").receive({"payload": 3})
+        msg = await h.node("out").next_input()
+        assert msg["status"] == {
+            "fill": "red",
+            "shape": "dot",
+            "text": "3",
+            "source": {"id": "s", "type": "test-csc-status", "name": "S"},
+        }
+
+
+async def test_status_scope_drops_directly_wired_nodes():
+    """A status node wired to a node it watches would loop: Node-RED removes such nodes from its scope."""
+    flow = [
+        {"id": "s", "type": "test-csc-status", "wires": []},
+        {"id": "st", "type": "status", "scope": ["s"], "wires": [["s"]]},
+    ]
+    async with FlowTestHarness(flow) as h:
+        assert h.node("st").node.config["scope"] == []
+        h.node("s").receive({"payload": 1})
+        await asyncio.sleep(0.02)
+        assert h.node("st").received == []
+
+
+async def test_complete_receives_done_messages():
+    flow = [
+        {"id": "j", "type": "junction", "wires": [["out"]]},
+        {"id": "cp", "type": "complete", "scope": ["j"], "wires": [["done"]]},
+        {"id": "out", "type": "helper"},
+        {"id": "done", "type": "helper"},
+    ]
+    async with FlowTestHarness(flow) as h:
+        h.node("j").receive({"payload": "p"})
+        msg = await h.node("done").next_input()
+        assert msg["payload"] == "p"
+        assert msg["complete"] == {"source": {"id": "j", "type": "junction", "name": ""}}
+
+
+async def test_complete_scope_drops_directly_wired_nodes():
+    flow = [
+        {"id": "j", "type": "junction", "wires": [[]]},
+        {"id": "cp", "type": "complete", "scope": ["j"], "wires": [["j"]]},
+    ]
+    async with FlowTestHarness(flow) as h:
+        h.node("j").receive({"payload": "p"})
+        await asyncio.sleep(0.02)
+        assert h.node("cp").received == []
+
+
+async def test_catch_uncaught_only_gets_unhandled_errors():
+    flow = [
+        {"id": "f", "type": "test-csc-fail", "wires": []},
+        {"id": "g", "type": "test-csc-fail", "wires": []},
+        {"id": "scoped", "type": "catch", "scope": ["f"], "wires": [["a"]]},
+        {"id": "rest", "type": "catch", "uncaught": True, "wires": [["b"]]},
+        {"id": "a", "type": "helper"},
+        {"id": "b", "type": "helper"},
+    ]
+    async with FlowTestHarness(flow) as h:
+        h.node("f").receive({"payload": 1})
+        h.node("g").receive({"payload": 2})
+        assert (await h.node("a").next_input())["payload"] == 1
+        assert (await h.node("b").next_input())["payload"] == 2
+        await asyncio.sleep(0.01)
+        assert len(h.node("a").received) == 1 and len(h.node("b").received) == 1
