@@ -309,7 +309,7 @@ class _Builder:
                         part=("item", index),
                     )
             self.finish()
-            return result, [self.line_of(n) for n in result]
+            return [_plain(n) for n in result], [self.line_of(n) for n in result]
         if not isinstance(data, dict):
             message = (
                 "expected a mapping with 'flows', 'subflows', 'config' or 'nodes' "
@@ -343,17 +343,15 @@ class _Builder:
             bodies.append(self.copy(node))
         self.finish()
         result = heads + bodies
-        # Lines: the copies were made from mappings whose marks we recorded.
-        return result, [self.lines.get(id(n)) for n in result]
+        lines = [self.lines.get(id(n)) for n in result]
+        return [_plain(n) for n in result], lines
 
     def finish(self) -> None:
         if self.problems:
             raise FlowFileError(self.problems)
 
-    def copy(self, source: dict, extra: dict | None = None) -> dict:
+    def copy(self, source: dict) -> dict:
         node = dict(source)
-        if extra:
-            node.update(extra)
         self.lines[id(node)] = self.line_of(source)
         return node
 
@@ -380,7 +378,25 @@ class _Builder:
         config = self.entries(entry, "config", label)
         nodes = self.entries(entry, "nodes", label)
         scope = {"z": cid} if isinstance(cid, str) else {}
-        out_groups = [self.member(g, scope) for g in groups]
+        out_groups = []
+        for g in groups:
+            if g.get("type", "group") != "group":
+                self.problem(
+                    g,
+                    f"'type' must be 'group' in 'groups', not {g['type']!r}",
+                    _as_id(g.get("id")),
+                    ("value", "type"),
+                )
+            out_groups.append(self.member(g, {"type": "group", **scope}))
+        for entry in config + nodes:
+            if entry.get("type") in ("tab", "subflow", "group"):
+                where = "'groups'" if entry["type"] == "group" else "'flows' or 'subflows'"
+                self.problem(
+                    entry,
+                    f"a {entry['type']} cannot be a member of {label}; it belongs in {where}",
+                    _as_id(entry.get("id")),
+                    ("value", "type"),
+                )
         out_config = [self.member(c, scope) for c in config]
         out_nodes = []
         for n in nodes:
@@ -393,20 +409,31 @@ class _Builder:
                 group["nodes"] = _derived_group_members(group.get("id"), everything)
         return head, out_groups + out_config + out_nodes
 
-    def member(self, entry: dict, scope: dict) -> dict:
-        if "z" in entry:
-            return self.copy(entry)
-        # z goes right after id/type, where Node-RED puts it.
+    def member(self, entry: dict, implied: dict) -> dict:
+        """A section member with its implied properties (z, a group's type) filled in when absent."""
+        implied = {k: v for k, v in implied.items() if k not in entry}
+        # Node-RED's key order: id, type, z, then the rest.
         node: dict = {}
-        for key in ("id", "type"):
-            if key in entry:
-                node[key] = entry[key]
-        node.update(scope)
+        if "id" in entry:
+            node["id"] = entry["id"]
+        node["type"] = entry["type"] if "type" in entry else implied.pop("type", None)
+        if node["type"] is None:
+            del node["type"]
+        node.update(implied)
         for key, value in entry.items():
             if key not in node:
                 node[key] = value
         self.lines[id(node)] = self.line_of(entry)
         return node
+
+
+def _plain(value: Any) -> Any:
+    """A fresh copy of nested dicts/lists, so values repeated through YAML aliases are not shared."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _as_id(value: Any) -> str | None:
@@ -532,6 +559,7 @@ def to_document(nodes: list[dict]) -> dict:
             parts = sections[z]
             member = {k: v for k, v in node.items() if k != "z"}
             if ntype == "group":
+                del member["type"]
                 parts["groups"].append(member)
             elif "wires" not in node:
                 parts["config"].append(member)

@@ -186,6 +186,7 @@ def test_rich_document_yaml_layout():
     assert "type" not in tab1
     assert [n["id"] for n in tab1["nodes"]] == ["inj", "fn", "sub", "dbg"]
     assert [g["id"] for g in tab1["groups"]] == ["grp"]
+    assert "type" not in tab1["groups"][0]
     assert [c["id"] for c in tab1["config"]] == ["scoped-cfg"]
     assert all("z" not in n for n in tab1["nodes"] + tab1["groups"] + tab1["config"])
     # group members derivable from g: not written
@@ -397,7 +398,9 @@ flows:
 def test_shared_anchor_values_are_not_aliased():
     text = "flows:\n  - id: t\n    nodes:\n      - {id: a, type: x, o: &o {k: 1}}\n      - {id: b, type: x, o: *o}\n"
     got = by_id(parse_yaml(text))
-    assert got["a"]["o"] == got["b"]["o"]
+    assert got["a"]["o"] == got["b"]["o"] == {"k": 1}
+    got["a"]["o"]["k"] = 2
+    assert got["b"]["o"] == {"k": 1}
     dumped = dump_yaml(list(got.values()))
     assert "&" not in dumped and "*" not in dumped
 
@@ -552,3 +555,20 @@ def test_repo_yaml_flows_match_schema(path):
         f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(yaml_loads(path.read_text()))
     ]
     assert errors == []
+
+
+def test_group_type_is_implied_and_checked():
+    got = by_id(parse_yaml("flows:\n  - id: t\n    groups:\n      - id: g\n        name: G\n"))
+    assert got["g"] == {"id": "g", "type": "group", "z": "t", "name": "G", "nodes": []}
+    (problem,) = problems_of("flows:\n  - id: t\n    groups:\n      - id: g\n        type: debug\n")
+    assert (problem.line, problem.node_id) == (5, "g")
+    assert problem.message == "'type' must be 'group' in 'groups', not 'debug'"
+
+
+def test_core_types_misplaced_in_a_section():
+    text = "flows:\n  - id: t\n    nodes:\n      - {id: g, type: group}\n      - {id: t2, type: tab}\n"
+    problems = problems_of(text)
+    assert [(p.line, p.node_id, p.message) for p in problems] == [
+        (4, "g", "a group cannot be a member of tab 't'; it belongs in 'groups'"),
+        (5, "t2", "a tab cannot be a member of tab 't'; it belongs in 'flows' or 'subflows'"),
+    ]
