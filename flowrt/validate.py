@@ -272,7 +272,9 @@ class _Checker:
             file = files.pop() if len(files) == 1 else None
             first_file, first_line = self.deployment.origin(indexes[0])
             severity = "warning" if self.allow_unknown else "error"
-            message = f"unknown node type {node_type!r}, used by {len(ids)} node(s): {', '.join(ids)}"
+            message = f"unknown node type {node_type!r}"
+            if len(ids) > 1:
+                message += f", used by {len(ids)} nodes: {', '.join(ids)}"
             self.problems.append(
                 Problem(
                     file,

@@ -272,11 +272,13 @@ def test_unknown_types_one_problem_per_type():
     ]
     problems = check(nodes)
     assert [(p.severity, p.message) for p in problems] == [
-        ("error", "unknown node type 'mystery', used by 2 node(s): a, b"),
-        ("error", "unknown node type 'enigma', used by 1 node(s): c"),
+        ("error", "unknown node type 'mystery', used by 2 nodes: a, b"),
+        ("error", "unknown node type 'enigma'"),
     ]
     assert problems[0].file == "f.json"
+    assert problems[0].node_id is None
     assert problems[1].node_id == "c"
+    assert str(problems[1]) == "f.json: node 'c': unknown node type 'enigma'"
     relaxed = check(nodes, allow_unknown=True)
     assert [p.severity for p in relaxed] == ["warning", "warning"]
 
@@ -376,7 +378,7 @@ flows:
         ("warning", 4, "a", "output 1 is wired to 'ghost', which does not exist"),
         ("error", 4, "a", "property 'func': 1 is not of type 'string'"),
         ("error", 8, "b", "z names 'nowhere', but there is no tab or subflow with that id"),
-        ("error", 8, "b", "unknown node type 'mystery', used by 1 node(s): b"),
+        ("error", 8, "b", "unknown node type 'mystery'"),
     ]
     assert all(p.file == str(path) for p in problems)
 
