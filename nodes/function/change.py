@@ -95,7 +95,7 @@ class ChangeNode(Node):
                 elif rule["t"] == "change":
                     rule["from"] = n.get("from") or ""
                     rule["to"] = n.get("to") or ""
-                    rule["re"] = n.get("reg") is None or bool(n.get("reg"))
+                    rule["re"] = ("reg" in n and n["reg"] is None) or bool(n.get("reg"))
                 rules = [rule]
             else:
                 rules = []
@@ -111,8 +111,6 @@ class ChangeNode(Node):
         if rule.get("p") is None:
             rule["p"] = ""
         t = rule.get("t")
-        if t not in ("set", "change", "delete", "move"):
-            raise NodeConfigError(f"unknown change rule type {t!r}")
         if t == "change" and rule.get("re"):
             rule["fromt"] = "re"
             rule.pop("re", None)
@@ -274,7 +272,9 @@ class ChangeNode(Node):
             return self._compile_set(rule)
         if t == "delete":
             return self._compile_delete(rule)
-        return self._compile_change(rule)
+        if t == "change":
+            return self._compile_change(rule)
+        return _no_op  # a rule without a known action does nothing, as in Node-RED
 
     def _compile_set(self, rule: dict) -> Callable[[dict], None]:
         pt, prop = rule["pt"], js_str(rule["p"])
@@ -417,6 +417,10 @@ class ChangeNode(Node):
                 continue
         send(msg)
         done()
+
+
+def _no_op(msg: dict) -> None:
+    return None
 
 
 def _js_typeof(value: Any) -> str:
