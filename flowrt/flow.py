@@ -317,6 +317,9 @@ class SubflowFlow(Flow):
             return instance.id
         if name in ("NR_NODE_PATH", "NR_SUBFLOW_PATH"):
             return instance.path
+        if name in ("NR_FLOW_NAME", "NR_FLOW_ID"):
+            # As Node-RED's Subflow.getSetting: the flow holding the instance answers.
+            return self._parent_setting(name)
         return super().get_setting(name)
 
     def handle_status(self, node: Node, status: dict, reporting: Node | None = None) -> bool:
