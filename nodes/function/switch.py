@@ -443,6 +443,8 @@ class SwitchNode(Node):
         for raw in n.get("rules") or []:
             rule = dict(raw)
             t = rule.get("t")
+            if isinstance(t, bool):
+                t = js_str(t)  # JavaScript looks operators up by the key's text
             if t not in OPERATORS:
                 raise NodeConfigError(f"unknown switch rule type {t!r}")
             needs_count = needs_count or t == "tail"
