@@ -1,0 +1,229 @@
+"""MCP flows end to end: `flowrt run` as a real process, the official MCP SDK as the client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from flowrt.registry import load_builtin_nodes, registry
+from flowrt.testing import FlowProcess
+
+FLOWS = Path(__file__).resolve().parent.parent / "flows"
+
+load_builtin_nodes()
+needs_function = pytest.mark.skipif(
+    registry.get_type("function") is None,
+    reason="the JS `function` node (nodes/function/function.py) is not registered yet; the MCP flows use it",
+)
+pytestmark = needs_function
+
+mcp = pytest.importorskip("mcp")
+from mcp import ClientSession  # noqa: E402
+from mcp.client.sse import sse_client  # noqa: E402
+
+try:  # mcp 2.x
+    from mcp.shared.exceptions import MCPError as McpError
+except ImportError:  # mcp 1.x
+    from mcp.shared.exceptions import McpError
+
+try:
+    from mcp.client.streamable_http import streamable_http_client as streamable_client
+except ImportError:  # older SDK
+    from mcp.client.streamable_http import streamablehttp_client as streamable_client
+
+
+def dump(model) -> dict:
+    """Wire (camelCase) form of an SDK result, the same in SDK 1.x and 2.x."""
+    return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def text_of(result: dict) -> str:
+    return "".join(c.get("text", "") for c in result["content"] if c.get("type") == "text")
+
+
+async def exercise(session: ClientSession) -> None:
+    init = dump(await session.initialize())
+    assert init["serverInfo"]["name"] == "flowrt-mcp"
+    assert "tools" in init["capabilities"]
+    await session.send_ping()
+    tools = {t["name"]: t for t in dump(await session.list_tools())["tools"]}
+    assert set(tools) == {"add", "word_count"}
+    assert tools["add"]["inputSchema"]["required"] == ["a", "b"]
+    result = dump(await session.call_tool("add", {"a": 2, "b": 3}))
+    assert not result.get("isError")
+    assert text_of(result) == "5"
+    result = dump(await session.call_tool("word_count", {"text": "one two\nthree"}))
+    assert json.loads(text_of(result)) == {"words": 3, "lines": 2, "characters": 13}
+    with pytest.raises(McpError) as info:
+        await session.call_tool("nope", {})
+    assert info.value.error.code == -32602
+    with pytest.raises(McpError) as info:
+        await session.call_tool("add", {"a": "x", "b": 1})
+    assert info.value.error.code == -32602
+
+
+@pytest.fixture
+async def sse_server():
+    async with FlowProcess([FLOWS / "mcp-server.yaml"]) as proc:
+        yield proc
+
+
+async def test_sse_transport_with_the_official_sdk(sse_server):
+    async with sse_client(sse_server.url("/sse"), timeout=10, sse_read_timeout=30) as (read, write):
+        async with ClientSession(read, write) as session:
+            await asyncio.wait_for(exercise(session), 30)
+
+
+async def _open_stream(s: aiohttp.ClientSession, url: str):
+    resp = await s.get(url)
+    assert resp.status == 200
+    lines = []
+    while True:
+        line = (await asyncio.wait_for(resp.content.readline(), 10)).decode()
+        if line == "\n":
+            break
+        lines.append(line.rstrip("\n"))
+    assert lines[0] == "event: endpoint"
+    endpoint = lines[1][len("data: ") :]
+    assert endpoint.startswith("/sse/message?sessionId=")
+    return resp, endpoint
+
+
+async def _next_message(resp) -> dict:
+    while True:
+        data = []
+        while True:
+            line = (await asyncio.wait_for(resp.content.readline(), 10)).decode()
+            if line == "\n":
+                break
+            if line.startswith("data: "):
+                data.append(line[6:].rstrip("\n"))
+        if data:
+            return json.loads("\n".join(data))
+
+
+async def test_sse_transport_errors_and_session_lifecycle(sse_server):
+    base = sse_server.base_url
+    async with aiohttp.ClientSession() as s:
+        resp, endpoint = await _open_stream(s, base + "/sse")
+        url = base + endpoint
+
+        async with s.post(url, json={"jsonrpc": "2.0", "id": "abc", "method": "no/such"}) as r:
+            assert r.status == 202
+        reply = await _next_message(resp)
+        assert reply["id"] == "abc" and reply["error"]["code"] == -32601
+
+        async with s.post(
+            url, data=b'{"jsonrpc": "2.0", "id": 1,', headers={"Content-Type": "application/json"}
+        ) as r:
+            assert r.status == 400
+            assert (await r.json())["error"]["code"] == -32700
+
+        async with s.post(
+            url,
+            json={
+                "jsonrpc": "2.0",
+                "id": 7,
+                "method": "initialize",
+                "params": {"protocolVersion": "1999-01-01"},
+            },
+        ) as r:
+            assert r.status == 202
+        reply = await _next_message(resp)
+        assert reply["id"] == 7 and reply["result"]["protocolVersion"] == "2025-11-25"
+        async with s.post(
+            url,
+            json={
+                "jsonrpc": "2.0",
+                "id": 8,
+                "method": "initialize",
+                "params": {"protocolVersion": "2024-11-05"},
+            },
+        ) as r:
+            assert r.status == 202
+        assert (await _next_message(resp))["result"]["protocolVersion"] == "2024-11-05"
+
+        async with s.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}) as r:
+            assert r.status == 202
+
+        async with s.post(
+            base + "/sse/message?sessionId=unknown", json={"jsonrpc": "2.0", "id": 1, "method": "ping"}
+        ) as r:
+            assert r.status == 404
+        async with s.post(base + "/sse/message", json={"jsonrpc": "2.0", "id": 1, "method": "ping"}) as r:
+            assert r.status == 400
+        async with s.post(
+            url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, headers={"Origin": "http://evil.test"}
+        ) as r:
+            assert r.status == 403
+
+        resp.close()  # the client goes away: the session is gone at once
+        for _ in range(200):
+            async with s.post(url, json={"jsonrpc": "2.0", "id": 2, "method": "ping"}) as r:
+                if r.status == 404:
+                    break
+            await asyncio.sleep(0.05)
+        assert r.status == 404
+
+
+async def test_streamable_http_transport_with_the_official_sdk():
+    async with FlowProcess([FLOWS / "mcp-streamable.yaml"]) as proc:
+        async with streamable_client(proc.url("/mcp")) as streams:
+            async with ClientSession(streams[0], streams[1]) as session:
+                await asyncio.wait_for(exercise(session), 30)
+
+
+async def test_streamable_http_protocol_rules():
+    async with FlowProcess([FLOWS / "mcp-streamable.yaml"]) as proc:
+        url = proc.url("/mcp")
+        accept = {"Accept": "application/json, text/event-stream"}
+        async with aiohttp.ClientSession() as s:
+            init = {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {},
+                    "clientInfo": {"name": "t", "version": "0"},
+                },
+            }
+            async with s.post(url, json=init, headers=accept) as r:
+                assert r.status == 200
+                sid = r.headers["Mcp-Session-Id"]
+                assert (await r.json())["result"]["protocolVersion"] == "2025-06-18"
+            headers = {**accept, "Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-06-18"}
+            async with s.post(
+                url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers
+            ) as r:
+                assert r.status == 202
+            async with s.post(url, json={"jsonrpc": "2.0", "id": 2, "method": "ping"}, headers=headers) as r:
+                assert r.status == 200 and (await r.json()) == {"jsonrpc": "2.0", "id": 2, "result": {}}
+            async with s.post(url, json={"jsonrpc": "2.0", "id": 3, "method": "ping"}, headers=accept) as r:
+                assert r.status == 400
+            async with s.post(
+                url,
+                json={"jsonrpc": "2.0", "id": 3, "method": "ping"},
+                headers={**headers, "Mcp-Session-Id": "nope"},
+            ) as r:
+                assert r.status == 404
+            async with s.post(
+                url,
+                json={"jsonrpc": "2.0", "id": 3, "method": "ping"},
+                headers={**headers, "MCP-Protocol-Version": "1999-01-01"},
+            ) as r:
+                assert r.status == 400
+            async with s.post(
+                url, data=b"{nope", headers={**headers, "Content-Type": "application/json"}
+            ) as r:
+                assert r.status == 400 and (await r.json())["error"]["code"] == -32700
+            async with s.get(url, headers=headers) as r:
+                assert r.status == 405
+            async with s.delete(url, headers=headers) as r:
+                assert r.status in (200, 204)
+            async with s.post(url, json={"jsonrpc": "2.0", "id": 4, "method": "ping"}, headers=headers) as r:
+                assert r.status == 404
