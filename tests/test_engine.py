@@ -547,3 +547,52 @@ async def test_error_in_subflow_reaches_catch_outside():
         msg = await h.node("o").next_input()
         assert msg["error"]["message"] == "inside"
         assert msg["error"]["source"]["id"] == "inst-f"
+
+
+async def test_subflow_status_without_status_port_reaches_parent_status_node():
+    def set_status(node, msg, send, done):
+        node.status({"text": "inner"})
+        done()
+
+    definition = {"id": "sf", "type": "subflow", "name": "SF", "in": [{"wires": [{"id": "s"}]}], "out": []}
+    flow = [
+        definition,
+        py("s", set_status, z="sf", fn="subflow-status"),
+        {"id": "t", "type": "tab"},
+        {"id": "inst", "type": "subflow:sf", "z": "t", "wires": []},
+        {"id": "st", "type": "status", "z": "t", "scope": ["inst"], "wires": [["o"]]},
+        helper("o", z="t"),
+    ]
+    BEHAVIOUR["subflow-status"] = set_status
+    async with FlowTestHarness(flow) as h:
+        h.node("inst").receive({})
+        msg = await h.node("o").next_input()
+        assert msg["status"]["text"] == "inner"
+        assert msg["status"]["source"]["id"] == "inst-s"
+
+
+async def test_catch_inside_subflow_handles_before_outside():
+    definition = {
+        "id": "sf",
+        "type": "subflow",
+        "name": "SF",
+        "in": [{"wires": [{"id": "f"}]}],
+        "out": [{"wires": [{"id": "c", "port": 0}]}],
+    }
+    flow = [
+        definition,
+        py("f", fail("inner"), z="sf", fn="subflow-failure-2"),
+        {"id": "c", "type": "catch", "z": "sf", "scope": ["f"], "wires": [[]]},
+        {"id": "t", "type": "tab"},
+        {"id": "inst", "type": "subflow:sf", "z": "t", "wires": [["o"]]},
+        {"id": "outer", "type": "catch", "z": "t", "wires": [["o2"]]},
+        helper("o", z="t"),
+        helper("o2", z="t"),
+    ]
+    BEHAVIOUR["subflow-failure-2"] = fail("inner")
+    async with FlowTestHarness(flow) as h:
+        h.node("inst").receive({"payload": 1})
+        msg = await h.node("o").next_input()
+        assert msg["error"]["message"] == "inner"
+        await asyncio.sleep(0.01)
+        assert h.node("o2").received == []
