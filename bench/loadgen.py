@@ -83,8 +83,8 @@ class _Failed(Exception):
     pass
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
-    """Reads one HTTP/1.1 response; returns its status code."""
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """Reads one HTTP/1.1 response; returns (status code, body)."""
     head = await reader.readuntil(b"\r\n\r\n")
     status_line, _, header_block = head.partition(b"\r\n")
     parts = status_line.split(b" ", 2)
@@ -100,16 +100,17 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
             length = int(value.strip())
         elif name == b"transfer-encoding" and b"chunked" in value.lower():
             chunked = True
+    body = b""
     if chunked:
         while True:
             size_line = await reader.readuntil(b"\r\n")
             size = int(size_line.split(b";")[0].strip(), 16)
-            await reader.readexactly(size + 2)
+            body += (await reader.readexactly(size + 2))[:-2]
             if size == 0:
                 break
     elif length:
-        await reader.readexactly(length)
-    return status
+        body = await reader.readexactly(length)
+    return status, body
 
 
 async def _connection_loop(
@@ -130,7 +131,7 @@ async def _connection_loop(
                 if started >= stop_at:
                     return
                 writer.write(raw)
-                status = await _read_response(reader)
+                status, _ = await _read_response(reader)
                 ended = clock()
                 if record:
                     if 200 <= status < 300:
@@ -267,6 +268,33 @@ async def run_load(
     if engine == "wrk":
         return await wrk_load(host, port, request, connections, duration, warmup)
     return await builtin_load(host, port, request, connections, duration, warmup)
+
+
+class KeepAliveClient:
+    """One persistent HTTP/1.1 connection for sequential requests (as an MCP client's POSTs)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, request: Request, timeout: float = 10.0) -> tuple[int, bytes]:
+        for attempt in (1, 2):
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            try:
+                self.writer.write(request.raw(self.host, self.port))
+                return await asyncio.wait_for(_read_response(self.reader), timeout)
+            except (OSError, asyncio.IncompleteReadError) as err:
+                self.close()  # the server closed an idle connection: reconnect once
+                if attempt == 2:
+                    raise ConnectionError(f"{request.method} {request.path}: {err!r}") from err
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
 
 
 async def http_once(host: str, port: int, request: Request, timeout: float = 10.0) -> tuple[int, bytes]:

@@ -234,20 +234,20 @@ def table(reports: list[dict]) -> str:
     ]
     for r in reports:
         if r.get("status") != "ok":
-            rows.append(
-                f"| {r['name']} | {r['metric']} | {r.get('status')}: {r.get('reason', '')} | | | {r['target']} | |"
-            )
+            label = LABELS.get(r["metric"], (r["metric"],))[0]
+            reason = _short(r.get("reason", ""))
+            rows.append(f"| {r['name']} | {label} | {r.get('status')}: {reason} | | | {r['target']} | |")
             continue
         metric = r["metric"]
         med = r["median"]
         ours = value_text(metric, r["flowrt"])
-        extra = [value_text(k, med["flowrt"].get(k)) for k in _shown(r) if k != metric]
+        extra = [fmt(k, med["flowrt"].get(k)) for k in _shown(r) if k != metric]
         if extra:
             ours += " (" + ", ".join(extra) + ")"
         base = "-"
         if r.get("baseline") and r["baseline"] in med:
             base = f"{r['baseline']}: {value_text(metric, r['baseline_value'])}"
-            extra = [value_text(k, med[r["baseline"]].get(k)) for k in _shown(r) if k != metric]
+            extra = [fmt(k, med[r["baseline"]].get(k)) for k in _shown(r) if k != metric]
             if extra:
                 base += " (" + ", ".join(extra) + ")"
         ratio = "-" if r.get("ratio") is None else f"{r['ratio']:.2f}"
@@ -255,6 +255,12 @@ def table(reports: list[dict]) -> str:
             f"| {r['name']} | {LABELS.get(metric, (metric,))[0]} | {ours} | {base} | {ratio} | {r['target']} | {_verdict(r.get('target_met'))} |"
         )
     return "\n".join(rows)
+
+
+def _short(text: str, limit: int = 110) -> str:
+    text = text.splitlines()[0] if text else ""
+    text = text.replace("|", "/").replace(str(scenarios.ROOT) + "/", "")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _shown(report: dict) -> tuple[str, ...]:

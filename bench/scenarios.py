@@ -440,9 +440,8 @@ def _endpoint(data: str, path: str) -> str:
     return data
 
 
-async def _post(port: int, path: str, payload: dict) -> int:
-    body = json.dumps(payload).encode()
-    status, _ = await loadgen.http_once(HOST, port, Request("POST", path, body), timeout=10)
+async def _post(client: loadgen.KeepAliveClient, path: str, payload: dict) -> int:
+    status, _ = await client.request(Request("POST", path, json.dumps(payload).encode()))
     return status
 
 
@@ -467,6 +466,7 @@ async def measure_sse_push(scenario: Scenario, server, settings: Settings) -> di
     count = scenario.params["sessions"]
     requests = settings.push_requests or scenario.params["requests"]
     clients, _ = await _open_sessions(server.port, path, count)
+    poster = loadgen.KeepAliveClient(HOST, server.port)
     try:
         endpoints = []
         for index, client in enumerate(clients):
@@ -477,7 +477,7 @@ async def measure_sse_push(scenario: Scenario, server, settings: Settings) -> di
             endpoints.append(endpoint)
             init_id = f"init-{index}"
             status = await _post(
-                server.port,
+                poster,
                 endpoint,
                 {
                     "jsonrpc": "2.0",
@@ -493,19 +493,18 @@ async def measure_sse_push(scenario: Scenario, server, settings: Settings) -> di
             if not 200 <= status < 300:
                 raise RuntimeError(f"POST {endpoint} (initialize) answered {status}")
             await _reply(client, init_id)
-            await _post(server.port, endpoint, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+            await _post(poster, endpoint, {"jsonrpc": "2.0", "method": "notifications/initialized"})
         latencies = []
         for number in range(requests):
             index = number % count
             started = time.perf_counter()
-            status = await _post(
-                server.port, endpoints[index], {"jsonrpc": "2.0", "id": number, "method": "ping"}
-            )
+            status = await _post(poster, endpoints[index], {"jsonrpc": "2.0", "id": number, "method": "ping"})
             if not 200 <= status < 300:
                 raise RuntimeError(f"POST {endpoints[index]} (ping) answered {status}")
             await _reply(clients[index], number)
             latencies.append(time.perf_counter() - started)
     finally:
+        poster.close()
         for client in clients:
             client.close()
     latencies.sort()
