@@ -358,3 +358,165 @@ async def test_head_on_get_route_has_no_body():
         assert status == 200
         assert body == b""
         assert headers["Content-Length"] == "5"
+
+
+# ----- http request (cases after Node-RED's 21-httprequest_spec.js) ----------------------------
+
+
+def _server_nodes():
+    """http in endpoints on the harness server for the http request node to call."""
+    return [
+        {"id": "s-text", "type": "http in", "url": "/text", "method": "get", "wires": [["s-text-set"]]},
+        {"id": "s-text-set", "type": "test-set", "set": {"payload": "hello"}, "wires": [["s-out"]]},
+        {"id": "s-json", "type": "http in", "url": "/json", "method": "get", "wires": [["s-json-set"]]},
+        {"id": "s-json-set", "type": "test-set", "set": {"payload": {"a": 1}}, "wires": [["s-out"]]},
+        {"id": "s-echo", "type": "http in", "url": "/echo", "method": "post", "wires": [["s-echo-fn"]]},
+        {"id": "s-echo-q", "type": "http in", "url": "/echoq", "method": "get", "wires": [["s-echo-fn"]]},
+        {"id": "s-echo-fn", "type": "test-echo", "wires": [["s-out"]]},
+        {"id": "s-redir", "type": "http in", "url": "/redirect", "method": "get", "wires": [["s-redir-set"]]},
+        {
+            "id": "s-redir-set",
+            "type": "test-set",
+            "set": {"statusCode": 302, "headers": {"Location": "/text"}, "payload": ""},
+            "wires": [["s-out"]],
+        },
+        {"id": "s-slow", "type": "http in", "url": "/slow", "method": "get", "wires": [[]]},
+        {"id": "s-out", "type": "http response", "wires": []},
+        {"id": "req", "type": "http request", "method": "GET", "ret": "txt", "url": "", "wires": [["res"]]},
+        {"id": "res", "type": "helper"},
+        {"id": "catch", "type": "catch", "scope": ["req"], "wires": [["caught"]]},
+        {"id": "caught", "type": "helper"},
+    ]
+
+
+if registry.get_type("test-echo") is None:
+
+    @register_type("test-echo")
+    class _TestEcho(Node):
+        """Answers with what the request carried: method, query, body, some headers."""
+
+        def on_input(self, msg, send, done):
+            req = msg["req"]
+            body = req.body if not isinstance(req.body, bytes) else req.body.decode()
+            msg["payload"] = {
+                "method": req.method,
+                "query": req.query,
+                "body": body,
+                "ctype": req.headers.get("content-type"),
+                "auth": req.headers.get("authorization"),
+                "x": req.headers.get("x-test"),
+            }
+            send(msg)
+            done()
+
+
+def _with(nodes, node_id, **changes):
+    out = []
+    for n in nodes:
+        n = dict(n)
+        if n["id"] == node_id:
+            n.update(changes)
+        out.append(n)
+    return out
+
+
+async def test_request_text_json_and_binary_returns():
+    async with FlowTestHarness(_server_nodes()) as h:
+        h.node("req").receive({"url": h.url("/text")})
+        msg = await h.node("res").next_input()
+        assert msg["payload"] == "hello" and msg["statusCode"] == 200
+        assert msg["headers"]["content-type"] == "text/html; charset=utf-8"
+        assert msg["responseUrl"] == h.url("/text")
+    async with FlowTestHarness(_with(_server_nodes(), "req", ret="obj")) as h:
+        h.node("req").receive({"url": h.url("/json")})
+        assert (await h.node("res").next_input())["payload"] == {"a": 1}
+    async with FlowTestHarness(_with(_server_nodes(), "req", ret="bin")) as h:
+        h.node("req").receive({"url": h.url("/text")})
+        assert (await h.node("res").next_input())["payload"] == b"hello"
+
+
+async def test_request_mustache_url_method_from_msg_and_json_body():
+    async with FlowTestHarness(_server_nodes()) as h:
+        port = h.runtime.http.port
+        nodes = _with(
+            _server_nodes(), "req", url="127.0.0.1:" + str(port) + "/{{{path}}}", method="use", ret="obj"
+        )
+        await h.redeploy(nodes)
+        h.node("req").receive(
+            {"path": "echo", "method": "post", "payload": {"n": 1}, "headers": {"X-Test": "yes"}}
+        )
+        msg = await h.node("res").next_input()
+        assert msg["payload"]["method"] == "POST"
+        assert msg["payload"]["body"] == {"n": 1}
+        assert msg["payload"]["ctype"] == "application/json"
+        assert msg["payload"]["x"] == "yes"
+
+
+async def test_request_payload_to_query_string_and_urlencoded_body():
+    async with FlowTestHarness(_with(_server_nodes(), "req", paytoqs="query", ret="obj")) as h:
+        h.node("req").receive({"url": h.url("/echoq?x=0"), "payload": {"a": 1, "b": ["c", "d"]}})
+        msg = await h.node("res").next_input()
+        assert msg["payload"]["query"] == {"x": "0", "a": "1", "b": ["c", "d"]}
+    async with FlowTestHarness(_with(_server_nodes(), "req", method="POST", ret="obj")) as h:
+        h.node("req").receive(
+            {
+                "url": h.url("/echo"),
+                "payload": {"a": "1 2"},
+                "headers": {"content-type": "application/x-www-form-urlencoded"},
+            }
+        )
+        msg = await h.node("res").next_input()
+        assert msg["payload"]["body"] == {"a": "1 2"}
+
+
+async def test_request_basic_and_bearer_auth():
+    nodes = _with(
+        _server_nodes(),
+        "req",
+        method="POST",
+        ret="obj",
+        authType="basic",
+        credentials={"user": "u", "password": "p"},
+    )
+    async with FlowTestHarness(nodes) as h:
+        h.node("req").receive({"url": h.url("/echo"), "payload": "x"})
+        assert (await h.node("res").next_input())["payload"]["auth"] == "Basic dTpw"
+    nodes = _with(
+        _server_nodes(), "req", method="POST", ret="obj", authType="bearer", credentials={"password": "tok"}
+    )
+    async with FlowTestHarness(nodes) as h:
+        h.node("req").receive({"url": h.url("/echo"), "payload": "x"})
+        assert (await h.node("res").next_input())["payload"]["auth"] == "Bearer tok"
+
+
+async def test_request_follows_redirects_unless_told_not_to():
+    async with FlowTestHarness(_server_nodes()) as h:
+        h.node("req").receive({"url": h.url("/redirect")})
+        msg = await h.node("res").next_input()
+        assert msg["payload"] == "hello"
+        assert msg["responseUrl"] == h.url("/text")
+        assert msg["redirectList"][0]["location"] == "/text"
+        h.node("req").receive({"url": h.url("/redirect"), "followRedirects": False})
+        msg = await h.node("res").next_input()
+        assert msg["statusCode"] == 302
+
+
+async def test_request_errors_reach_catch_nodes():
+    async with FlowTestHarness(_server_nodes()) as h:
+        h.node("req").receive({"url": h.url("/slow"), "requestTimeout": 200})
+        caught = await h.node("caught").next_input()
+        assert caught["statusCode"] == "ETIMEDOUT"
+        assert "no response from server" in caught["error"]["message"]
+        import socket
+
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        h.node("req").receive({"url": f"http://127.0.0.1:{port}/"})
+        caught = await h.node("caught").next_input()
+        assert caught["statusCode"] == "ECONNREFUSED"
+        h.node("req").receive({})
+        errors = [str((await h.node("req").next_error())[0]) for _ in range(3)]
+        assert "No url specified" in errors[2]
+        assert h.node("res").received == []
