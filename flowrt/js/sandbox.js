@@ -1,0 +1,772 @@
+// flowrt JS sandbox prelude: evaluated once in every function node's QuickJS context.
+//
+// Everything the node's code can reach is defined here, over ONE host function
+// `__host(op, payload)` that takes and returns strings (JSON). The host function
+// is captured in this closure and removed from the global object, so user code
+// can only reach Python through the wrappers below.
+//
+// Values cross the boundary as JSON. Types JSON lacks travel as one-key marker
+// objects whose key starts with \u0001: {"\u0001b": latin1 string} for bytes,
+// {"\u0001d": epoch ms} for a Date, {"\u0001n": "NaN"} for non-finite numbers,
+// {"\u0001h": id, "k": kind, "v": data} for a live Python object (HTTP request,
+// response, anything opaque). Parsing looks for the marker text first, so plain
+// messages take the native JSON.parse fast path.
+(function (G) {
+  "use strict";
+  const HOST = G.__host;
+  delete G.__host;
+  const M = "\u0001";
+  const MB = M + "b", MD = M + "d", MH = M + "h", MN = M + "n";
+  const ESC = "\\u0001";
+
+  // ------------------------------------------------------------ host calls
+  function host(op, payload) {
+    const r = HOST(op, payload === undefined ? "" : payload);
+    if (r === "") return undefined;
+    if (r.charCodeAt(0) === 33) { // "!" error
+      const info = JSON.parse(r.slice(1));
+      const err = new Error(info.message);
+      if (info.name) err.name = info.name;
+      throw err;
+    }
+    return dec(r);
+  }
+
+  // ------------------------------------------------------------ Buffer
+  function utf8Encode(str) {
+    const out = [];
+    for (let i = 0; i < str.length; i++) {
+      let c = str.charCodeAt(i);
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < str.length) {
+        const d = str.charCodeAt(i + 1);
+        if (d >= 0xdc00 && d <= 0xdfff) { c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00); i++; }
+        else c = 0xfffd;
+      } else if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
+      if (c < 0x80) out.push(c);
+      else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+      else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+      else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    }
+    return out;
+  }
+  function utf8Decode(b, start, end) {
+    let s = "";
+    let i = start;
+    while (i < end) {
+      const c = b[i];
+      let cp = 0xfffd, n = 1;
+      if (c < 0x80) cp = c;
+      else if (c >= 0xc2 && c < 0xe0 && i + 1 < end && (b[i + 1] & 0xc0) === 0x80) {
+        cp = ((c & 31) << 6) | (b[i + 1] & 63); n = 2;
+      } else if (c >= 0xe0 && c < 0xf0 && i + 2 < end && (b[i + 1] & 0xc0) === 0x80 && (b[i + 2] & 0xc0) === 0x80) {
+        cp = ((c & 15) << 12) | ((b[i + 1] & 63) << 6) | (b[i + 2] & 63); n = 3;
+        if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)) cp = 0xfffd;
+      } else if (c >= 0xf0 && c < 0xf5 && i + 3 < end && (b[i + 1] & 0xc0) === 0x80 &&
+                 (b[i + 2] & 0xc0) === 0x80 && (b[i + 3] & 0xc0) === 0x80) {
+        cp = ((c & 7) << 18) | ((b[i + 1] & 63) << 12) | ((b[i + 2] & 63) << 6) | (b[i + 3] & 63); n = 4;
+        if (cp < 0x10000 || cp > 0x10ffff) cp = 0xfffd;
+      }
+      s += String.fromCodePoint(cp);
+      i += n;
+    }
+    return s;
+  }
+  function latin1(b, start, end) {
+    let s = "";
+    for (let i = start; i < end; i += 8192) {
+      s += String.fromCharCode.apply(null, b.subarray(i, Math.min(end, i + 8192)));
+    }
+    return s;
+  }
+  const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  function b64Encode(b, start, end) {
+    let s = "";
+    let i = start;
+    for (; i + 2 < end; i += 3) {
+      const n = (b[i] << 16) | (b[i + 1] << 8) | b[i + 2];
+      s += B64[n >> 18] + B64[(n >> 12) & 63] + B64[(n >> 6) & 63] + B64[n & 63];
+    }
+    if (end - i === 1) { const n = b[i] << 16; s += B64[n >> 18] + B64[(n >> 12) & 63] + "=="; }
+    else if (end - i === 2) {
+      const n = (b[i] << 16) | (b[i + 1] << 8);
+      s += B64[n >> 18] + B64[(n >> 12) & 63] + B64[(n >> 6) & 63] + "=";
+    }
+    return s;
+  }
+  function b64Decode(str) {
+    const out = [];
+    let bits = 0, acc = 0;
+    for (let i = 0; i < str.length; i++) {
+      let ch = str[i];
+      if (ch === "-") ch = "+"; else if (ch === "_") ch = "/";
+      const v = B64.indexOf(ch);
+      if (v < 0) { if (ch === "=") break; continue; }
+      acc = (acc << 6) | v; bits += 6;
+      if (bits >= 8) { bits -= 8; out.push((acc >> bits) & 255); }
+    }
+    return out;
+  }
+  function normEnc(e) { return (e || "utf8").toLowerCase().replace("-", ""); }
+
+  class Buffer extends Uint8Array {
+    static from(value, encOrOffset, length) {
+      if (typeof value === "string") {
+        const e = normEnc(encOrOffset);
+        if (e === "hex") {
+          const n = value.length >> 1, b = new Buffer(n);
+          for (let i = 0; i < n; i++) {
+            const v = parseInt(value.substr(i * 2, 2), 16);
+            if (Number.isNaN(v)) return b.subarray(0, i);
+            b[i] = v;
+          }
+          return b;
+        }
+        if (e === "base64" || e === "base64url") return new Buffer(b64Decode(value));
+        if (e === "latin1" || e === "binary" || e === "ascii") {
+          const b = new Buffer(value.length);
+          for (let i = 0; i < value.length; i++) b[i] = value.charCodeAt(i) & 255;
+          return b;
+        }
+        return new Buffer(utf8Encode(value));
+      }
+      if (value instanceof ArrayBuffer) return new Buffer(value, encOrOffset || 0, length === undefined ? value.byteLength - (encOrOffset || 0) : length);
+      if (ArrayBuffer.isView(value)) { const b = new Buffer(value.length); b.set(value); return b; }
+      if (Array.isArray(value)) return new Buffer(value.map((x) => x & 255));
+      if (value && value.type === "Buffer" && Array.isArray(value.data)) return new Buffer(value.data);
+      throw new TypeError("The first argument must be of type string or an instance of Buffer, ArrayBuffer, or Array or an Array-like Object.");
+    }
+    static alloc(size, fill, enc) {
+      const b = new Buffer(size);
+      if (fill !== undefined) b.fill(fill, 0, size, enc);
+      return b;
+    }
+    static allocUnsafe(size) { return new Buffer(size); }
+    static isBuffer(b) { return b instanceof Buffer; }
+    static isEncoding(e) { return ["utf8", "hex", "base64", "base64url", "latin1", "binary", "ascii"].includes(normEnc(e)); }
+    static byteLength(v, enc) {
+      if (typeof v !== "string") return v.byteLength;
+      return Buffer.from(v, enc).length;
+    }
+    static concat(list, total) {
+      if (total === undefined) total = list.reduce((n, b) => n + b.length, 0);
+      const out = new Buffer(total);
+      let pos = 0;
+      for (const b of list) {
+        if (pos >= total) break;
+        const part = b.length > total - pos ? b.subarray(0, total - pos) : b;
+        out.set(part, pos);
+        pos += part.length;
+      }
+      return out;
+    }
+    static compare(a, b) { return a.compare(b); }
+    toString(enc, start, end) {
+      start = start === undefined ? 0 : Math.max(0, start | 0);
+      end = end === undefined ? this.length : Math.min(this.length, end | 0);
+      if (end <= start) return "";
+      const e = normEnc(enc);
+      if (e === "hex") {
+        let s = "";
+        for (let i = start; i < end; i++) s += (this[i] < 16 ? "0" : "") + this[i].toString(16);
+        return s;
+      }
+      if (e === "base64") return b64Encode(this, start, end);
+      if (e === "base64url") return b64Encode(this, start, end).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+      if (e === "latin1" || e === "binary") return latin1(this, start, end);
+      if (e === "ascii") { let s = ""; for (let i = start; i < end; i++) s += String.fromCharCode(this[i] & 127); return s; }
+      return utf8Decode(this, start, end);
+    }
+    toJSON() { return { type: "Buffer", data: Array.from(this) }; }
+    equals(o) { return this.compare(o) === 0; }
+    compare(o) {
+      const n = Math.min(this.length, o.length);
+      for (let i = 0; i < n; i++) if (this[i] !== o[i]) return this[i] < o[i] ? -1 : 1;
+      return this.length === o.length ? 0 : (this.length < o.length ? -1 : 1);
+    }
+    fill(v, start, end, enc) {
+      if (typeof start === "string") { enc = start; start = 0; end = this.length; }
+      if (typeof v === "string") {
+        const src = Buffer.from(v, enc);
+        start = start || 0; end = end === undefined ? this.length : end;
+        for (let i = start, j = 0; i < end && src.length; i++, j = (j + 1) % src.length) this[i] = src[j];
+        return this;
+      }
+      return super.fill(v, start, end);
+    }
+    slice(start, end) { return this.subarray(start, end); }
+    write(str, offset, length, enc) {
+      if (typeof offset === "string") { enc = offset; offset = 0; length = undefined; }
+      offset = offset || 0;
+      const src = Buffer.from(str, enc);
+      const n = Math.min(src.length, this.length - offset, length === undefined ? Infinity : length);
+      this.set(src.subarray(0, n), offset);
+      return n;
+    }
+    indexOf(v, from, enc) {
+      if (typeof v === "number") return super.indexOf(v, from);
+      const needle = typeof v === "string" ? Buffer.from(v, enc) : v;
+      outer: for (let i = from || 0; i <= this.length - needle.length; i++) {
+        for (let j = 0; j < needle.length; j++) if (this[i + j] !== needle[j]) continue outer;
+        return i;
+      }
+      return -1;
+    }
+    includes(v, from, enc) { return this.indexOf(v, from, enc) !== -1; }
+    copy(target, tStart, sStart, sEnd) {
+      tStart = tStart || 0; sStart = sStart || 0; sEnd = sEnd === undefined ? this.length : sEnd;
+      const n = Math.min(sEnd - sStart, target.length - tStart);
+      target.set(this.subarray(sStart, sStart + n), tStart);
+      return n;
+    }
+    readUInt8(o) { return this[o || 0]; }
+    readInt8(o) { const v = this[o || 0]; return v > 127 ? v - 256 : v; }
+    readUInt16BE(o) { o = o || 0; return (this[o] << 8) | this[o + 1]; }
+    readUInt16LE(o) { o = o || 0; return this[o] | (this[o + 1] << 8); }
+    readInt16BE(o) { const v = this.readUInt16BE(o); return v > 32767 ? v - 65536 : v; }
+    readInt16LE(o) { const v = this.readUInt16LE(o); return v > 32767 ? v - 65536 : v; }
+    readUInt32BE(o) { o = o || 0; return this[o] * 0x1000000 + ((this[o + 1] << 16) | (this[o + 2] << 8) | this[o + 3]); }
+    readUInt32LE(o) { o = o || 0; return this[o + 3] * 0x1000000 + ((this[o + 2] << 16) | (this[o + 1] << 8) | this[o]); }
+    readInt32BE(o) { o = o || 0; return (this[o] << 24) | (this[o + 1] << 16) | (this[o + 2] << 8) | this[o + 3]; }
+    readInt32LE(o) { o = o || 0; return (this[o + 3] << 24) | (this[o + 2] << 16) | (this[o + 1] << 8) | this[o]; }
+    readFloatBE(o) { return new DataView(this.buffer, this.byteOffset).getFloat32(o || 0, false); }
+    readFloatLE(o) { return new DataView(this.buffer, this.byteOffset).getFloat32(o || 0, true); }
+    readDoubleBE(o) { return new DataView(this.buffer, this.byteOffset).getFloat64(o || 0, false); }
+    readDoubleLE(o) { return new DataView(this.buffer, this.byteOffset).getFloat64(o || 0, true); }
+    writeUInt8(v, o) { o = o || 0; this[o] = v; return o + 1; }
+    writeUInt16BE(v, o) { o = o || 0; this[o] = v >>> 8; this[o + 1] = v; return o + 2; }
+    writeUInt16LE(v, o) { o = o || 0; this[o] = v; this[o + 1] = v >>> 8; return o + 2; }
+    writeUInt32BE(v, o) { o = o || 0; this[o] = v >>> 24; this[o + 1] = v >>> 16; this[o + 2] = v >>> 8; this[o + 3] = v; return o + 4; }
+    writeUInt32LE(v, o) { o = o || 0; this[o + 3] = v >>> 24; this[o + 2] = v >>> 16; this[o + 1] = v >>> 8; this[o] = v; return o + 4; }
+  }
+  Object.defineProperty(Buffer.prototype, Symbol.toStringTag, { value: "Buffer" });
+
+  // ------------------------------------------------------------ live objects
+  // One JS object per live Python object and context (while it is reachable);
+  // when the JS side drops it, the host is told so it can release its reference.
+  const liveCache = new Map(); // id -> WeakRef(handle)
+  const liveCount = new Map(); // id -> handle objects not yet finalized
+  const finalizer = new FinalizationRegistry((id) => {
+    const n = (liveCount.get(id) || 1) - 1;
+    if (n > 0) liveCount.set(id, n);
+    else { liveCount.delete(id); if (!(liveCache.get(id) || { deref() {} }).deref()) liveCache.delete(id); HOST("release", String(id)); }
+  });
+  const LIVE_ID = Symbol("live");
+  const callbacks = new Map();
+  let nextCallback = 1;
+
+  function liveCall(self, method, args) {
+    return host("live", enc([self[LIVE_ID], method, args]));
+  }
+  class LiveObject {
+    toJSON() { return { [MH]: this[LIVE_ID] }; }
+  }
+  class LiveRequest extends LiveObject {
+    get(name) { const h = this.headers || {}; return h[String(name).toLowerCase()]; }
+    header(name) { return this.get(name); }
+  }
+  class LiveResponse extends LiveObject {
+    get statusCode() { return liveCall(this, "statusCode", []); }
+    set statusCode(v) { liveCall(this, "setStatusCode", [v]); }
+    get headersSent() { return liveCall(this, "headersSent", []); }
+    get finished() { return liveCall(this, "finished", []); }
+    get writableEnded() { return liveCall(this, "finished", []); }
+    setHeader(n, v) { liveCall(this, "setHeader", [n, v]); return this; }
+    getHeader(n) { return liveCall(this, "getHeader", [n]); }
+    removeHeader(n) { liveCall(this, "removeHeader", [n]); }
+    hasHeader(n) { return liveCall(this, "getHeader", [n]) !== undefined; }
+    writeHead(status, msgOrHeaders, headers) {
+      if (typeof msgOrHeaders === "object") headers = msgOrHeaders;
+      liveCall(this, "writeHead", headers === undefined ? [status] : [status, headers]);
+      return this;
+    }
+    flushHeaders() { liveCall(this, "flushHeaders", []); }
+    write(chunk, enc, cb) {
+      if (typeof enc === "function") { cb = enc; enc = undefined; }
+      if (typeof chunk === "string" && enc && normEnc(enc) !== "utf8") chunk = Buffer.from(chunk, enc);
+      const r = liveCall(this, "write", [chunk]);
+      if (cb) G.setTimeout(cb, 0);
+      return r !== false;
+    }
+    end(chunk, enc, cb) {
+      if (typeof chunk === "function") { cb = chunk; chunk = undefined; }
+      if (typeof enc === "function") { cb = enc; enc = undefined; }
+      if (typeof chunk === "string" && enc && normEnc(enc) !== "utf8") chunk = Buffer.from(chunk, enc);
+      liveCall(this, "end", chunk === undefined || chunk === null ? [] : [chunk]);
+      if (cb) G.setTimeout(cb, 0);
+      return this;
+    }
+    // Express conveniences (msg.res._res is an Express response in Node-RED).
+    status(code) { this.statusCode = code; return this; }
+    set(n, v) {
+      if (typeof n === "object") { for (const k in n) this.setHeader(k, n[k]); } else this.setHeader(n, v);
+      return this;
+    }
+    header(n, v) { return this.set(n, v); }
+    get(n) { return this.getHeader(n); }
+    type(t) { return this.set("Content-Type", t.indexOf("/") === -1 ? "application/" + t : t); }
+    json(body) {
+      if (this.getHeader("content-type") === undefined) this.setHeader("Content-Type", "application/json; charset=utf-8");
+      return this.end(JSON.stringify(body));
+    }
+    send(body) {
+      if (body !== null && typeof body === "object" && !(body instanceof Uint8Array)) return this.json(body);
+      if (typeof body === "number") { this.statusCode = body; body = String(body); }
+      if (typeof body === "string" && this.getHeader("content-type") === undefined) this.setHeader("Content-Type", "text/html; charset=utf-8");
+      return this.end(body === undefined ? undefined : body);
+    }
+    sendStatus(code) { this.statusCode = code; return this.end(String(code)); }
+    on(event, fn) {
+      if (typeof fn !== "function") return this;
+      const id = nextCallback++;
+      callbacks.set(id, fn);
+      liveCall(this, "on", [event, id]);
+      return this;
+    }
+    once(event, fn) { return this.on(event, fn); }
+  }
+  function liveObject(id, kind, data) {
+    const ref = liveCache.get(id);
+    const existing = ref && ref.deref();
+    if (existing) return existing;
+    const obj = kind === "res" ? new LiveResponse() : (kind === "req" ? new LiveRequest() : new LiveObject());
+    Object.defineProperty(obj, LIVE_ID, { value: id });
+    if (data) for (const k in data) obj[k] = data[k];
+    liveCache.set(id, new WeakRef(obj));
+    liveCount.set(id, (liveCount.get(id) || 0) + 1);
+    finalizer.register(obj, id);
+    return obj;
+  }
+
+  // ------------------------------------------------------------ boundary encoding
+  function revive(k, v) {
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      if (MH in v) return liveObject(v[MH], v.k, v.v);
+      if (MB in v) {
+        const s = v[MB], b = new Buffer(s.length);
+        for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+        return b;
+      }
+      if (MD in v) return new Date(v[MD]);
+      if (MN in v) return Number(v[MN]);
+    }
+    return v;
+  }
+  function dec(s) {
+    return s.indexOf(ESC) === -1 ? JSON.parse(s) : JSON.parse(s, revive);
+  }
+  // Date, Uint8Array and Buffer keep a toJSON that behaves as the standard one,
+  // except while the boundary encoder runs (`encoding`), when it emits markers.
+  let encoding = false;
+  const DateProto = Date.prototype, U8Proto = Uint8Array.prototype, BufProto = Buffer.prototype;
+  const dateToJSON = DateProto.toJSON;
+  const bufferToJSON = BufProto.toJSON;
+  const stringify = JSON.stringify;
+  function def(proto, fn) { Object.defineProperty(proto, "toJSON", { value: fn, writable: true, configurable: true }); }
+  def(DateProto, function toJSON(key) {
+    if (!encoding) return dateToJSON.call(this, key);
+    const t = this.getTime();
+    return t === t ? { [MD]: t } : null;
+  });
+  def(U8Proto, function toJSON() {
+    if (!encoding) return Object.assign({}, this);
+    return { [MB]: latin1(this, 0, this.length) };
+  });
+  def(BufProto, function toJSON() {
+    if (!encoding) return bufferToJSON.call(this);
+    return { [MB]: latin1(this, 0, this.length) };
+  });
+  function enc(v) {
+    encoding = true;
+    try {
+      return stringify(v);
+    } finally {
+      encoding = false;
+    }
+  }
+
+  // ------------------------------------------------------------ context tracking
+  // Context stores keep references in Node-RED: `flow.get('x').n++` changes the
+  // stored object. Objects read from context are tracked for the rest of the
+  // current run and their changes written back into the very Python objects.
+  let tracked = [];
+  function trackGet(scope, args) {
+    const r = host("ctx", enc([scope, "get", args]));
+    // r = [value, tokens]; tokens parallel to the values read (null when not an object)
+    const value = r[0], tokens = r[1];
+    if (tokens) {
+      if (Array.isArray(args[0])) value.forEach((v, i) => { if (tokens[i] !== null) tracked.push([tokens[i], v, enc(v)]); });
+      else if (tokens[0] !== null) tracked.push([tokens[0], value, enc(value)]);
+    }
+    return value;
+  }
+  function flush() {
+    if (tracked.length === 0) return;
+    const t = tracked;
+    tracked = [];
+    const changed = [];
+    for (const [token, obj, json] of t) {
+      const now = enc(obj);
+      if (now !== json) changed.push([token, obj]);
+    }
+    if (changed.length) host("sync", enc(changed));
+    else HOST("sync", "");
+  }
+
+  function makeContext(scope) {
+    const api = {
+      get(key, store, cb) {
+        if (typeof store === "function") { cb = store; store = undefined; }
+        if (typeof cb === "function") {
+          let r;
+          try { r = trackGet(scope, [key, store]); } catch (err) { cb(err); return; }
+          if (Array.isArray(key)) cb(null, ...r); else cb(null, r);
+          return;
+        }
+        return trackGet(scope, [key, store]);
+      },
+      set(key, value, store, cb) {
+        if (typeof store === "function") { cb = store; store = undefined; }
+        try { host("ctx", enc([scope, "set", [key, value, store]])); } catch (err) { if (cb) { cb(err); return; } throw err; }
+        if (typeof cb === "function") cb(null);
+      },
+      keys(store, cb) {
+        if (typeof store === "function") { cb = store; store = undefined; }
+        let r;
+        try { r = host("ctx", enc([scope, "keys", [store]])); } catch (err) { if (cb) { cb(err); return; } throw err; }
+        if (typeof cb === "function") { cb(null, r); return; }
+        return r;
+      },
+    };
+    return api;
+  }
+  const context = makeContext("node");
+  const flowCtx = makeContext("flow");
+  const globalCtx = makeContext("global");
+  Object.defineProperty(context, "flow", { get() { return flowCtx; } });
+  Object.defineProperty(context, "global", { get() { return globalCtx; } });
+
+  // ------------------------------------------------------------ errors
+  function errorInfo(err) {
+    if (err !== null && typeof err === "object" && "stack" in err && typeof err.message === "string") {
+      return { kind: "error", name: err.name, message: err.message, stack: String(err.stack || "") };
+    }
+    if (typeof err === "string") return { kind: "string", message: err };
+    let text;
+    try { text = JSON.stringify(err); } catch (e) { text = String(err); }
+    return { kind: "other", message: text === undefined ? String(err) : text };
+  }
+
+  // ------------------------------------------------------------ messages
+  function typeName(m) {
+    if (m instanceof Buffer) return "Buffer";
+    if (Array.isArray(m)) return "Array";
+    if (m instanceof Date) return "Date";
+    return typeof m;
+  }
+  // Node-RED's sendResults: normalise to arrays, stamp _msgid, drop non-messages.
+  function normalise(msgs, msgid, cloneFirst) {
+    if (msgs === null || msgs === undefined) return null;
+    if (!Array.isArray(msgs)) msgs = [msgs];
+    let count = 0;
+    for (let i = 0; i < msgs.length; i++) {
+      let out = msgs[i];
+      if (!out) continue;
+      if (!Array.isArray(out)) out = msgs[i] = [out];
+      for (let j = 0; j < out.length; j++) {
+        const m = out[j];
+        if (m === null || m === undefined) continue;
+        if (typeof m === "object" && !(m instanceof Uint8Array) && !Array.isArray(m) && !(m instanceof Date)) {
+          if (count === 0 && cloneFirst !== false) out[j] = cloneMessage(m);
+          out[j]._msgid = msgid;
+          count++;
+        } else {
+          host("log", enc(["error", "Function tried to send a message of type " + typeName(m)]));
+          out[j] = null;
+        }
+      }
+    }
+    return count ? msgs : null;
+  }
+  function sendMsgs(msgs, msgid, clone) {
+    const n = normalise(msgs, msgid, clone);
+    if (n) host("send", enc(n));
+  }
+
+  function cloneValue(v, top) {
+    if (v === null || typeof v !== "object") return v;
+    if (v instanceof LiveObject) return v;
+    if (v instanceof Date) return new Date(v.getTime());
+    if (v instanceof Buffer) return Buffer.from(v);
+    if (ArrayBuffer.isView(v)) return v.slice();
+    if (v instanceof RegExp) return new RegExp(v.source, v.flags);
+    if (Array.isArray(v)) return v.map((x) => cloneValue(x));
+    if (v instanceof Map) return new Map(Array.from(v, ([k, x]) => [k, cloneValue(x)]));
+    if (v instanceof Set) return new Set(Array.from(v, (x) => cloneValue(x)));
+    const out = {};
+    for (const k in v) {
+      if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+      out[k] = top && (k === "req" || k === "res") ? v[k] : cloneValue(v[k]);
+    }
+    return out;
+  }
+  function cloneMessage(m) { return cloneValue(m, true); }
+
+  // ------------------------------------------------------------ RED.util
+  function parsePath(expr) {
+    const parts = [];
+    let i = 0;
+    const s = String(expr);
+    let cur = "";
+    let start = true;
+    while (i < s.length) {
+      const c = s[i];
+      if (c === ".") {
+        if (cur === "" && !start) throw new Error("Invalid property expression: unexpected . at position " + i);
+        if (cur !== "") parts.push(cur);
+        cur = ""; start = false; i++;
+      } else if (c === "[") {
+        if (cur !== "") parts.push(cur);
+        cur = "";
+        const q = s[i + 1];
+        if (q === "'" || q === '"') {
+          const endq = s.indexOf(q, i + 2);
+          if (endq === -1 || s[endq + 1] !== "]") throw new Error("Invalid property expression: unterminated string at position " + i);
+          parts.push(s.slice(i + 2, endq));
+          i = endq + 2;
+        } else {
+          const end = s.indexOf("]", i);
+          if (end === -1) throw new Error("Invalid property expression: unterminated [ at position " + i);
+          const num = s.slice(i + 1, end);
+          if (!/^\d+$/.test(num)) throw new Error("Invalid property expression: unexpected " + num + " at position " + (i + 1));
+          parts.push(Number(num));
+          i = end + 1;
+        }
+        start = false;
+      } else { cur += c; i++; }
+    }
+    if (cur !== "") parts.push(cur);
+    if (parts.length === 0) throw new Error("Invalid property expression: zero-length");
+    return parts;
+  }
+  function getMessageProperty(msg, expr) {
+    if (typeof expr === "string" && expr.indexOf("msg.") === 0) expr = expr.slice(4);
+    let v = msg;
+    for (const p of parsePath(expr)) {
+      if (v === null || v === undefined) return undefined;
+      v = v[p];
+    }
+    return v;
+  }
+  function setMessageProperty(msg, expr, value, createMissing) {
+    if (typeof expr === "string" && expr.indexOf("msg.") === 0) expr = expr.slice(4);
+    if (createMissing === undefined) createMissing = value !== undefined;
+    const parts = parsePath(expr);
+    let obj = msg;
+    for (let i = 0; i < parts.length - 1; i++) {
+      const p = parts[i];
+      if (obj[p] === undefined || obj[p] === null || typeof obj[p] !== "object") {
+        if (!createMissing) return false;
+        obj[p] = typeof parts[i + 1] === "number" ? [] : {};
+      }
+      obj = obj[p];
+    }
+    const last = parts[parts.length - 1];
+    if (value === undefined) { if (Array.isArray(obj) && typeof last === "number") obj.splice(last, 1); else delete obj[last]; }
+    else obj[last] = value;
+    return true;
+  }
+  function generateId() {
+    let s = "";
+    for (let i = 0; i < 4; i++) s += ("0000" + Math.floor(Math.random() * 0x10000).toString(16)).slice(-4);
+    return s;
+  }
+  const RED = {
+    util: {
+      cloneMessage,
+      getMessageProperty,
+      setMessageProperty,
+      generateId,
+      evaluateNodeProperty(value, type, node, msg, callback) {
+        let r, err = null;
+        try { r = host("evalprop", enc([value, type, msg === undefined ? null : msg])); } catch (e) { err = e; }
+        if (typeof callback === "function") { callback(err, r); return; }
+        if (err) throw err;
+        return r;
+      },
+      encodeObject(o) { return o; },
+    },
+  };
+
+  // ------------------------------------------------------------ timers
+  const timers = new Map();
+  let nextTimer = 1;
+  function addTimer(fn, ms, args, repeat) {
+    if (typeof fn !== "function") throw new TypeError("The \"callback\" argument must be of type function");
+    const id = nextTimer++;
+    timers.set(id, [fn, args, repeat]);
+    ms = Number(ms);
+    HOST("timer", id + "," + (ms > 0 ? ms : 0) + "," + (repeat ? 1 : 0));
+    return id;
+  }
+  function clearTimer(id) {
+    if (id === undefined || id === null) return;
+    id = typeof id === "object" ? id.id : id;
+    if (timers.delete(id)) HOST("cleartimer", String(id));
+  }
+  const setTimeout = (fn, ms, ...args) => addTimer(fn, ms, args, false);
+  const setInterval = (fn, ms, ...args) => addTimer(fn, ms, args, true);
+  setTimeout[Symbol.for("nodejs.util.promisify.custom")] = (ms, value) => new Promise((res) => setTimeout(res, ms, value));
+
+  // ------------------------------------------------------------ console, env
+  function fmt(args) {
+    return args.map((a) => {
+      if (typeof a === "string") return a;
+      if (a instanceof Error) return String(a.stack || a);
+      try { const s = JSON.stringify(a); return s === undefined ? String(a) : s; } catch (e) { return String(a); }
+    }).join(" ");
+  }
+  function logAt(level) { return (...args) => { host("log", enc([level, fmt(args)])); }; }
+  const console = {
+    log: logAt("info"), info: logAt("info"), debug: logAt("debug"), trace: logAt("trace"),
+    warn: logAt("warn"), error: logAt("error"),
+  };
+  const env = { get(name) { return host("env", enc(name)); } };
+
+  // ------------------------------------------------------------ node object
+  let meta = { id: "", name: "", path: "", outputCount: 1 };
+  const closeHandlers = [];
+  function nodeLog(level) {
+    return (m) => { host("log", enc([level, typeof m === "string" ? m : fmt([m])])); };
+  }
+  const nodeBase = {
+    log: nodeLog("info"), warn: nodeLog("warn"), debug: nodeLog("debug"), trace: nodeLog("trace"),
+    error(err, msg) { host("error", enc([errorInfo(err), msg === undefined ? null : msg])); },
+    status(s) { host("status", enc(s === undefined ? null : s)); },
+    on(event, fn) {
+      if (event === "input") throw new Error("Cannot add input listener in function node");
+      if (event === "close" && typeof fn === "function") closeHandlers.push(fn);
+    },
+  };
+  // One small object per run; send/done are bound closures made on first use.
+  function NodeObject(msgid, token, mode) { this._m = msgid; this._t = token; this._k = mode; }
+  const NodeProto = NodeObject.prototype;
+  NodeProto.log = nodeBase.log; NodeProto.warn = nodeBase.warn; NodeProto.debug = nodeBase.debug;
+  NodeProto.trace = nodeBase.trace; NodeProto.error = nodeBase.error; NodeProto.status = nodeBase.status;
+  NodeProto.on = nodeBase.on;
+  for (const k of ["_m", "_t", "_k"]) Object.defineProperty(NodeProto, k, { writable: true, enumerable: false, value: null });
+  Object.defineProperty(NodeProto, "send", {
+    get() {
+      const m = this._m, mode = this._k;
+      const fn = mode === 2
+        ? () => { nodeBase.error("Cannot send from close function"); }
+        : (msgs, clone) => sendMsgs(msgs, mode === 1 ? generateId() : m, clone);
+      Object.defineProperty(this, "send", { value: fn, writable: true, configurable: true });
+      return fn;
+    },
+    set(v) { Object.defineProperty(this, "send", { value: v, writable: true, configurable: true }); },
+    configurable: true,
+  });
+  Object.defineProperty(NodeProto, "done", {
+    get() {
+      const t = this._t;
+      const fn = (err) => { HOST("done", enc([t, err === undefined || err === null ? null : errorInfo(err)])); };
+      Object.defineProperty(this, "done", { value: fn, writable: true, configurable: true });
+      return fn;
+    },
+    set(v) { Object.defineProperty(this, "done", { value: v, writable: true, configurable: true }); },
+    configurable: true,
+  });
+  function makeNode(msgid, token, mode) { return new NodeObject(msgid, token, mode); }
+
+  // ------------------------------------------------------------ entry points (taken by Python, then removed)
+  let body = null, setup = null, cleanup = null;
+  let lastError = "";
+  function fail(err) { lastError = enc(errorInfo(err)); return 2; }
+  function settle(p, token, msgid) {
+    p.then((res) => {
+      flushAfter(() => {
+        const n = normalise(res, msgid, false);
+        HOST("result", enc([token, n]));
+      });
+    }, (err) => { flushAfter(() => { HOST("fail", enc([token, errorInfo(err)])); }); });
+  }
+  function flushAfter(fn) { try { fn(); } finally { flush(); } }
+
+  G.__nr_run = function (s, token) {
+    let msg;
+    try { msg = dec(s); } catch (e) { return fail(e); }
+    const msgid = msg._msgid;
+    let res;
+    try {
+      res = body(msg, makeNode(msgid, token, 0));
+      if (res !== null && typeof res === "object" && typeof res.then === "function") {
+        settle(res, token, msgid);
+        flush();
+        return 1;
+      }
+      if (tracked.length) flush();
+      if (res !== null && typeof res === "object" && !Array.isArray(res) && !(res instanceof Uint8Array) && !(res instanceof Date)) {
+        res._msgid = msgid;
+        return enc(res);
+      }
+      const n = normalise(res, msgid, false);
+      return n === null ? 0 : enc(n);
+    } catch (err) {
+      try { flush(); } catch (e) { /* keep the first error */ }
+      return fail(err);
+    }
+  };
+  G.__nr_lastError = () => lastError;
+  G.__nr_define = function (kind, fn) {
+    if (kind === "body") body = fn; else if (kind === "setup") setup = fn; else cleanup = fn;
+  };
+  G.__nr_meta = function (s) {
+    meta = JSON.parse(s);
+    for (const k of ["id", "name", "path", "outputCount"]) NodeProto[k] = meta[k];
+  };
+  G.__nr_setup = function (token) {
+    try {
+      const p = setup(makeNode(null, token, 1));
+      settle(Promise.resolve(p), token, null);
+      flush();
+      return 1;
+    } catch (err) { try { flush(); } catch (e) { /* */ } return fail(err); }
+  };
+  G.__nr_cleanup = function () {
+    try {
+      for (const fn of closeHandlers.splice(0)) fn();
+      if (cleanup) cleanup(makeNode(null, 0, 2));
+      flush();
+      return 0;
+    } catch (err) { try { flush(); } catch (e) { /* */ } return fail(err); }
+  };
+  G.__nr_timer = function (id) {
+    const t = timers.get(id);
+    if (!t) return 0;
+    if (!t[2]) timers.delete(id);
+    try { t[0].apply(null, t[1]); } catch (err) {
+      try { host("error", enc([errorInfo(err), {}])); } catch (e) { /* */ }
+    }
+    flush();
+    return 0;
+  };
+  G.__nr_callback = function (id, args) {
+    const fn = callbacks.get(id);
+    if (!fn) return 0;
+    callbacks.delete(id);
+    try { fn.apply(null, dec(args)); } catch (err) {
+      try { host("error", enc([errorInfo(err), {}])); } catch (e) { /* */ }
+    }
+    flush();
+    return 0;
+  };
+  G.__nr_flush = function () { flush(); return 0; };
+
+  // ------------------------------------------------------------ the sandbox's globals
+  const globals = {
+    Buffer, RED, context, flow: flowCtx, global: globalCtx, env, console,
+    setTimeout, clearTimeout: clearTimer, setInterval, clearInterval: clearTimer,
+    setImmediate: (fn, ...args) => addTimer(fn, 0, args, false), clearImmediate: clearTimer,
+  };
+  for (const k in globals) Object.defineProperty(G, k, { value: globals[k], writable: true, configurable: true });
+})(globalThis);

@@ -1,0 +1,643 @@
+"""A QuickJS sandbox for one JavaScript function node.
+
+One `quickjs.Context` (its own QuickJS runtime, so its own memory and stack
+limits) per node. The JS side (flowrt/js/sandbox.js) reaches Python through a
+single host function taking and returning strings; this module answers it and
+never lets a Python exception escape into QuickJS.
+
+Values cross as JSON (see sandbox.js for the marker objects used for bytes,
+dates, non-finite numbers and live objects). Live Python objects (an HTTP
+request or response, or anything JSON cannot carry) are entered in a process-
+wide registry and appear in JS as handle objects; the registry holds them while
+some context's JS still references them (QuickJS's FinalizationRegistry tells
+us when it stops) and until that context closes.
+
+Runaway code: the quickjs wheel refuses Python callbacks while its own time
+limit is set, so its time limit is never used. Instead a QuickJS interrupt
+handler is installed on the context's runtime (through the wheel's exported
+`JS_SetInterruptHandler`); it compares a per-sandbox deadline, set only while
+Python is running JS for this node, with the clock. QuickJS calls it
+periodically from loops and calls, so a `while(true){}` is stopped even though
+host callbacks stay allowed. See docs/function-nodes.md.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as _dt
+import json
+import json.encoder as _json_encoder
+import json.scanner as _json_scanner
+import math
+import re
+import time
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+import _quickjs
+import quickjs
+
+from flowrt.node import NodeError
+
+__all__ = ["JSSandbox", "JSTimeout", "JSMemoryError", "SandboxError", "live_count"]
+
+MARK = "\x01"
+_ESC = "\\u0001"
+BODY_BASE = 100_000
+SETUP_BASE = 200_000
+CLEANUP_BASE = 300_000
+_SPAN = 100_000
+
+_PRELUDE: str | None = None
+
+
+def _prelude() -> str:
+    global _PRELUDE
+    if _PRELUDE is None:
+        _PRELUDE = resources.files("flowrt").joinpath("js/sandbox.js").read_text(encoding="utf-8")
+    return _PRELUDE
+
+
+class SandboxError(Exception):
+    """The sandbox could not be created or the code not compiled."""
+
+
+class JSTimeout(NodeError):
+    pass
+
+
+class JSMemoryError(NodeError):
+    pass
+
+
+# ----------------------------------------------------------------- interrupt handler
+_HANDLER_T = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+_lib = ctypes.CDLL(_quickjs.__file__)
+_lib.JS_GetRuntime.restype = ctypes.c_void_p
+_lib.JS_GetRuntime.argtypes = [ctypes.c_void_p]
+_lib.JS_SetInterruptHandler.restype = None
+_lib.JS_SetInterruptHandler.argtypes = [ctypes.c_void_p, _HANDLER_T, ctypes.c_void_p]
+_PTR = ctypes.sizeof(ctypes.c_void_p)
+
+
+def _runtime_pointer(ctx: quickjs.Context) -> int:
+    """The JSRuntime* of a quickjs.Context, checked against JS_GetRuntime(JSContext*).
+
+    The context object stores (after the Python object header) its JSRuntime*
+    then its JSContext*; reading both and asking QuickJS which runtime the
+    context belongs to proves the layout before anything is installed."""
+    base = id(ctx) + 2 * _PTR
+    rt = ctypes.c_void_p.from_address(base).value
+    cx = ctypes.c_void_p.from_address(base + _PTR).value
+    if not rt or not cx or _lib.JS_GetRuntime(cx) != rt:
+        raise SandboxError("unsupported quickjs build: cannot install an interrupt handler")
+    return rt
+
+
+# ----------------------------------------------------------------- live objects
+_live: dict[int, Any] = {}  # handle id -> object
+_live_ids: dict[int, int] = {}  # id(object) -> handle id
+_live_refs: dict[int, int] = {}  # handle id -> number of sandboxes holding it
+_next_live = 0
+
+_REQ_FIELDS = (
+    "method",
+    "url",
+    "originalUrl",
+    "path",
+    "baseUrl",
+    "hostname",
+    "protocol",
+    "headers",
+    "query",
+    "params",
+    "body",
+    "cookies",
+    "ip",
+)
+
+
+def live_count() -> int:
+    """How many live objects are currently referenced from JS (for leak tests)."""
+    return len(_live)
+
+
+def _kind(obj: Any) -> str:
+    if hasattr(obj, "setHeader") and hasattr(obj, "write") and hasattr(obj, "end"):
+        return "res"
+    if hasattr(obj, "method") and hasattr(obj, "headers"):
+        return "req"
+    return "obj"
+
+
+_LIVE_CALLS = {"setHeader", "getHeader", "removeHeader", "writeHead", "flushHeaders", "write", "end"}
+
+
+# ----------------------------------------------------------------- decoding helpers
+def _hook(d: dict) -> Any:
+    if 0 < len(d) <= 3:
+        key = next(iter(d))
+        if key[:1] == MARK:
+            tag = key[1:]
+            value = d[key]
+            if tag == "b":
+                return value.encode("latin-1")
+            if tag == "d":
+                return _dt.datetime.fromtimestamp(value / 1000, _dt.UTC)
+            if tag == "h":
+                return _live.get(value)
+            if tag == "n":
+                return float(value)
+    return d
+
+
+_scan = _json_scanner.c_make_scanner(json.JSONDecoder()) if _json_scanner.c_make_scanner else None
+_scan_hook = json.JSONDecoder(object_hook=_hook).decode
+
+
+def loads(s: str) -> Any:
+    """Decode what the JS side encoded (valid JSON: the C scanner is used directly)."""
+    if _ESC in s:
+        return _scan_hook(s)
+    if _scan is not None:
+        return _scan(s, 0)[0]
+    return json.loads(s)
+
+
+def _sanitize(value: Any) -> Any:
+    """Replace non-finite floats (which JSON cannot carry) by marker objects."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return {MARK + "n": repr(value).replace("inf", "Infinity").replace("nan", "NaN")}
+    if type(value) is dict:
+        return {k: _sanitize(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_sanitize(v) for v in value]
+    return value
+
+
+def _merge(old: Any, new: Any) -> None:
+    """Update a Python container in place to equal `new` (keeping nested identity)."""
+    if type(old) is dict and type(new) is dict:
+        for k in [k for k in old if k not in new]:
+            del old[k]
+        for k, v in new.items():
+            o = old.get(k, _merge)
+            if type(o) is type(v) and type(v) in (dict, list):
+                _merge(o, v)
+            elif o is not v:
+                old[k] = v
+    elif type(old) is list and type(new) is list:
+        for i, v in enumerate(new):
+            if i < len(old):
+                o = old[i]
+                if type(o) is type(v) and type(v) in (dict, list):
+                    _merge(o, v)
+                else:
+                    old[i] = v
+            else:
+                old.append(v)
+        del old[len(new) :]
+
+
+_FRAME = re.compile(r"<input>:(\d+):(\d+)")
+
+
+class JSSandbox:
+    """The QuickJS context of one node and the Python end of its host calls.
+
+    `node` is the flowrt Node owning the sandbox. It provides send/log/error/
+    status/context/get_setting/evaluate/call_later and the hooks
+    `js_result(token, msgs)`, `js_fail(token, err)`, `js_done(token, err)`.
+    """
+
+    def __init__(
+        self,
+        node: Any,
+        *,
+        label: str,
+        memory_limit: int = 64 * 1024 * 1024,
+        stack_size: int = 1024 * 1024,
+    ) -> None:
+        self.node = node
+        self.label = label  # "Function node:<id> [name]" as Node-RED names its scripts
+        self.memory_limit = memory_limit
+        self.deadline: float | None = None
+        self.limit: float = 0.0
+        self.closed = False
+        self._held: set[int] = set()
+        self._tracked: list[Any] = []
+        self._timers: dict[int, Any] = {}
+        self._ranges: list[tuple[int, int, str]] = []
+        self.status_used = False
+        self.ctx = ctx = quickjs.Context()
+        ctx.set_memory_limit(memory_limit)
+        ctx.set_max_stack_size(stack_size)
+        self._install_interrupt()
+        if _json_encoder.c_make_encoder is not None:
+            # The C encoder made once (json.dumps builds one per call): no circular check,
+            # a cycle ends in RecursionError, which dumps() reports.
+            c_encode = _json_encoder.c_make_encoder(
+                None, self._default, _json_encoder.c_encode_basestring, None, ":", ",", False, False, False
+            )
+            self._encode = lambda value: "".join(c_encode(value, 0))
+        else:  # pragma: no cover - pure-Python json
+            self._encode = json.JSONEncoder(
+                default=self._default, allow_nan=False, separators=(",", ":")
+            ).encode
+        ctx.add_callable("__host", self._host)
+        ctx.eval(_prelude())
+        self.js_run = ctx.get("__nr_run")
+        self.js_last_error = ctx.get("__nr_lastError")
+        self.js_define = ctx.get("__nr_define")
+        self.js_meta = ctx.get("__nr_meta")
+        self.js_setup = ctx.get("__nr_setup")
+        self.js_cleanup = ctx.get("__nr_cleanup")
+        self.js_timer = ctx.get("__nr_timer")
+        self.js_callback = ctx.get("__nr_callback")
+        self.js_flush = ctx.get("__nr_flush")
+        ctx.eval(
+            "for (const k of ['__nr_run','__nr_lastError','__nr_define','__nr_meta','__nr_setup',"
+            "'__nr_cleanup','__nr_timer','__nr_callback','__nr_flush']) delete globalThis[k];"
+        )
+        self._pending_job = ctx.execute_pending_job
+
+    # ------------------------------------------------------------ limits
+    def _install_interrupt(self) -> None:
+        monotonic = time.monotonic
+
+        def handler(rt: Any, opaque: Any) -> int:
+            try:
+                deadline = self.deadline
+                return 1 if deadline is not None and monotonic() > deadline else 0
+            except BaseException:  # never let anything escape into C
+                return 0
+
+        self._handler = _HANDLER_T(handler)
+        self._rt = _runtime_pointer(self.ctx)
+        _lib.JS_SetInterruptHandler(self._rt, self._handler, None)
+
+    def arm(self) -> None:
+        """Start the clock for one synchronous run of JS code."""
+        self.deadline = time.monotonic() + self.limit if self.limit > 0 else None
+
+    # ------------------------------------------------------------ encoding
+    def dumps(self, value: Any) -> str:
+        try:
+            return self._encode(value)
+        except ValueError:
+            return self._encode(_sanitize(value))
+        except RecursionError:
+            raise ValueError("the value is circular or too deeply nested") from None
+
+    def _default(self, o: Any) -> Any:
+        if isinstance(o, (bytes, bytearray, memoryview)):
+            return {MARK + "b": bytes(o).decode("latin-1")}
+        if isinstance(o, _dt.datetime):
+            return {MARK + "d": o.timestamp() * 1000}
+        if isinstance(o, _dt.date):
+            return o.isoformat()
+        if isinstance(o, (set, frozenset, tuple)):
+            return list(o)
+        if isinstance(o, (int, float)):  # bool-like and numeric subclasses
+            return float(o)
+        return self._live_ref(o)
+
+    def _live_ref(self, obj: Any) -> dict:
+        global _next_live
+        hid = _live_ids.get(id(obj))
+        if hid is None:
+            _next_live += 1
+            hid = _next_live
+            _live[hid] = obj
+            _live_ids[id(obj)] = hid
+            _live_refs[hid] = 0
+        if hid not in self._held:
+            self._held.add(hid)
+            _live_refs[hid] += 1
+        kind = _kind(obj)
+        out: dict[str, Any] = {MARK + "h": hid, "k": kind}
+        if kind == "req":
+            out["v"] = {f: getattr(obj, f) for f in _REQ_FIELDS if hasattr(obj, f)}
+        return out
+
+    def _release(self, hid: int) -> None:
+        if hid in self._held:
+            self._held.discard(hid)
+            n = _live_refs.get(hid, 1) - 1
+            if n <= 0:
+                obj = _live.pop(hid, None)
+                _live_refs.pop(hid, None)
+                if obj is not None:
+                    _live_ids.pop(id(obj), None)
+            else:
+                _live_refs[hid] = n
+
+    # ------------------------------------------------------------ compiling
+    def define(self, kind: str, code: str, *, is_async: bool) -> None:
+        """Compile the node's code as the body of a function (kind: body, setup, cleanup)."""
+        base = {"body": BODY_BASE, "setup": SETUP_BASE, "cleanup": CLEANUP_BASE}[kind]
+        params = {"body": "msg, node", "setup": "node", "cleanup": "node"}[kind]
+        head = f"({'async ' if is_async else ''}function __nr_{kind}({params}) {{"
+        source = "\n" * base + head + "\n" + code + "\n})"
+        # user line 1 is file line base + 2
+        self._ranges.append((base + 1, base + 1 + code.count("\n") + 1, kind))
+        self.arm()
+        try:
+            fn = self.ctx.eval(source)
+        except quickjs.JSException as err:
+            raise self.compile_error(str(err), kind) from None
+        finally:
+            self.deadline = None
+        self.js_define(kind, fn)
+
+    def compile_error(self, text: str, kind: str) -> NodeError:
+        first, _, rest = text.partition("\n")
+        where = ""
+        m = _FRAME.search(rest) or _FRAME.search(first)
+        if m:
+            mapped = self._map(int(m.group(1)), int(m.group(2)))
+            if mapped:
+                where = (
+                    f" ({'' if mapped[0] == 'body' else mapped[0] + ':'}line {mapped[1]}, col {mapped[2]})"
+                )
+        return NodeError(f"{first}{where}", stack=f"{first}{where}")
+
+    def set_meta(self, meta: dict) -> None:
+        self.js_meta(json.dumps(meta))
+
+    # ------------------------------------------------------------ error mapping
+    def _map(self, line: int, col: int) -> tuple[str, int, int] | None:
+        for start, end, kind in self._ranges:
+            if start < line <= end:
+                return kind, line - start, col
+        return None
+
+    def _script_name(self, kind: str) -> str:
+        if kind == "body":
+            return self.label
+        return self.label.replace("Function node", f"Function node {kind}", 1)
+
+    def make_error(self, info: dict) -> Any:
+        """A NodeError (or string) from the JS side's description of a thrown value."""
+        kind = info.get("kind")
+        if kind != "error":
+            return info.get("message", "")
+        name = info.get("name") or "Error"
+        message = info.get("message") or ""
+        frames = []
+        first_user = None
+        for line in (info.get("stack") or "").splitlines():
+            m = _FRAME.search(line)
+            if not m:
+                continue
+            mapped = self._map(int(m.group(1)), int(m.group(2)))
+            if mapped is None:
+                continue  # a frame of the sandbox itself
+            where = f"{self._script_name(mapped[0])}:{mapped[1]}:{mapped[2]}"
+            if first_user is None:
+                first_user = mapped
+            frames.append(_FRAME.sub(lambda _m, w=where: w, line.replace("<anonymous>", "anonymous")))
+        if name == "ReferenceError":
+            message = re.sub(r"^'([^']*)' is not defined", r"\1 is not defined", message)
+            message = f"ReferenceError: {message}"
+            if first_user is not None:
+                message += f" (line {first_user[1]}, col {first_user[2]})"
+            head = message
+        else:
+            head = f"{name}: {message}" if message else name
+        stack = "\n".join([head, *frames])
+        return NodeError(message, stack=stack)
+
+    def engine_error(self, err: Exception) -> NodeError:
+        """An exception raised out of QuickJS itself: timeout, out of memory, internal."""
+        text = str(err)
+        first = text.split("\n", 1)[0].strip()
+        if "interrupted" in first:
+            ms = round(self.limit * 1000)
+            return JSTimeout(f"Script execution timed out after {ms}ms")
+        if first in ("null", "") or "out of memory" in first:
+            try:
+                self.ctx.gc()
+            except Exception:
+                pass
+            mb = self.memory_limit / (1024 * 1024)
+            return JSMemoryError(f"RangeError: out of memory (the node's limit is {mb:g} MB)")
+        if isinstance(err, quickjs.StackOverflow) or "stack overflow" in first or "call stack" in first:
+            return NodeError("RangeError: Maximum call stack size exceeded")
+        return NodeError(first or "JavaScript engine error")
+
+    def last_error(self) -> Any:
+        try:
+            return self.make_error(json.loads(self.js_last_error()))
+        except Exception as err:  # pragma: no cover - defensive
+            return NodeError(f"error in function node: {err}")
+
+    # ------------------------------------------------------------ running
+    def call(self, fn: Any, *args: Any) -> Any:
+        """Run one JS entry point with the clock armed, then its pending jobs."""
+        self.arm()
+        try:
+            return fn(*args)
+        finally:
+            self.deadline = None
+            self.drain()
+
+    def drain(self) -> None:
+        """Run pending promise jobs (the microtask queue) under the node's time limit."""
+        job = self._pending_job
+        try:
+            self.arm()
+            if not job():
+                return
+            ran = 1
+            while True:
+                if not job():
+                    break
+                ran += 1
+                if ran & 63 == 0 and self.deadline is not None and time.monotonic() > self.deadline:
+                    raise JSTimeout(f"Script execution timed out after {round(self.limit * 1000)}ms")
+            self.js_flush()
+        except NodeError as err:
+            self.node.error(err)
+        except Exception as err:
+            self.node.error(self.engine_error(err))
+        finally:
+            self.deadline = None
+
+    # ------------------------------------------------------------ timers and callbacks
+    def _schedule(self, tid: int, ms: float, repeat: bool) -> None:
+        self._timers[tid] = self.node.call_later(ms / 1000.0, self._fire_timer, tid, ms, repeat)
+
+    def _fire_timer(self, tid: int, ms: float, repeat: bool) -> None:
+        if self.closed or tid not in self._timers:
+            return
+        if repeat:
+            self._schedule(tid, max(ms, 1.0), True)
+        else:
+            self._timers.pop(tid, None)
+        self._enter(self.js_timer, tid)
+
+    def _fire_callback(self, cbid: int, args: list) -> None:
+        if not self.closed:
+            self._enter(self.js_callback, cbid, self.dumps(args))
+
+    def _enter(self, fn: Any, *args: Any) -> None:
+        try:
+            self.call(fn, *args)
+        except Exception as err:
+            self.node.error(self.engine_error(err), {})
+
+    def close(self) -> None:
+        self.closed = True
+        for handle in self._timers.values():
+            self.node.cancel_timer(handle)
+        self._timers.clear()
+        for hid in list(self._held):
+            self._release(hid)
+        self._tracked.clear()
+
+    # ------------------------------------------------------------ the host function
+    def _host(self, op: str, payload: str) -> str:
+        try:
+            result = self._dispatch(op, payload)
+            return "" if result is None else result
+        except BaseException as err:  # never raise into QuickJS
+            try:
+                message = str(err) if str(err) else type(err).__name__
+                return "!" + json.dumps({"message": message})
+            except BaseException:
+                return '!{"message":"host error"}'
+
+    def _dispatch(self, op: str, payload: str) -> str | None:
+        node = self.node
+        if op == "send":
+            node.send(loads(payload))
+            return None
+        if op == "ctx":
+            return self._context_op(*loads(payload))
+        if op == "sync":
+            if payload:
+                tracked = self._tracked
+                for token, value in loads(payload):
+                    _merge(tracked[token], value)
+            self._tracked.clear()
+            return None
+        if op == "timer":
+            tid, ms, rep = payload.split(",")
+            self._schedule(int(tid), float(ms), rep == "1")
+            return None
+        if op == "cleartimer":
+            handle = self._timers.pop(int(payload), None)
+            if handle is not None:
+                node.cancel_timer(handle)
+            return None
+        if op == "log":
+            level, text = loads(payload)
+            node.js_log(level, text)
+            return None
+        if op == "error":
+            info, msg = loads(payload)
+            node.error(self.make_error(info), msg)
+            return None
+        if op == "status":
+            self.status_used = True
+            node.status(loads(payload))
+            return None
+        if op == "live":
+            return self._live_op(*loads(payload))
+        if op == "release":
+            self._release(int(payload))
+            return None
+        if op == "env":
+            return self.dumps(node.get_setting(loads(payload)))
+        if op == "evalprop":
+            value, type_, msg = loads(payload)
+            return self.dumps(node.evaluate(value, type_, msg))
+        if op == "result":
+            token, msgs = loads(payload)
+            node.js_result(token, msgs)
+            return None
+        if op == "fail":
+            token, info = loads(payload)
+            node.js_fail(token, self.make_error(info))
+            return None
+        if op == "done":
+            token, info = loads(payload)
+            node.js_done(token, None if info is None else self.make_error(info))
+            return None
+        raise ValueError(f"unknown host operation {op!r}")
+
+    def _context_op(self, scope: str, method: str, args: list) -> str | None:
+        ctx = self.node.context()
+        if scope == "flow":
+            ctx = ctx.flow
+        elif scope == "global":
+            ctx = ctx.global_
+        if method == "get":
+            key, store = args[0], args[1] if len(args) > 1 else None
+            value = ctx.get(key, store)
+            tracked = self._tracked
+            if isinstance(key, list):
+                tokens = []
+                for v in value:
+                    if type(v) in (dict, list):
+                        tokens.append(len(tracked))
+                        tracked.append(v)
+                    else:
+                        tokens.append(None)
+            elif type(value) in (dict, list):
+                tokens = [len(tracked)]
+                tracked.append(value)
+            else:
+                tokens = None
+            return self.dumps([value, tokens])
+        if method == "set":
+            key, value, store = (args + [None, None, None])[:3]
+            ctx.set(key, value, store)
+            return None
+        if method == "keys":
+            return self.dumps(ctx.keys(args[0] if args else None))
+        raise ValueError(f"unknown context method {method!r}")
+
+    def _live_op(self, hid: int, method: str, args: list) -> str | None:
+        obj = _live.get(hid)
+        if obj is None:
+            raise RuntimeError("this object is no longer available")
+        if method in _LIVE_CALLS:
+            return self.dumps(getattr(obj, method)(*args))
+        if method == "statusCode":
+            return self.dumps(obj.statusCode)
+        if method == "setStatusCode":
+            obj.statusCode = int(args[0])
+            return None
+        if method in ("headersSent", "finished"):
+            return self.dumps(bool(getattr(obj, method)))
+        if method == "on":
+            event, cbid = args
+            loop = self.node.loop
+
+            def fire(*cb_args: Any, _cbid: int = cbid) -> None:
+                loop.call_soon(self._fire_callback, _cbid, [a for a in cb_args if _plain(a)])
+
+            obj.on(str(event), fire)
+            return None
+        raise ValueError(f"unsupported operation {method!r}")
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def uses_node_done(code: str) -> bool:
+    """Does the code call node.done() itself (comments and strings aside)?"""
+    stripped = re.sub(r"/\*.*?\*/|//[^\n]*", "", code, flags=re.S)
+    return re.search(r"\bnode\s*\.\s*done\s*\(", stripped) is not None
+
+
+def uses_await(code: str) -> bool:
+    stripped = re.sub(r"/\*.*?\*/|//[^\n]*", "", code, flags=re.S)
+    return re.search(r"\bawait\b", stripped) is not None
+
+
+CallableT = Callable[..., Any]

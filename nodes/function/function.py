@@ -1,0 +1,222 @@
+"""The `function` node: the user's JavaScript, run in an embedded QuickJS context.
+
+Behaviour follows Node-RED's 10-function.js: the code is the body of a function
+of `msg` (returning a message, null, or an array per output), `node.send`,
+`node.done`, a returned Promise, On Start (`initialize`, messages wait until it
+completes) and On Stop (`finalize`), `timeout`, and `libs` (npm modules, which
+flowrt cannot load: such a node does not start). See docs/function-nodes.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flowrt import register_type
+from flowrt.jssandbox import JSSandbox, SandboxError, loads, uses_await, uses_node_done
+from flowrt.node import Node, NodeConfigError, NodeError
+
+RESOLVING, READY, FAILED = 0, 1, 2
+_INIT = object()
+
+
+def _seconds(value: Any) -> float:
+    try:
+        return max(0.0, float(value or 0))
+    except (TypeError, ValueError):
+        return 0.0
+
+
+@register_type("function")
+class FunctionNode(Node):
+    """JavaScript function node on QuickJS."""
+
+    def setup(self) -> None:
+        cfg = self.config
+        libs = [
+            lib
+            for lib in (cfg.get("libs") or [])
+            if isinstance(lib, dict) and (lib.get("module") or lib.get("var"))
+        ]
+        if libs:
+            names = ", ".join(repr(lib.get("module") or lib.get("var")) for lib in libs)
+            raise NodeConfigError(
+                f"function node {self.id}{' (' + self.name + ')' if self.name else ''} uses npm module(s) {names}: "
+                "external modules cannot be loaded in flowrt's JavaScript sandbox; the node is not started"
+            )
+        settings = self.settings
+        self.func = cfg.get("func") or ""
+        self.ini = (cfg.get("initialize") or "").strip()
+        self.fin = (cfg.get("finalize") or "").strip()
+        try:
+            self.output_count = int(cfg.get("outputs", 1))
+        except (TypeError, ValueError):
+            self.output_count = 1
+        timeout = _seconds(cfg.get("timeout"))
+        if timeout <= 0:
+            timeout = _seconds(settings.get("functionTimeout")) or _seconds(
+                settings.get("globalFunctionTimeout")
+            )
+        if timeout <= 0:
+            # No timeout configured: still stop runaway code so the process keeps serving.
+            hard = settings.get("functionHardTimeout", 30)
+            timeout = _seconds(hard)
+        label = f"Function node:{self.id}" + (f" [{self.name}]" if self.name else "")
+        memory = int(settings.get("functionMemoryLimit", 64 * 1024 * 1024))
+        stack = int(settings.get("functionStackSize", 1024 * 1024))
+        try:
+            self._sb = sb = JSSandbox(self, label=label, memory_limit=memory, stack_size=stack)
+        except SandboxError as err:
+            raise NodeConfigError(str(err)) from None
+        sb.limit = timeout
+        sb.set_meta({"id": self.id, "name": self.name, "path": self.path, "outputCount": self.output_count})
+        self._auto_done = not uses_node_done(self.func)
+        self._pending: dict[int, Any] = {}
+        self._token = 0
+        self._queue: list[tuple[dict, Callable, Callable]] = []
+        self._state = READY
+        self._run = sb.js_run
+        self._has_fin = False
+        try:
+            sb.define("body", self.func, is_async=uses_await(self.func))
+            if self.fin:
+                sb.define("cleanup", self.fin, is_async=False)
+                self._has_fin = True
+            if self.ini:
+                sb.define("setup", self.ini, is_async=True)
+        except NodeError as err:
+            # As Node-RED: the node exists but reports the error and handles nothing.
+            self._state = FAILED
+            self.error(err)
+            return
+        if self.ini:
+            self._state = RESOLVING
+            self._token += 1
+            token = self._token
+            self._pending[token] = _INIT
+            try:
+                r = sb.call(sb.js_setup, token)
+            except Exception as err:
+                self._init_failed(token, sb.engine_error(err))
+                return
+            if r == 2:
+                self._init_failed(token, sb.last_error())
+
+    # ------------------------------------------------------------ messages
+    def on_input(self, msg: dict, send: Callable, done: Callable) -> None:
+        state = self._state
+        if state != READY:
+            if state == RESOLVING:
+                self._queue.append((msg, send, done))
+            return
+        sb = self._sb
+        try:
+            s = sb.dumps(msg)
+        except Exception as err:
+            done(NodeError(f"cannot pass the message to JavaScript: {err}"))
+            return
+        self._token = token = self._token + 1
+        pending = self._pending
+        pending[token] = done
+        sb.arm()
+        try:
+            r = self._run(s, token)
+        except Exception as err:
+            sb.deadline = None
+            pending.pop(token, None)
+            done(sb.engine_error(err))
+            sb.drain()
+            return
+        sb.deadline = None
+        if type(r) is str:
+            if self._auto_done:
+                del pending[token]
+            self.send(loads(r))
+            if self._auto_done:
+                done()
+        elif r == 0:
+            if self._auto_done:
+                del pending[token]
+                done()
+        elif r == 2:
+            pending.pop(token, None)
+            done(sb.last_error())
+        sb.drain()
+
+    # ------------------------------------------------------------ hooks called by the sandbox
+    def js_result(self, token: int, msgs: Any) -> None:
+        entry = self._pending.get(token)
+        if entry is None:
+            return
+        if entry is _INIT:
+            del self._pending[token]
+            self._init_done()
+            return
+        if msgs is not None:
+            self.send(msgs)
+        if self._auto_done:
+            del self._pending[token]
+            entry()
+
+    def js_fail(self, token: int, err: Any) -> None:
+        entry = self._pending.pop(token, None)
+        if entry is None:
+            return
+        if entry is _INIT:
+            self._init_failed(token, err)
+            return
+        entry(err)
+
+    def js_done(self, token: int, err: Any) -> None:
+        entry = self._pending.pop(token, None)
+        if entry is None or entry is _INIT:
+            return
+        entry(err) if err is not None else entry()
+
+    def js_log(self, level: str, text: str) -> None:
+        if level == "error":
+            self.error(text)
+        elif level == "warn":
+            self.warn(text)
+        elif level == "debug":
+            self.debug(text)
+        elif level == "trace":
+            self.trace(text)
+        else:
+            self.log(text)
+
+    def _init_done(self) -> None:
+        self._state = READY
+        while self._queue:
+            queued, self._queue = self._queue, []
+            for msg, send, done in queued:
+                self.on_input(msg, send, done)
+
+    def _init_failed(self, token: int, err: Any) -> None:
+        self._pending.pop(token, None)
+        self._state = FAILED
+        self._queue = []
+        self.error(err)
+
+    # ------------------------------------------------------------ close
+    def on_close(self, removed: bool) -> None:
+        sb = getattr(self, "_sb", None)
+        if sb is None:
+            return
+        try:
+            r = sb.call(sb.js_cleanup)
+            if r == 2:
+                self.error(sb.last_error())
+        except Exception as err:
+            self.error(sb.engine_error(err))
+        sb.close()
+        if sb.status_used:
+            self.status({})
+        self._pending.clear()
+        self._queue = []
+
+    def __repr__(self) -> str:
+        return f"<FunctionNode {self.id}>"
+
+
+__all__ = ["FunctionNode"]
