@@ -1,0 +1,699 @@
+"""The `csv` node: CSV text to objects and objects/arrays to CSV text.
+
+Two parsers, chosen by `spec` as Node-RED does: "rfc" is an RFC 4180 parser
+(quoted cells with doubled quotes, CR/LF/CRLF line ends, multi-line cells);
+anything else is Node-RED's legacy parser, kept for compatibility with its quirks.
+
+Options: `temp` column names, `sep` separator, `hdrin` first line holds the
+column names, `hdrout` header line on output ("none", "all", "once"), `ret`
+line end on output, `skip` lines to skip, `strings` parse numbers,
+`include_empty_strings`, `include_null_values`, `multi` "one" (a message per
+row, with `msg.parts`) or "mult" (one array). `msg.columns` lists the columns;
+`msg.reset` makes a "once" header be sent again.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flowrt import Node, NodeConfigError, register_type
+from flowrt.message import clone_message
+
+from .json import js_number_text
+
+_NUMBER_LEGACY = re.compile(r"^[-]?(?!E)(?!0\d)\d*\.?\d*(E-?\+?)?\d+$", re.IGNORECASE)
+_SKIP_NUMBER = re.compile(r"^ *(\+|-0\d|0\d)")
+
+
+class CSVParseError(ValueError):
+    pass
+
+
+def _to_str(value: Any) -> str:
+    """String(value) / RED.util.ensureString."""
+    from flowrt.nodes.parsers.json import js_json_dumps
+
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return js_number_text(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", errors="replace")
+    return js_json_dumps(value)
+
+
+def _js_plus_number(text: str) -> int | float | None:
+    """+text in JavaScript, or None when NaN."""
+    t = text.strip(" \t\n\r\f\v")
+    if t == "":
+        return 0
+    try:
+        if re.fullmatch(r"0[xX][0-9a-fA-F]+", t):
+            return int(t, 16)
+        if re.fullmatch(r"0[bB][01]+", t):
+            return int(t, 2)
+        if re.fullmatch(r"0[oO][0-7]+", t):
+            return int(t, 8)
+        if re.fullmatch(r"[+-]?(Infinity)", t):
+            return float(t.replace("Infinity", "inf"))
+        if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", t):
+            return None
+        value = float(t)
+    except ValueError:
+        return None
+    if value.is_integer() and "e" not in t.lower() and "." not in t:
+        return int(t)
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def _parse_float(text: str) -> int | float:
+    value = float(text)
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def quote_cell(cell: str, quote: str = '"', separator: str = ",", quoteables: list[str] | None = None) -> str:
+    quoteables = quoteables or [quote, separator, "\r", "\n"]
+    wrap = quote if any(q in cell for q in quoteables) else ""
+    if quote in cell:
+        cell = cell.replace('"', '""')
+    return wrap + cell + wrap
+
+
+def rfc_parse(
+    text: str,
+    *,
+    cursor: int = 0,
+    separator: str = ",",
+    quote: str = '"',
+    headers_only: bool = False,
+    headers: list | None = None,
+    data_has_header_row: bool = True,
+    parse_numeric: bool = False,
+    include_null: bool = False,
+    include_empty: bool = True,
+    output_arrays: bool = False,
+    strict: bool = False,
+) -> dict:
+    """RFC 4180 parse; returns {headers, data, cursor} (data: rows or objects)."""
+    headers = list(headers) if isinstance(headers, list) else []
+    supplied = len(headers) > 0
+    n = len(text)
+    cell: list[str] = []
+    row: list = []
+    rows: list[list] = []
+    new_cell, in_quote, closed = True, False, False
+
+    def finish_cell() -> None:
+        value = "".join(cell)
+        cell.clear()
+        row.append(value or (None if new_cell else ""))
+
+    def finish_row() -> None:
+        nonlocal row
+        if cell:
+            finish_cell()
+        if row:
+            rows.append(row)
+            row = []
+
+    while cursor < n:
+        ch = text[cursor]
+        if in_quote:
+            if ch == quote and cursor + 1 < n and text[cursor + 1] == quote:
+                cell.append(quote)
+                cursor += 2
+                new_cell = closed = False
+            elif ch == quote:
+                in_quote = False
+                cursor += 1
+                new_cell, closed = False, True
+            else:
+                cell.append(ch)
+                new_cell = closed = False
+                cursor += 1
+        elif ch == separator:
+            finish_cell()
+            cursor += 1
+            new_cell, closed = True, False
+        elif ch == quote:
+            if new_cell:
+                in_quote = True
+                cursor += 1
+                new_cell = closed = False
+            elif strict:
+                raise CSVParseError("Quote found in the middle of an unquoted field")
+            else:
+                cursor += 1
+                if cursor < n and text[cursor] not in ("\n", "\r", separator):
+                    cell.append(ch)
+                    if text[cursor] == quote:
+                        cursor += 1
+        elif ch in "\r\n":
+            finish_row()
+            cursor += 2 if cursor + 1 < n and text[cursor + 1] == "\n" else 1
+            new_cell, closed = True, False
+            if headers_only:
+                break
+        elif closed:
+            if strict:
+                raise CSVParseError("Data found after closing quote")
+            cursor -= 1
+            closed = False
+        else:
+            cell.append(ch)
+            new_cell = False
+            cursor += 1
+    if strict and in_quote:
+        raise CSVParseError("Missing quote, unclosed cell")
+    finish_row()
+    first_is_header = False
+    if rows and not supplied:
+        if data_has_header_row:
+            headers.extend(rows[0])
+            first_is_header = True
+        else:
+            headers.extend(f"col{i + 1}" for i in range(len(rows[0])))
+    result = {"headers": headers, "cursor": cursor, "data": []}
+    if output_arrays or headers_only:
+        if headers_only:
+            return result
+        if not first_is_header and headers:
+            rows.insert(0, headers)
+        result["data"] = rows
+        return result
+    start = 1 if first_is_header else 0
+    out = []
+    for r in rows[start:]:
+        obj: dict = {}
+        empty = True
+        for j, h in enumerate(headers):
+            if not h:
+                continue
+            v = r[j] if j < len(r) else None
+            if v is None and not include_null:
+                continue
+            if v == "" and not include_empty:
+                continue
+            if parse_numeric and v and not _SKIP_NUMBER.match(v):
+                num = _js_plus_number(v)
+                if num is not None:
+                    v = num
+            obj[h] = v
+            empty = False
+        if not empty:
+            out.append(obj)
+    result["data"] = out
+    return result
+
+
+def _unescape(text: str) -> str:
+    return text.replace("\\t", "\t").replace("\\n", "\n").replace("\\r", "\r")
+
+
+@register_type("csv")
+class CSVNode(Node):
+    schema = {
+        "type": "object",
+        "properties": {
+            "spec": {"type": "string"},
+            "temp": {"type": "string"},
+            "sep": {"type": "string"},
+            "hdrin": {"type": ["boolean", "string"]},
+            "hdrout": {"type": ["boolean", "string"]},
+            "multi": {"type": "string"},
+            "ret": {"type": "string"},
+            "skip": {"type": ["string", "number"]},
+            "strings": {"type": "boolean"},
+            "include_empty_strings": {"type": ["boolean", "string"]},
+            "include_null_values": {"type": ["boolean", "string"]},
+        },
+    }
+
+    def setup(self) -> None:
+        cfg = self.config
+        self.rfc = cfg.get("spec") == "rfc"
+        self.template_text = cfg.get("temp") or ""
+        self.sep = _unescape(cfg.get("sep") or ",")
+        self.quo = '"'
+        self.ret = _unescape(cfg.get("ret") or ("\r\n" if self.rfc else "\n"))
+        self.multi = cfg.get("multi") or "one"
+        self.hdrin = cfg.get("hdrin") is True
+        hdrout = cfg.get("hdrout") or "none"
+        if hdrout is True:
+            hdrout = "all"
+        self.hdrout = hdrout
+        try:
+            self.skip = int(str(cfg.get("skip") or 0).strip() or 0)
+        except ValueError:
+            self.skip = 0
+        self.store: list = []
+        strings = cfg.get("strings")
+        self.parsestrings = True if strings is None else strings is True
+        self.include_empty = bool(cfg.get("include_empty_strings") or False)
+        self.include_null = bool(cfg.get("include_null_values") or False)
+        self.hdr_sent = False
+        self.warned_template = False
+        self.goodtmpl = True
+        self.status({})
+        if self.rfc:
+            try:
+                self.template = self._rfc_template(self.template_text, ",") or [""]
+            except CSVParseError as err:
+                self.warn("Malformed columns template.")
+                self.status({"fill": "red", "shape": "dot", "text": "Malformed columns template."})
+                raise NodeConfigError(f"Malformed columns template: {err}") from err
+        else:
+            self.template = self._clean(self.template_text, ",")
+        self.no_template = not self._has_template(self.template)
+
+    # ----- helpers ---------------------------------------------------------------------
+    @staticmethod
+    def _has_template(t: list | None) -> bool:
+        return bool(t) and not (len(t) == 1 and t[0] == "")
+
+    def _clean(self, col: str, sep: str | None = None) -> list[str]:
+        """Legacy: split a column list on the separator outside quotes, strip quotes and spaces."""
+        sep = sep if sep is not None else ","
+        pattern = re.escape(sep) + r'(?=(?:(?:[^"]*"){2})*[^"]*$)'
+        cols = re.split(pattern, col.strip()) if sep else [col.strip()]
+        cols = [c.replace('"', "").strip() for c in cols]
+        self.goodtmpl = not (len(cols) == 1 and cols[0] == "")
+        return cols
+
+    def _rfc_template(self, col: str, sep: str = ",") -> list | None:
+        parsed = rfc_parse(col, separator=sep, quote=self.quo, output_arrays=True, strict=True, headers=[])
+        # headers are derived from the first row; a single row is a good template
+        rows = parsed["data"]
+        self.goodtmpl = len(rows) == 1
+        return rows[0] if self.goodtmpl else None
+
+    def _columns(self, template: list, keep_empty: bool = False, sep: str = ",", quoteables=None) -> str:
+        quoteables = quoteables or [",", '"', "\n", "\r"]
+        if keep_empty:
+            return sep.join(quote_cell(h or "", self.quo, sep, quoteables) for h in template)
+        return ",".join(quote_cell(h, self.quo, ",") for h in template if h)
+
+    # ----- input -----------------------------------------------------------------------
+    def on_input(self, msg: dict, send, done) -> None:
+        if self.rfc:
+            self.status({})
+        if "reset" in msg:
+            self.hdr_sent = False
+        if "payload" not in msg:
+            if "reset" not in msg:
+                send(msg)
+            done()
+            return
+        payload = msg["payload"]
+        try:
+            if isinstance(payload, (dict, list)) or payload is None:
+                if self.rfc:
+                    self._rfc_to_csv(msg, send)
+                else:
+                    self._legacy_to_csv(msg, send)
+            elif isinstance(payload, str):
+                if self.rfc:
+                    self._rfc_from_csv(msg, send)
+                else:
+                    self._legacy_from_csv(msg, send)
+            elif self.rfc:
+                text = "This node only handles CSV strings or js objects."
+                self.status({"fill": "red", "shape": "dot", "text": text})
+                done(text)
+                return
+            else:
+                self.warn("This node only handles CSV strings or js objects.")
+        except CSVParseError as err:
+            done(str(err))
+            return
+        done()
+
+    # ----- RFC mode --------------------------------------------------------------------
+    def _rfc_to_csv(self, msg: dict, send) -> None:
+        data = msg["payload"]
+        if data is None:
+            raise CSVParseError("Cannot convert null to CSV")
+        is_arrays = False
+        if isinstance(data, dict):
+            data = [data]
+        elif data and not isinstance(data[0], (dict, list)):
+            data = [data]
+            is_arrays = True
+        elif data and isinstance(data[0], list):
+            is_arrays = True
+        out: list[str] = []
+        parts = msg.get("parts")
+        if not (self.no_template and isinstance(parts, dict) and (parts.get("index") or 0) > 0):
+            self.template = self._rfc_template(self.template_text) or [""]
+        template = self.template
+        send_headers = self.hdrout in ("once", "all")
+        quoteables = [self.sep, self.quo, "\n", "\r"]
+        if send_headers and not self.hdr_sent:
+            if not self._has_template(template):
+                if "columns" in msg:
+                    template = self._rfc_template(msg.get("columns") or "", ",") or [""]
+                else:
+                    template = list(data[0].keys()) if data and isinstance(data[0], dict) else [""]
+            out.append(self._columns(template, True, self.sep, quoteables))
+            if self.hdrout == "once":
+                self.hdr_sent = True
+        for row in data:
+            if is_arrays:
+                has_t = self._has_template(template)
+                length = len(template) if has_t else len(row)
+                cells = []
+                for t in range(length):
+                    cell = row[t] if t < len(row) else ""
+                    if has_t and not template[t]:
+                        cells.append("")
+                    else:
+                        cells.append(quote_cell(_to_str(cell), self.quo, self.sep, quoteables))
+                out.append(self.sep.join(cells))
+                continue
+            if not self._has_template(template) and "columns" in msg:
+                template = self._rfc_template(msg.get("columns") or "", ",") or [""]
+            if not self._has_template(template):
+                if not self.warned_template:
+                    self.warn("No columns template specified.")
+                    self.warned_template = True
+                template = list(row.keys()) or [""]
+                cells = [
+                    quote_cell(
+                        "" if v is None and k not in row else _to_str(v), self.quo, self.sep, quoteables
+                    )
+                    for k, v in row.items()
+                    if k in data[0] and not isinstance(v, (dict, list)) and v is not None
+                ]
+                out.append(self.sep.join(cells))
+            else:
+                cells = []
+                for h in template:
+                    if not h:
+                        cells.append("")
+                    else:
+                        value = row.get(h, "")
+                        cells.append(quote_cell(_to_str(value), self.quo, self.sep, quoteables))
+                out.append(self.sep.join(cells))
+        self.template = template
+        msg["payload"] = self.ret.join(out) + self.ret
+        msg["columns"] = self._columns(template)
+        if msg["payload"] != "":
+            send(msg)
+
+    def _rfc_from_csv(self, msg: dict, send) -> None:
+        text: str = msg["payload"]
+        first = True
+        last = False
+        linecount = 0
+        parts = msg.get("parts")
+        has_parts = "parts" in msg
+        if isinstance(parts, dict):
+            linecount = parts.get("index") or 0
+            if linecount > self.skip:
+                first = False
+            if "count" in parts and linecount + 1 >= parts["count"]:
+                last = True
+        cursor = 0
+        if self.skip > 0 and linecount < self.skip:
+            while cursor < len(text):
+                if first and linecount < self.skip:
+                    if text[cursor] in "\r\n":
+                        linecount += 1
+                    cursor += 1
+                    continue
+                break
+            if cursor >= len(text):
+                return
+        line_breaks = len(re.findall(r"[\r\n]", text[cursor:]))
+        if has_parts and self.multi == "mult" and line_breaks > 1:
+            first = True
+        template = self.template
+        if first and self.hdrin:
+            try:
+                head = rfc_parse(
+                    text, cursor=cursor, separator=self.sep, quote=self.quo, headers_only=True, strict=True
+                )
+            except CSVParseError:
+                self.status({"fill": "red", "shape": "dot", "text": "Malformed columns template."})
+                raise
+            template = self.template = head["headers"]
+            cursor = head["cursor"]
+        result = rfc_parse(
+            text,
+            cursor=cursor,
+            separator=self.sep,
+            quote=self.quo,
+            data_has_header_row=False,
+            headers=template if self._has_template(template) else None,
+            include_null=self.include_null,
+            include_empty=self.include_empty,
+            parse_numeric=self.parsestrings,
+        )
+        self._emit_rows(
+            msg, send, result["data"], self._columns(result["headers"]), has_parts, line_breaks, last
+        )
+
+    def _emit_rows(self, msg, send, data, columns, has_parts, line_breaks, last) -> None:
+        if self.multi != "one":
+            if has_parts and line_breaks <= 1:
+                self.store.extend(data)
+                parts = msg["parts"]
+                if (parts.get("index") or 0) + 1 == parts.get("count"):
+                    msg["payload"] = self.store
+                    msg["columns"] = columns
+                    del msg["parts"]
+                    send(msg)
+                    self.store = []
+            else:
+                msg["columns"] = columns
+                msg["payload"] = data
+                send(msg)
+            return
+        count = len(data)
+        for i, row in enumerate(data):
+            out = clone_message(msg)
+            out["columns"] = columns
+            out["payload"] = row
+            if not has_parts:
+                out["parts"] = {"id": msg.get("_msgid"), "index": i, "count": count}
+            else:
+                p = out["parts"]
+                shift = self.skip + (1 if self.hdrin else 0)
+                if isinstance(p.get("index"), (int, float)):
+                    p["index"] -= shift
+                if isinstance(p.get("count"), (int, float)):
+                    p["count"] -= shift
+            if last:
+                out["complete"] = True
+            send(out)
+        if has_parts and last and count == 0:
+            send({"complete": True})
+
+    # ----- legacy mode -----------------------------------------------------------------
+    def _legacy_quote(self, text: str, check_newline_in: str | None = None) -> str:
+        if self.quo in text:
+            return self.quo + text.replace('"', '""') + self.quo
+        if self.sep in text or "\n" in (check_newline_in if check_newline_in is not None else text):
+            return self.quo + text + self.quo
+        return text
+
+    def _legacy_to_csv(self, msg: dict, send) -> None:
+        parts = msg.get("parts")
+        if not (self.no_template and isinstance(parts, dict) and (parts.get("index") or 0) > 0):
+            self.template = self._clean(self.template_text)
+        template = self.template
+        out: list[str] = []
+        payload = msg["payload"]
+        if payload is None:
+            raise CSVParseError("Cannot convert null to CSV")
+        if not isinstance(payload, list):
+            payload = msg["payload"] = [payload]
+        if self.hdrout != "none" and not self.hdr_sent:
+            if template == [""]:
+                if "columns" in msg:
+                    template = self._clean(msg.get("columns") or "", ",")
+                else:
+                    template = list(payload[0].keys()) if isinstance(payload[0], dict) else [""]
+            out.append(self.sep.join(f'"{v}"' if self.sep in v else v for v in template))
+            if self.hdrout == "once":
+                self.hdr_sent = True
+        s = 0
+        while s < len(payload):
+            row = payload[s]
+            if isinstance(row, list) or not isinstance(row, dict):
+                if not isinstance(row, (dict, list)):
+                    payload = msg["payload"] = [payload]
+                    row = payload[s]
+                cells = []
+                for cell in row:
+                    text = "" if cell is None and False else _to_str(cell)
+                    cells.append(self._legacy_quote(text))
+                out.append(self.sep.join(cells))
+            else:
+                if template == [""] and "columns" in msg:
+                    template = self._clean(msg.get("columns") or "", ",")
+                if template == [""]:
+                    if not self.warned_template:
+                        self.warn("No columns template specified.")
+                        self.warned_template = True
+                    cells = []
+                    for key in payload[0]:
+                        if key in row and not isinstance(row[key], (dict, list)) and row[key] is not None:
+                            cells.append(self._legacy_quote(_to_str(row[key]), check_newline_in=key))
+                    out.append(self.sep.join(cells))
+                else:
+                    cells = []
+                    for h in template:
+                        if h == "":
+                            cells.append("")
+                        else:
+                            value = _lookup(row, h)
+                            cells.append(self._legacy_quote(_to_str(value)))
+                    out.append(self.sep.join(cells))
+            s += 1
+        self.template = template
+        msg["payload"] = self.ret.join(out) + self.ret
+        msg["columns"] = ",".join(f'"{v}"' if "," in v else v for v in template)
+        if msg["payload"] != "":
+            send(msg)
+
+    def _legacy_value(self, value: Any, prev: str | None, *, sep_case: bool, at_end: bool = False) -> Any:
+        if value is not None and self.parsestrings and _NUMBER_LEGACY.match(value.strip()):
+            return _parse_float(value.strip())
+        return value
+
+    def _legacy_store(self, o: dict, template: list, j: int, value: Any) -> None:
+        key = template[j] if j < len(template) else None
+        if not key:
+            return
+        if value is not None and not isinstance(value, str):
+            o[key] = value
+            return
+        if self.include_null and value is None:
+            o[key] = value
+        if self.include_empty and value == "":
+            o[key] = value
+        if value is not None and value != "":
+            o[key] = value
+
+    def _legacy_from_csv(self, msg: dict, send) -> None:
+        line: str = msg["payload"]
+        outside = True
+        j = 0
+        k: list = [""]
+        o: dict = {}
+        rows: list = []
+        first = True
+        last = False
+        linecount = 0
+        tmp = ""
+        has_parts = "parts" in msg
+        parts = msg.get("parts")
+        template = self.template
+        if isinstance(parts, dict):
+            linecount = parts.get("index") or 0
+            if linecount > self.skip:
+                first = False
+            if "count" in parts and linecount + 1 >= parts["count"]:
+                last = True
+        line_breaks = len(re.findall(r"[\r\n]", line))
+        if has_parts and self.multi == "mult" and line_breaks > 1:
+            tmp = ""
+            first = True
+
+        def set_col(idx: int) -> None:
+            while len(template) <= idx:
+                template.append(None)
+            template[idx] = f"col{idx + 1}"
+
+        def finish(idx: int, value: Any) -> None:
+            if not self.goodtmpl:
+                set_col(idx)
+            if idx < len(template) and template[idx]:
+                value = self._legacy_value(value, None, sep_case=False)
+                self._legacy_store(o, template, idx, value)
+
+        i = 0
+        n = len(line)
+        while i < n:
+            ch = line[i]
+            if first and linecount < self.skip:
+                if ch == "\n":
+                    linecount += 1
+                i += 1
+                continue
+            if self.hdrin and first:
+                if ch in "\n\r" or n - i == 1:
+                    if n - i == 1:
+                        tmp += ch
+                    template = self._clean(tmp, self.sep)
+                    first = False
+                else:
+                    tmp += ch
+            elif ch == self.quo:
+                outside = not outside
+                if i > 0 and line[i - 1] == self.quo and not outside:
+                    k[j] += '"'
+            elif ch == self.sep and outside:
+                if not self.goodtmpl:
+                    set_col(j)
+                if j < len(template) and template[j]:
+                    prev = line[i - 1] if i > 0 else ""
+                    if i == 0 or prev == self.sep or prev == "\n":
+                        k[j] = None
+                    k[j] = self._legacy_value(k[j], None, sep_case=True)
+                    self._legacy_store(o, template, j, k[j])
+                j += 1
+                k.append(None if i == n - 1 else "")
+            elif ch in "\n\r" and outside:
+                if not self.goodtmpl:
+                    set_col(j)
+                if j < len(template) and template[j]:
+                    if i > 0 and line[i - 1] == self.sep:
+                        k[j] = None
+                    k[j] = self._legacy_value(k[j], None, sep_case=False)
+                    self._legacy_store(o, template, j, k[j])
+                if o:
+                    rows.append(o)
+                j = 0
+                k = [""]
+                o = {}
+                outside = True
+            else:
+                if k[j] is None:
+                    k[j] = ""
+                k[j] += ch
+            i += 1
+        if not outside:
+            self.warn("Malformed CSV data - output probably corrupt.")
+        finish(j, k[j])
+        if o:
+            rows.append(o)
+        self.template = template
+        columns = ",".join(f'"{v}"' if "," in v else v for v in template if v)
+        if self.multi != "one":
+            if has_parts and line_breaks <= 1:
+                if o:
+                    self.store.append(o)
+                if (parts.get("index") or 0) + 1 == parts.get("count"):
+                    msg["payload"] = self.store
+                    msg["columns"] = columns
+                    del msg["parts"]
+                    send(msg)
+                    self.store = []
+            else:
+                msg["payload"] = rows
+                msg["columns"] = columns
+                send(msg)
+            return
+        self._emit_rows(msg, send, rows, columns, has_parts, line_breaks, last)
+
+
+def _lookup(row: dict, key: str) -> Any:
+    value = row.get(key)
+    return "" if value is None and key not in row else value
