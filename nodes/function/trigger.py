@@ -98,6 +98,8 @@ class TriggerNode(Node):
             return value if kind == "num" or isinstance(value, str) else js_str(value)
         if kind == "null":
             return None
+        if kind in ("pay", "payl", "nul"):
+            return value
         return self.evaluate(value, kind, msg)
 
     def _cancel(self, state: dict) -> None:
