@@ -240,6 +240,7 @@ async def _serve(configs: list[dict], settings, safe: bool) -> int:
     from flowrt.runtime import Runtime
 
     runtime = Runtime(settings)
+    runtime.warn_missing_wires = False  # validation already printed one warning per missing target
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -90,7 +90,9 @@ class Runtime:
         self._queue: deque = deque()
         self._drain_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._warned_wires: set[tuple[str, str]] = set()
+        self._warned_wires: set[str] = set()
+        #: False when the caller already reported missing wire targets (flowrt run validates first).
+        self.warn_missing_wires = True
         self._context_started = False
 
     # ----- message delivery (hot path) -------------------------------------------
@@ -185,28 +187,37 @@ class Runtime:
         self._disabled = {c["id"] for c in configs if c.get("d")} | {
             c["id"] for c in configs if c.get("z") in {t["id"] for t in tabs if t.get("disabled")}
         }
+        missing: dict[str, list[str]] = {}
         for node in self._order:
-            self._bind(node)
+            self._bind(node, missing)
+        if self.warn_missing_wires:
+            self._warn_missing_targets(missing)
 
     def _config_by_id(self, node_id: str) -> dict:
         return next((c for c in self.configs if c.get("id") == node_id), {})
 
-    def _bind(self, node: Node) -> None:
+    def _bind(self, node: Node, missing: dict[str, list[str]]) -> None:
         targets = []
         for port_wires in node.wires:
             resolved = []
             for target_id in port_wires:
                 target = self.nodes.get(target_id)
                 if target is None and target_id not in self._disabled:
-                    key = (node.id, target_id)
-                    if key not in self._warned_wires:
-                        self._warned_wires.add(key)
-                        node.warn(
-                            f"wired to node {target_id!r}, which does not exist: messages sent there are dropped"
-                        )
+                    missing.setdefault(target_id, []).append(node.id)
                 resolved.append(target)
             targets.append(resolved)
         node._bind_targets(targets)
+
+    def _warn_missing_targets(self, missing: dict[str, list[str]]) -> None:
+        """Node-RED drops messages to missing nodes silently; we say so, once per target."""
+        for target_id, sources in missing.items():
+            if target_id in self._warned_wires:
+                continue
+            self._warned_wires.add(target_id)
+            names = ", ".join(repr(s) for s in dict.fromkeys(sources))
+            self.log.warn(
+                f"node(s) {names} wired to {target_id!r}, which does not exist: messages sent there are dropped"
+            )
 
     def _clean_context(self) -> None:
         """Forget stored context of nodes and flows that are no longer deployed (as Node-RED)."""

@@ -76,6 +76,8 @@ class _Checker:
         self.first_index: dict[str, int] = {}
         self.validators: dict[str, Any] = {}
         self.bad_schemas: set[str] = set()
+        # missing wire target id -> [(index of source node, output number)]
+        self.missing_targets: dict[str, list[tuple[int, int]]] = {}
 
     def add(self, index: int | None, message: str, severity: str = "error", node: Any = None) -> None:
         file = line = None
@@ -104,7 +106,19 @@ class _Checker:
             self.check_scope(index, node)
             self.check_type(index, node, unknown)
         self.report_unknown(unknown)
+        self.report_missing_targets()
         return self.problems
+
+    def report_missing_targets(self) -> None:
+        """One warning per missing wire target, naming every node wired to it."""
+        for target, sources in self.missing_targets.items():
+            nodes = self.deployment.nodes
+            named = ", ".join(f"{nodes[i].get('id')!r} output {port}" for i, port in sources)
+            self.add(
+                sources[0][0],
+                f"wired to {target!r}, which does not exist (from {named}): messages sent there are dropped",
+                severity="warning",
+            )
 
     # -- ids and types --------------------------------------------------
 
@@ -158,11 +172,7 @@ class _Checker:
                 if not isinstance(target, str):
                     self.add(index, f"wires[{port_no}] contains {target!r}, which is not a node id string")
                 elif target not in self.by_id:
-                    self.add(
-                        index,
-                        f"output {port_no + 1} is wired to {target!r}, which does not exist",
-                        severity="warning",
-                    )
+                    self.missing_targets.setdefault(target, []).append((index, port_no + 1))
 
     def check_subflow_ports(self, index: int, node: dict) -> None:
         for key in ("in", "out"):
