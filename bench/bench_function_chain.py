@@ -37,6 +37,7 @@ node.call_later(1.5, go)
 """
 PY_HOP = "msg['hops'] = msg['hops'] + 1\nreturn msg"
 PY_COUNTER = """\
+import time
 st = flow.get('st')
 if st['done']:
     return None
