@@ -1,0 +1,176 @@
+"""The `file in` node (Node-RED's "read file").
+
+`format`: "utf8" one string (decoded with `encoding`), "" one bytes payload,
+"lines" one message per line with `msg.parts` (type "string", ch "\\n"),
+"stream" 64 KiB byte chunks with `msg.parts` (type "buffer"). Split messages
+carry only `topic` and `filename` unless `allProps`. A read error is a
+catchable node error and, with `sendError` (default), a message without a
+payload and with `msg.error` = {message, code, errno, syscall, path}.
+The file is read in a thread, chunk by chunk, so large files do not block the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import errno
+
+from flowrt import Node, NodeConfigError, register_type
+from flowrt.message import clone_message
+
+from .file import codec_for, decode_bytes, filename_property, filename_text, os_error_text, resolve_filename
+
+CHUNK = 64 * 1024  # Node's default highWaterMark for file streams
+
+
+@register_type("file in")
+class FileInNode(Node):
+    schema = {
+        "type": "object",
+        "properties": {
+            "filename": {"type": "string"},
+            "filenameType": {"type": "string"},
+            "format": {"enum": ["", "utf8", "lines", "stream"]},
+            "encoding": {"type": "string"},
+            "allProps": {"type": ["boolean", "string"]},
+            "sendError": {"type": ["boolean", "string"]},
+        },
+    }
+
+    def setup(self) -> None:
+        cfg = self.config
+        self.filename, self.filename_type = filename_property(cfg)
+        self.format = cfg.get("format") or ""
+        self.encoding = cfg.get("encoding") or "none"
+        try:
+            codec_for(self.encoding)
+        except LookupError as err:
+            raise NodeConfigError(f"Unsupported encoding: {self.encoding}") from err
+        self.all_props = cfg.get("allProps") in (True, "true")
+        send_error = cfg.get("sendError")
+        self.send_error = True if send_error is None else send_error in (True, "true")
+
+    async def on_input(self, msg: dict, send, done) -> None:
+        try:
+            value = self.evaluate(self.filename, self.filename_type, msg)
+            if asyncio.iscoroutine(value):
+                value = await value
+        except Exception as err:
+            self.error(err, msg)
+            done()
+            return
+        filename = filename_text(value).replace("\t", "").replace("\r", "").replace("\n", "")
+        full = resolve_filename(self, filename)
+        if not self.config.get("filename"):
+            self.status({"fill": "grey", "shape": "dot", "text": filename})
+        if filename == "":
+            self.warn("No filename specified")
+            done()
+            return
+        msg["filename"] = filename
+        try:
+            fh = await asyncio.to_thread(open, full, "rb")
+        except OSError as err:
+            self._read_error(err, full, msg, send)
+            done()
+            return
+        try:
+            if self.format == "lines":
+                await self._lines(fh, msg, send)
+            elif self.format == "stream":
+                await self._stream(fh, msg, send)
+            else:
+                data = await asyncio.to_thread(fh.read)
+                msg["payload"] = decode_bytes(data, self.encoding) if self.format == "utf8" else data
+                send(msg)
+        except OSError as err:
+            self._read_error(err, full, msg, send)
+        finally:
+            await asyncio.to_thread(fh.close)
+        done()
+
+    def _part_msg(self, msg: dict) -> dict:
+        if self.all_props:
+            return clone_message(msg)
+        return {"topic": msg.get("topic"), "filename": msg.get("filename")}
+
+    async def _lines(self, fh, msg: dict, send) -> None:
+        codec = codec_for(self.encoding)
+        incremental = (
+            None if codec in ("base64", "hex") else codecs.getincrementaldecoder(codec)(errors="replace")
+        )
+        spare = ""
+        count = 0
+        while True:
+            chunk = await asyncio.to_thread(fh.read, CHUNK)
+            if not chunk:
+                break
+            spare += incremental.decode(chunk) if incremental else decode_bytes(chunk, self.encoding)
+            bits = spare.split("\n")
+            for bit in bits[:-1]:
+                m = self._part_msg(msg)
+                m["payload"] = bit
+                m["parts"] = {"index": count, "ch": "\n", "type": "string", "id": msg.get("_msgid")}
+                count += 1
+                send(m)
+            spare = bits[-1]
+        if incremental:
+            spare += incremental.decode(b"", final=True)
+        m = self._part_msg(msg)
+        m["payload"] = spare
+        m["parts"] = {
+            "index": count,
+            "count": count + 1,
+            "ch": "\n",
+            "type": "string",
+            "id": msg.get("_msgid"),
+        }
+        send(m)
+
+    async def _stream(self, fh, msg: dict, send) -> None:
+        count = 0
+        pending_end = False
+        while True:
+            chunk = await asyncio.to_thread(fh.read, CHUNK)
+            if not chunk:
+                break
+            m = self._part_msg(msg)
+            m["payload"] = chunk
+            m["parts"] = {"index": count, "ch": "", "type": "buffer", "id": msg.get("_msgid")}
+            count += 1
+            pending_end = True
+            if len(chunk) < CHUNK:
+                pending_end = False
+                m["parts"]["count"] = count
+            send(m)
+        if pending_end:
+            # the last chunk filled a whole block: an extra part without payload closes the sequence
+            send(
+                {
+                    "parts": {
+                        "index": count,
+                        "count": count,
+                        "ch": "",
+                        "type": "buffer",
+                        "id": msg.get("_msgid"),
+                    }
+                }
+            )
+
+    def _read_error(self, err: OSError, path: str, msg: dict, send) -> None:
+        self.error(os_error_text(err), msg)
+        if self.send_error:
+            out = clone_message(msg)
+            out.pop("payload", None)
+            code = errno.errorcode.get(err.errno or 0, "EIO")
+            out["error"] = {
+                "message": os_error_text(err),
+                "code": code,
+                "errno": -(err.errno or 0),
+                "syscall": "open",
+                "path": path,
+            }
+            send(out)
+
+    def on_close(self, removed: bool) -> None:
+        self.status({})
