@@ -230,6 +230,7 @@ class JSSandbox:
         self._timers: dict[int, Any] = {}
         self._ranges: list[tuple[int, int, str]] = []
         self.status_used = False
+        self.throws_null = False  # set when the node's code contains `throw null`
         self.ctx = ctx = quickjs.Context()
         ctx.set_memory_limit(memory_limit)
         ctx.set_max_stack_size(stack_size)
@@ -339,6 +340,8 @@ class JSSandbox:
         base = {"body": BODY_BASE, "setup": SETUP_BASE, "cleanup": CLEANUP_BASE}[kind]
         params = {"body": "msg, node", "setup": "node", "cleanup": "node"}[kind]
         head = f"({'async ' if is_async else ''}function __nr_{kind}({params}) {{"
+        if re.search(r"\bthrow\s+null\b", code):
+            self.throws_null = True
         source = "\n" * base + head + "\n" + code + "\n})"
         # user line 1 is file line base + 2
         self._ranges.append((base + 1, base + 1 + code.count("\n") + 1, kind))
@@ -381,7 +384,10 @@ class JSSandbox:
     def make_error(self, info: dict) -> Any:
         """A NodeError (or string) from the JS side's description of a thrown value."""
         kind = info.get("kind")
-        if kind != "error":
+        if kind == "null" and not self.throws_null:
+            # QuickJS throws null when it cannot even allocate the out-of-memory error.
+            return self.engine_error(MemoryError("out of memory"))
+        if kind not in ("error", None):
             return info.get("message", "")
         name = info.get("name") or "Error"
         message = info.get("message") or ""
@@ -397,7 +403,8 @@ class JSSandbox:
             where = f"{self._script_name(mapped[0])}:{mapped[1]}:{mapped[2]}"
             if first_user is None:
                 first_user = mapped
-            frames.append(_FRAME.sub(lambda _m, w=where: w, line.replace("<anonymous>", "anonymous")))
+            line = _FRAME.sub(lambda _m, w=where: w, line)
+            frames.append(re.sub(r"at __nr_(?:body|setup|cleanup) \((.*)\)$", r"at \1", line))
         if name == "ReferenceError":
             message = re.sub(r"^'([^']*)' is not defined", r"\1 is not defined", message)
             message = f"ReferenceError: {message}"

@@ -273,7 +273,7 @@
     setHeader(n, v) { liveCall(this, "setHeader", [n, v]); return this; }
     getHeader(n) { return liveCall(this, "getHeader", [n]); }
     removeHeader(n) { liveCall(this, "removeHeader", [n]); }
-    hasHeader(n) { return liveCall(this, "getHeader", [n]) !== undefined; }
+    hasHeader(n) { return liveCall(this, "getHeader", [n]) != null; }
     writeHead(status, msgOrHeaders, headers) {
       if (typeof msgOrHeaders === "object") headers = msgOrHeaders;
       liveCall(this, "writeHead", headers === undefined ? [status] : [status, headers]);
@@ -305,13 +305,13 @@
     get(n) { return this.getHeader(n); }
     type(t) { return this.set("Content-Type", t.indexOf("/") === -1 ? "application/" + t : t); }
     json(body) {
-      if (this.getHeader("content-type") === undefined) this.setHeader("Content-Type", "application/json; charset=utf-8");
+      if (this.getHeader("content-type") == null) this.setHeader("Content-Type", "application/json; charset=utf-8");
       return this.end(JSON.stringify(body));
     }
     send(body) {
       if (body !== null && typeof body === "object" && !(body instanceof Uint8Array)) return this.json(body);
       if (typeof body === "number") { this.statusCode = body; body = String(body); }
-      if (typeof body === "string" && this.getHeader("content-type") === undefined) this.setHeader("Content-Type", "text/html; charset=utf-8");
+      if (typeof body === "string" && this.getHeader("content-type") == null) this.setHeader("Content-Type", "text/html; charset=utf-8");
       return this.end(body === undefined ? undefined : body);
     }
     sendStatus(code) { this.statusCode = code; return this.end(String(code)); }
@@ -451,6 +451,7 @@
       return { kind: "error", name: err.name, message: err.message, stack: String(err.stack || "") };
     }
     if (typeof err === "string") return { kind: "string", message: err };
+    if (err === null) return { kind: "null", message: "null" }; // QuickJS throws null when out of memory
     let text;
     try { text = JSON.stringify(err); } catch (e) { text = String(err); }
     return { kind: "other", message: text === undefined ? String(err) : text };
@@ -521,7 +522,7 @@
     while (i < s.length) {
       const c = s[i];
       if (c === ".") {
-        if (cur === "" && !start) throw new Error("Invalid property expression: unexpected . at position " + i);
+        if (cur === "" && (start || s[i - 1] !== "]")) throw new Error("Invalid property expression: unexpected . at position " + i);
         if (cur !== "") parts.push(cur);
         cur = ""; start = false; i++;
       } else if (c === "[") {

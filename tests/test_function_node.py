@@ -1,0 +1,458 @@
+"""The JavaScript `function` node, behaviour ported from Node-RED's 10-function_spec.js
+plus the live HTTP response bridge and the per-node limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from flowrt.jssandbox import live_count
+from flowrt.testing import FlowTestHarness
+
+
+def fn(func: str, wires=None, **extra) -> dict:
+    node = {"id": "n1", "type": "function", "func": func, "wires": wires if wires is not None else [["n2"]]}
+    node.update(extra)
+    return node
+
+
+SINK = {"id": "n2", "type": "helper"}
+SINK3 = {"id": "n3", "type": "helper"}
+
+
+async def one(func: str, msg: dict, **extra) -> dict:
+    async with FlowTestHarness([fn(func, **extra), SINK]) as h:
+        h.node("n1").receive(msg)
+        return await h.node("n2").next_input()
+
+
+# ----------------------------------------------------------------- returning and sending
+async def test_returned_message_is_sent():
+    out = await one("msg.payload = msg.payload + '!'; return msg;", {"payload": "foo", "topic": "bar"})
+    assert out["payload"] == "foo!" and out["topic"] == "bar"
+
+
+async def test_node_send_and_msgid_kept():
+    async with FlowTestHarness([fn("node.send(msg);"), SINK]) as h:
+        h.node("n1").receive({"payload": "foo", "_msgid": "abc"})
+        out = await h.node("n2").next_input()
+        assert out == {"payload": "foo", "_msgid": "abc"}
+
+
+async def test_send_clones_by_default_and_not_with_false():
+    # node.send(msg) sends a copy: changing msg afterwards does not touch the sent one.
+    out = await one("node.send(msg); msg.payload = 'changed';", {"payload": "orig"})
+    assert out["payload"] == "orig"
+    out = await one("node.send(msg, false); return null;", {"payload": "orig"})
+    assert out["payload"] == "orig"
+
+
+async def test_multiple_outputs_and_arrays():
+    flow = [
+        fn(
+            "return [{payload: 1}, [{payload: 'a'}, {payload: 'b'}], null];",
+            wires=[["n2"], ["n3"], ["n4"]],
+            outputs=3,
+        ),
+        SINK,
+        SINK3,
+        {"id": "n4", "type": "helper"},
+    ]
+    async with FlowTestHarness(flow) as h:
+        h.node("n1").receive({"payload": 0, "_msgid": "m1"})
+        assert (await h.node("n2").next_input())["payload"] == 1
+        got = await h.node("n3").inputs(2)
+        assert [m["payload"] for m in got] == ["a", "b"]
+        assert all(m["_msgid"] == "m1" for m in got)
+        assert h.node("n4").received == []
+
+
+async def test_return_null_discards():
+    code = "if (msg.payload === 'drop') { return null; } return msg;"
+    async with FlowTestHarness([fn(code), SINK]) as h:
+        h.node("n1").receive({"payload": "drop"})
+        h.node("n1").receive({"payload": "keep"})
+        assert (await h.node("n2").next_input())["payload"] == "keep"
+
+
+async def test_non_message_types_are_dropped_and_logged():
+    async with FlowTestHarness([fn("return 'a string';"), SINK]) as h:
+        h.node("n1").receive({"payload": 1})
+        record = await h.node("n1").next_log("error")
+        assert record.text == "Function tried to send a message of type string"
+
+
+async def test_async_await_and_returned_promise():
+    out = await one(
+        "const v = await new Promise(r => setTimeout(() => r(5), 5)); msg.payload = v; return msg;",
+        {"payload": 0},
+    )
+    assert out["payload"] == 5
+    out = await one("return Promise.resolve(msg).then(m => { m.payload = 'p'; return m; });", {})
+    assert out["payload"] == "p"
+
+
+async def test_node_properties():
+    out = await one(
+        "msg.id = node.id; msg.name = node.name; msg.count = node.outputCount; msg.path = node.path; return msg;",
+        {},
+        name="fred",
+        outputs=1,
+    )
+    assert out["id"] == "n1" and out["name"] == "fred" and out["count"] == 1
+    assert out["path"].endswith("/n1")
+
+
+async def test_node_done_with_error_reaches_error_handler():
+    async with FlowTestHarness([fn("node.done('bad thing');"), SINK]) as h:
+        h.node("n1").receive({"payload": 1})
+        err, msg = await h.node("n1").next_error()
+        assert str(err) == "bad thing" and msg["payload"] == 1
+
+
+async def test_node_log_levels():
+    code = "node.warn('w'); node.log('i'); node.error('e'); console.log('c', {a: 1}); return null;"
+    async with FlowTestHarness([fn(code), SINK], settings={"logLevel": "trace"}) as h:
+        h.node("n1").receive({})
+        assert (await h.node("n1").next_log("warn")).text == "w"
+        assert (await h.node("n1").next_log("info")).text == "i"
+        assert (await h.node("n1").next_log("error")).text == "e"
+        assert (await h.node("n1").next_log("info")).text == 'c {"a":1}'
+
+
+# ----------------------------------------------------------------- values across the boundary
+async def test_types_survive_the_boundary():
+    code = (
+        "msg.types = [typeof msg.i, Number.isInteger(msg.i), typeof msg.f, msg.n === null,"
+        " Buffer.isBuffer(msg.b), msg.d instanceof Date];"
+        "msg.i2 = msg.i * 2; msg.f2 = msg.f * 2; msg.u = undefined; msg.nested = {x: [1, {y: null}]};"
+        "msg.when = new Date(Date.UTC(2024, 0, 2, 3, 4, 5)); return msg;"
+    )
+    when = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    out = await one(code, {"i": 21, "f": 1.5, "n": None, "b": b"\x00\xff", "d": when})
+    assert out["types"] == ["number", True, "number", True, True, True]
+    assert out["i2"] == 42 and type(out["i2"]) is int
+    assert out["f2"] == 3.0 and out["f"] == 1.5
+    assert "u" not in out
+    assert out["nested"] == {"x": [1, {"y": None}]}
+    assert out["b"] == b"\x00\xff" and out["d"] == when
+    assert out["when"] == dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+
+
+async def test_buffer_api():
+    code = (
+        "const b = Buffer.from('héllo');"
+        "msg.len = b.length; msg.bl = Buffer.byteLength('héllo'); msg.hex = Buffer.from('AB').toString('hex');"
+        "msg.b64 = Buffer.from('hello').toString('base64'); msg.back = Buffer.from('aGVsbG8=', 'base64').toString();"
+        "msg.cat = Buffer.concat([Buffer.from('ab'), Buffer.alloc(2, 0x41)]); msg.first = msg.payload[0];"
+        "msg.str = b.toString('utf8'); msg.isBuf = Buffer.isBuffer(msg.cat); msg.hexIn = msg.payload.toString('hex');"
+        "msg.json = JSON.stringify(Buffer.from([1, 2])); return msg;"
+    )
+    out = await one(code, {"payload": b"\x07\x08"})
+    assert out["len"] == 6 and out["bl"] == 6
+    assert out["hex"] == "4142" and out["b64"] == "aGVsbG8=" and out["back"] == "hello"
+    assert out["cat"] == b"abAA" and out["first"] == 7 and out["str"] == "héllo"
+    assert out["isBuf"] is True and out["hexIn"] == "0708"
+    assert out["json"] == '{"type":"Buffer","data":[1,2]}'
+
+
+async def test_red_util():
+    code = (
+        "const c = RED.util.cloneMessage(msg); c.payload.a = 2;"
+        "msg.got = RED.util.getMessageProperty(msg, 'msg.payload.a');"
+        "RED.util.setMessageProperty(msg, 'deep.er[0].x', 5);"
+        "msg.id = RED.util.generateId(); msg.num = RED.util.evaluateNodeProperty('42', 'num', node, msg);"
+        "return msg;"
+    )
+    out = await one(code, {"payload": {"a": 1}})
+    assert out["payload"] == {"a": 1} and out["got"] == 1
+    assert out["deep"] == {"er": [{"x": 5}]}
+    assert len(out["id"]) == 16 and out["num"] == 42
+
+
+async def test_env_get(monkeypatch):
+    monkeypatch.setenv("FLOWRT_TEST_ENV", "bar")
+    out = await one("msg.e = env.get('FLOWRT_TEST_ENV'); msg.id = env.get('NR_NODE_ID'); return msg;", {})
+    assert out["e"] == "bar" and out["id"] == "n1"
+
+
+# ----------------------------------------------------------------- context
+async def test_context_scopes_keys_and_callbacks():
+    code = (
+        "context.set('a', 1); flow.set('b', 2); global.set('c', 3);"
+        "msg.vals = [context.get('a'), flow.get('b'), global.get('c'), context.flow.get('b'), context.global.get('c')];"
+        "msg.keys = context.keys(); flow.get('b', (err, v) => { msg.cb = v; });"
+        "flow.get(['b', 'zz'], (err, v1, v2) => { msg.multi = [v1, v2 === undefined || v2 === null]; });"
+        "return msg;"
+    )
+    out = await one(code, {})
+    assert out["vals"] == [1, 2, 3, 2, 3]
+    assert out["keys"] == ["a"] and out["cb"] == 2 and out["multi"] == [2, True]
+
+
+async def test_context_keeps_references():
+    # As Node-RED's memory store: an object read from context and changed without set() stays changed.
+    flow = [
+        fn("const st = flow.get('st') || {n: 0}; st.n++; st.list.push(st.n); return msg;", init=None),
+        SINK,
+    ]
+    flow[0]["initialize"] = "flow.set('st', {n: 0, list: []});"
+    async with FlowTestHarness(flow) as h:
+        for _ in range(3):
+            h.node("n1").receive({})
+        await h.node("n2").inputs(3)
+        st = h.node("n1").node.context().flow.get("st")
+        assert st == {"n": 3, "list": [1, 2, 3]}
+
+
+# ----------------------------------------------------------------- timers
+async def test_set_timeout_and_interval():
+    code = (
+        "let n = 0; const t = setInterval(() => { n++; if (n === 3) { clearInterval(t); msg.n = n; node.send(msg); } }, 1);"
+        "const never = setTimeout(() => node.send({payload: 'never'}), 1); clearTimeout(never);"
+        "setTimeout((a) => node.send({payload: a}), 2, 'later');"
+    )
+    async with FlowTestHarness([fn(code), SINK]) as h:
+        h.node("n1").receive({"payload": 1})
+        got = await h.node("n2").inputs(2)
+        assert sorted(str(m.get("n", m.get("payload"))) for m in got) == ["3", "later"]
+
+
+# ----------------------------------------------------------------- On Start / On Stop / libs
+async def test_initialize_sends_and_delays_messages():
+    flow = [
+        fn(
+            "msg.ready = context.get('ready'); return msg;",
+            initialize="await new Promise(r => setTimeout(r, 20)); context.set('ready', true);"
+            "setTimeout(() => node.send({payload: 'from start'}), 1);",
+        ),
+        SINK,
+    ]
+    async with FlowTestHarness(flow) as h:
+        h.node("n1").receive({"payload": "early"})
+        got = await h.node("n2").inputs(2)
+        assert got[0]["payload"] == "early" and got[0]["ready"] is True
+        assert got[1]["payload"] == "from start" and len(got[1]["_msgid"]) == 16
+
+
+async def test_finalize_runs_on_close():
+    h = FlowTestHarness([fn("return msg;", finalize="node.warn('bye ' + node.id);"), SINK])
+    await h.start()
+    await h.stop()
+    assert any(r.text == "bye n1" for r in h.logs)
+
+
+async def test_libs_refuse_to_start_with_a_clear_message():
+    flow = [fn("return msg;", libs=[{"var": "os", "module": "os"}]), SINK]
+    async with FlowTestHarness(flow) as h:
+        assert h.runtime.get_node("n1") is None
+        text = "\n".join(r.text for r in h.logs)
+        assert "'os'" in text and "n1" in text and "not started" in text
+
+
+async def test_syntax_error_reported_with_line():
+    async with FlowTestHarness([fn("var a = 1;\nreturn msg +;"), SINK]) as h:
+        err, _ = await h.node("n1").next_error()
+        assert "SyntaxError" in str(err) and "line 2" in str(err)
+
+
+# ----------------------------------------------------------------- errors
+async def test_thrown_error_reaches_catch_with_user_line():
+    flow = [
+        fn("var a = 1;\n\n  throw new Error('This is an error');"),
+        SINK,
+        {"id": "c1", "type": "catch", "scope": None, "uncaught": False, "wires": [["n3"]]},
+        SINK3,
+    ]
+    async with FlowTestHarness(flow) as h:
+        h.node("n1").receive({"payload": "foo"})
+        caught = await h.node("n3").next_input()
+        assert caught["payload"] == "foo"
+        assert caught["error"]["message"] == "This is an error"
+        assert caught["error"]["source"]["id"] == "n1"
+        assert "at Function node:n1:3:13" in caught["error"]["stack"]  # QuickJS points at the callee
+
+
+async def test_reference_error_message_has_line_and_col():
+    async with FlowTestHarness([fn("var a = 1;\nretunr"), SINK]) as h:
+        h.node("n1").receive({})
+        err, _ = await h.node("n1").next_error()
+        assert str(err) == "ReferenceError: retunr is not defined (line 2, col 1)"
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [("throw 'small mistake';", "small mistake"), ("throw 99;", "99"), ("throw {a:1};", '{"a":1}')],
+)
+async def test_thrown_non_errors(code, text):
+    async with FlowTestHarness([fn(code), SINK]) as h:
+        h.node("n1").receive({})
+        err, _ = await h.node("n1").next_error()
+        assert str(err) == text
+
+
+# ----------------------------------------------------------------- limits: the node fails alone
+LIMIT_CODE = """
+if (msg.payload === 'loop') { while (true) {} }
+if (msg.payload === 'memory') { const a = []; while (true) { a.push('x'.repeat(1000) + a.length); } }
+if (msg.payload === 'stack') { function f() { return f() + 1; } f(); }
+if (msg.payload === 'timer') { setTimeout(() => { throw new Error('late failure'); }, 1); }
+if (msg.payload === 'jobs') { const spin = () => Promise.resolve().then(spin); spin(); }
+return msg;
+"""
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ("loop", "Script execution timed out after 200ms"),
+        ("memory", "out of memory"),
+        ("stack", "Maximum call stack size exceeded"),
+        ("timer", "late failure"),
+        ("jobs", "Script execution timed out after 200ms"),
+    ],
+)
+async def test_runaway_code_fails_alone(payload, expected):
+    flow = [
+        fn(LIMIT_CODE, timeout=0.2),
+        SINK,
+        {"id": "other", "type": "function", "func": "msg.other = true; return msg;", "wires": [["n3"]]},
+        SINK3,
+    ]
+    async with FlowTestHarness(flow, settings={"functionMemoryLimit": 16 * 1024 * 1024}) as h:
+        h.node("n1").receive({"payload": payload})
+        err, _ = await h.node("n1").next_error()
+        assert expected in str(err)
+        # the same node and the others keep working
+        h.node("n1").receive({"payload": "fine"})
+        h.node("other").receive({"payload": 1})
+        assert (await h.node("n2").next_input())["payload"] in ("fine", payload)
+        assert (await h.node("n3").next_input())["other"] is True
+
+
+async def test_sandbox_reaches_nothing_outside():
+    code = (
+        "msg.t = [typeof require, typeof process, typeof __host, typeof globalThis.__nr_run, typeof std, typeof os];"
+        " return msg;"
+    )
+    out = await one(code, {})
+    assert out["t"] == ["undefined"] * 6
+
+
+# ----------------------------------------------------------------- live HTTP objects
+class FakeRequest:
+    def __init__(self) -> None:
+        self.method = "GET"
+        self.url = "/sse?x=1"
+        self.originalUrl = "/sse?x=1"
+        self.path = "/sse"
+        self.headers = {"accept": "text/event-stream"}
+        self.query = {"x": "1"}
+        self.params = {}
+        self.body = {}
+        self.cookies = {}
+        self.ip = "127.0.0.1"
+
+
+class FakeResponse:
+    def __init__(self) -> None:
+        self.statusCode = 200
+        self.headers: dict[str, object] = {}
+        self.chunks: list[bytes] = []
+        self.events: list[str] = []
+        self._ended = False
+        self._sent = False
+        self._listeners: dict[str, list] = {}
+
+    @property
+    def headersSent(self) -> bool:
+        return self._sent
+
+    @property
+    def finished(self) -> bool:
+        return self._ended
+
+    def setHeader(self, name, value):
+        self.headers[name.lower()] = value
+
+    def getHeader(self, name):
+        return self.headers.get(name.lower())
+
+    def removeHeader(self, name):
+        self.headers.pop(name.lower(), None)
+
+    def writeHead(self, status, headers=None):
+        self.statusCode = status
+        for k, v in (headers or {}).items():
+            self.setHeader(k, v)
+        self.flushHeaders()
+
+    def flushHeaders(self):
+        self._sent = True
+        self.events.append("head")
+
+    def write(self, data):
+        self._sent = True
+        self.chunks.append(data.encode() if isinstance(data, str) else bytes(data))
+        return True
+
+    def end(self, data=None):
+        if data is not None:
+            self.write(data)
+        self._ended = True
+        self.events.append("end")
+        for cb in self._listeners.get("finish", []):
+            cb()
+
+    def on(self, event, callback):
+        self._listeners.setdefault(event, []).append(callback)
+
+    def close(self):
+        for cb in self._listeners.get("close", []):
+            cb()
+
+
+async def test_live_response_stored_in_global_and_used_from_a_timer_in_another_node():
+    first = (
+        "const r = msg.res._res; r.setHeader('Content-Type', 'text/event-stream');"
+        "msg.seen = [msg.req.method, msg.req.query.x, msg.req.get('Accept'), r.getHeader('content-type'), r.statusCode];"
+        "r.statusCode = 201; r.write('event: a\\n\\n');"
+        "global.set('sessions', {s1: {res: r, created: new Date(0)}});"
+        "r.on('close', () => node.warn('client gone'));"
+        "return msg;"
+    )
+    second = (
+        "setTimeout(() => { const s = global.get('sessions').s1;"
+        " s.res.write(Buffer.from('event: b\\n\\n')); s.res.end('bye'); node.send({payload: s.res.finished}); }, 5);"
+        "return null;"
+    )
+    flow = [
+        fn(first),
+        SINK,
+        {"id": "f2", "type": "function", "func": second, "wires": [["n3"]]},
+        SINK3,
+    ]
+    res = FakeResponse()
+    async with FlowTestHarness(flow) as h:
+        h.node("n1").receive({"req": FakeRequest(), "res": {"_res": res}})
+        out = await h.node("n2").next_input()
+        assert out["res"]["_res"] is res and isinstance(out["req"], FakeRequest)
+        assert out["seen"] == ["GET", "1", "text/event-stream", "text/event-stream", 200]
+        assert res.statusCode == 201
+        stored = h.node("n1").node.context().global_.get("sessions")
+        assert stored["s1"]["res"] is res
+        h.node("f2").receive({})
+        done = await h.node("n3").next_input()
+        assert done["payload"] is True
+        assert res.chunks == [b"event: a\n\n", b"event: b\n\n", b"bye"]
+        res.close()
+        assert (await h.node("n1").next_log("warn")).text == "client gone"
+    assert live_count() == 0  # handles released when the nodes closed
+
+
+async def test_express_conveniences_on_response():
+    res = FakeResponse()
+    await one("msg.res._res.status(404).json({a: 1}); return msg;", {"res": {"_res": res}})
+    assert res.statusCode == 404 and res.chunks == [b'{"a":1}']
+    assert res.headers["content-type"].startswith("application/json")
