@@ -249,8 +249,8 @@ class AioResponse:
         if wakeup is not None and not wakeup.done():
             wakeup.set_result(None)
 
-    def _build(self) -> web.StreamResponse:
-        resp = web.StreamResponse(status=self.statusCode, reason=self.statusMessage)
+    def _build(self, cls: type[web.StreamResponse] = web.StreamResponse) -> web.StreamResponse:
+        resp = cls(status=self.statusCode, reason=self.statusMessage)
         headers = resp.headers
         for name, value in self._headers.values():
             if isinstance(value, list):
@@ -276,6 +276,9 @@ class AioResponse:
                     self._wakeup = loop.create_future()
                     await self._wakeup
                     continue
+                if self._resp is None and self._ended and request.method != "HEAD":
+                    await self._send_whole()
+                    break
                 if self._resp is None:
                     self._resp = self._build()
                     await self._resp.prepare(request)
@@ -300,6 +303,22 @@ class AioResponse:
         self._emit("close")
         return self._resp
 
+    async def _send_whole(self) -> None:
+        """The response ended before anything was sent: headers and body in one write.
+
+        As Node does for `res.end(data)` before any write, the body gets a
+        Content-Length unless the flow set one or chose chunked encoding.
+        """
+        body = b"".join(self._chunks)
+        self._chunks.clear()
+        resp = self._build(_WholeBodyResponse)
+        names = {name.lower() for name, _ in self._headers.values()}
+        if "content-length" not in names and "transfer-encoding" not in names:
+            resp.content_length = len(body)
+        self._resp = resp
+        await resp.prepare(self._request)
+        await resp.write_eof(body)
+
     def _gone(self) -> None:
         if self._finished or self._client_gone:
             return
@@ -311,6 +330,12 @@ class AioResponse:
     def __repr__(self) -> str:
         state = "ended" if self._ended else "gone" if self._client_gone else "open"
         return f"<AioResponse {self.statusCode} {state}>"
+
+
+class _WholeBodyResponse(web.StreamResponse):
+    """A response whose body is known in full: aiohttp sends headers with the body."""
+
+    _send_headers_immediately = False
 
 
 def _to_bytes(data: Any, encoding: str | None = None) -> bytes:
