@@ -19,6 +19,11 @@ misses one that came before it was called. `helper` is a node type that does
 nothing but be observed. Status updates, errors (`node.error` calls, caught or
 not) and log lines are recorded per node too. Nodes without `z` go on a tab
 made for the test, as the Node-RED helper does.
+
+With `FlowTestHarness(flow, clock="virtual")` the nodes' timers (`Node.call_later`)
+and their time readings (`flowrt.clock.monotonic`/`wall_time`) run on a
+`flowrt.clock.VirtualClock` that stands still until `await h.clock.advance(seconds)`,
+which fires the due timers in order and lets the messages they send be delivered.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from flowrt import clock as _clock
+from flowrt.clock import VirtualClock
 from flowrt.log import Logger, LogRecord
 from flowrt.node import Node
 from flowrt.registry import registry
@@ -159,7 +166,15 @@ class FlowTestHarness:
         flow: list[dict] | str | Path,
         settings: dict | None = None,
         http: bool = True,
+        clock: str | VirtualClock | None = None,
     ) -> None:
+        """`clock`: None (real time), "virtual" or a `VirtualClock` (see `h.clock`)."""
+        if clock == "virtual":
+            clock = VirtualClock()
+        elif clock is not None and not isinstance(clock, VirtualClock):
+            raise ValueError(f'clock must be None, "virtual" or a VirtualClock, not {clock!r}')
+        #: The virtual clock the nodes' timers run on, or None on real time.
+        self.clock: VirtualClock | None = clock
         self._flow = flow
         self._settings = dict(settings or {})
         self._http = http
@@ -195,6 +210,8 @@ class FlowTestHarness:
         logger.listeners.append(self._on_log)
         self.runtime = Runtime(Settings(settings), logger=logger)
         self.runtime.status_listeners.append(self._on_status)
+        if self.clock is not None:
+            _clock.install(self.runtime, self.clock)
         self._patch_node_class()
         await self.runtime.start(self._load())
         return self
@@ -202,6 +219,7 @@ class FlowTestHarness:
     async def stop(self) -> None:
         if self.runtime is not None:
             await self.runtime.close()
+            _clock.uninstall(self.runtime)
         self._unpatch_node_class()
         if self._tmp is not None:
             self._tmp.cleanup()
@@ -247,6 +265,7 @@ class FlowTestHarness:
         harness = self
         original_input = Node._handle_input
         original_error = Node.error
+        original_call_later = Node.call_later
 
         def handle_input(node: Node, msg: dict) -> None:
             if not node._closed and node.runtime is harness.runtime:
@@ -258,13 +277,33 @@ class FlowTestHarness:
                 harness.node(node.id)._errors.add((err, msg))
             original_error(node, err, msg)
 
-        self._originals = (original_input, original_error)
+        def call_later(node: Node, delay: float, callback: Callable, *args: Any) -> asyncio.TimerHandle:
+            # Timers of a runtime with a virtual clock go on that clock; the same
+            # bookkeeping as Node.call_later (cancelled on close, errors reported).
+            clock = _clock.clock_for(node.runtime)
+            if clock is None:
+                return original_call_later(node, delay, callback, *args)
+            handle: asyncio.TimerHandle
+
+            def fire() -> None:
+                node._timers.discard(handle)
+                try:
+                    callback(*args)
+                except Exception as err:
+                    node.error(err)
+
+            handle = clock.call_later(delay, fire)
+            node._timers.add(handle)
+            return handle
+
+        self._originals = (original_input, original_error, original_call_later)
         Node._handle_input = handle_input
         Node.error = error
+        Node.call_later = call_later
 
     def _unpatch_node_class(self) -> None:
         if getattr(self, "_originals", None):
-            Node._handle_input, Node.error = self._originals
+            Node._handle_input, Node.error, Node.call_later = self._originals
             self._originals = None
 
 
