@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
+from flowrt.clock import monotonic, wall_time
 from flowrt.cron import CronError, CronSchedule, parse_cron
 from flowrt.propertypath import set_message_property
 
@@ -132,16 +133,16 @@ class InjectNode(Node):
     def _start_repeater(self) -> None:
         if self.repeat is not None:
             self.debug(f"repeat = {self.repeat * 1000:g} ms")
-            self._next_tick = self.loop.time() + self.repeat
+            self._next_tick = monotonic(self) + self.repeat
             self._timer = self.call_later(self.repeat, self._tick)
         elif self.cron is not None:
             self.debug(f"crontab = {self.crontab}")
-            self._schedule_cron(dt.datetime.now())
+            self._schedule_cron(dt.datetime.fromtimestamp(wall_time(self)))
 
     def _tick(self) -> None:
         # Plan from the intended time, not the actual one, so the interval does not drift.
         self._next_tick += self.repeat
-        self._timer = self.call_later(self._next_tick - self.loop.time(), self._tick)
+        self._timer = self.call_later(self._next_tick - monotonic(self), self._tick)
         self.receive({})
 
     def _schedule_cron(self, after: dt.datetime) -> None:
@@ -149,13 +150,13 @@ class InjectNode(Node):
         if when is None:
             self.warn(f"crontab {self.crontab!r} never fires")
             return
-        delay = when.timestamp() - dt.datetime.now().timestamp()
+        delay = when.timestamp() - wall_time(self)
         self._timer = self.call_later(delay, self._cron_fire, when)
 
     def _cron_fire(self, planned: dt.datetime) -> None:
         # Schedule from the planned time (never fires twice for one slot), or
         # from now if the clock jumped ahead meanwhile.
-        self._schedule_cron(max(planned, dt.datetime.now().replace(microsecond=0)))
+        self._schedule_cron(max(planned, dt.datetime.fromtimestamp(wall_time(self)).replace(microsecond=0)))
         self.receive({})
 
     def on_close(self, removed: bool) -> None:

@@ -7,11 +7,11 @@ the rate of messages (queue, drop, burst, per-topic fair queue, timed release).
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node, register_type
+from flowrt.clock import monotonic
 from flowrt.message import clone_message
 
 from .switch import is_nan, js_number, parse_float
@@ -281,7 +281,7 @@ class DelayNode(Node):
             rate = self._rate_value(msg)
             if rate is not None:
                 self.rate = _num(rate)
-            now = time.monotonic()
+            now = monotonic(self)
             if self.last_sent is None or (now - self.last_sent) * 1000 > self.rate:
                 self.last_sent = now
                 send(msg)
