@@ -321,6 +321,8 @@ class Runtime:
         """Close every node (close handlers run, bounded by nodeCloseTimeout)."""
         timeout = float(self.settings.get("nodeCloseTimeout", 15))
         nodes = list(self.nodes.values())
+        for node in nodes:  # from now on, messages still queued for them are dropped
+            node._closed = True
 
         async def close(node: Node) -> None:
             removed = removed_ids is not None and node.id in removed_ids
