@@ -105,6 +105,7 @@ class NodeHandle:
         self.harness = harness
         self.id = node_id
         self._inputs = _Recorder()
+        self._input_times: list[float] = []
         self._statuses = _Recorder()
         self._errors = _Recorder()
         self._logs = _Recorder()
@@ -131,6 +132,11 @@ class NodeHandle:
     @property
     def received(self) -> list[dict]:
         return list(self._inputs.items)
+
+    @property
+    def received_at(self) -> list[float]:
+        """When each input arrived: `h.clock.time()` on a virtual clock, else the loop's time."""
+        return list(self._input_times)
 
     async def next_status(self, timeout: float = DEFAULT_TIMEOUT) -> dict:
         return await self._statuses.next(timeout, f"status from node {self.id!r}")
@@ -251,6 +257,12 @@ class FlowTestHarness:
     def url(self, path: str) -> str:
         return self.base_url + path
 
+    def now(self) -> float:
+        """The time the nodes see: the virtual clock's, else the event loop's (monotonic seconds)."""
+        if self.clock is not None:
+            return self.clock.time()
+        return asyncio.get_running_loop().time()
+
     # ----- observation hooks ---------------------------------------------------
     def _on_log(self, record: LogRecord) -> None:
         self.logs.append(record)
@@ -269,7 +281,9 @@ class FlowTestHarness:
 
         def handle_input(node: Node, msg: dict) -> None:
             if not node._closed and node.runtime is harness.runtime:
-                harness.node(node.id)._inputs.add(msg)
+                handle = harness.node(node.id)
+                handle._input_times.append(harness.now())
+                handle._inputs.add(msg)
             original_input(node, msg)
 
         def error(node: Node, err: Any, msg: dict | None = None) -> None:
