@@ -118,7 +118,22 @@ async def run_side(
             await server.start(wait_for=None)
         else:
             await server.start(timeout=60)
-        return await scenarios.measure(scenario, server, settings)
+        metrics = await scenarios.measure(scenario, server, settings)
+        if server.process.returncode is not None:
+            raise RuntimeError(
+                f"{runtime} exited ({server.process.returncode}) during the run:\n{server.tail()}"
+            )
+        return metrics
+    except Exception as err:
+        if (
+            server.process is not None
+            and server.process.returncode is not None
+            and server.tail() not in str(err)
+        ):
+            raise RuntimeError(
+                f"{err}\n{runtime} exited ({server.process.returncode}); its last lines:\n{server.tail()}"
+            ) from err
+        raise
     finally:
         await server.stop()
 
