@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 
 import pytest
 
+from flowrt.clock import VirtualClock
 from flowrt.cron import CronError, parse_cron
 from flowrt.testing import FlowTestHarness
 
@@ -158,15 +158,24 @@ async def test_once_default_delay_property():
         assert h.node("n1").node.once_delay == 0.1
 
 
+def arrivals(h, t0, node="n2"):
+    """Virtual seconds after t0 (rounded to ms) at which each message reached `node`."""
+    return [round(at - t0, 3) for at in h.node(node).received_at]
+
+
 async def test_inject_once_with_default_delay():
     before = time.time() * 1000
     flow = [TAB, inject(topic="t1", payload="", payloadType="date", once=True), HELPER]
-    async with FlowTestHarness(flow) as h:
-        msg = await h.node("n2").next_input()
+    async with FlowTestHarness(flow, clock="virtual") as h:
+        t0 = h.clock.time()
+        await h.clock.advance(0.099)
+        assert h.node("n2").received == []
+        await h.clock.advance(0.001)
+        (msg,) = h.node("n2").received
         assert msg["topic"] == "t1"
         assert msg["payload"] >= before - 1  # a timestamp taken when it fired
-        await asyncio.sleep(0.15)
-        assert len(h.node("n2").received) == 1  # once, not repeatedly
+        await h.clock.advance(10)
+        assert arrivals(h, t0) == [0.1]  # once, not repeatedly
 
 
 async def test_once_delay_property():
@@ -177,19 +186,26 @@ async def test_once_delay_property():
 
 
 async def test_inject_once_with_delay():
-    """The spec waits two seconds; a short delay shows the same: nothing, then one message."""
-    flow = [TAB, inject(topic="t1", payload="", payloadType="date", once=True, onceDelay="0.05"), HELPER]
-    async with FlowTestHarness(flow) as h:
+    """The spec's two seconds, on the virtual clock: nothing before, one message then."""
+    flow = [TAB, inject(topic="t1", payload="", payloadType="date", once=True, onceDelay="2"), HELPER]
+    async with FlowTestHarness(flow, clock="virtual") as h:
+        t0 = h.clock.time()
+        await h.clock.advance(1.999)
         assert h.node("n2").received == []
-        msg = await h.node("n2").next_input()
+        await h.clock.advance(5)
+        assert arrivals(h, t0) == [2.0]
+        msg = h.node("n2").received[0]
         assert msg["topic"] == "t1"
         assert isinstance(msg["payload"], int)
 
 
 async def test_inject_repeatedly():
-    flow = [TAB, inject(payload="payload", topic="t2", repeat=0.02), HELPER]
-    async with FlowTestHarness(flow) as h:
-        msgs = await h.node("n2").inputs(3)
+    flow = [TAB, inject(payload="payload", topic="t2", repeat=0.2), HELPER]
+    async with FlowTestHarness(flow, clock="virtual") as h:
+        t0 = h.clock.time()
+        await h.clock.advance(0.65)
+        assert arrivals(h, t0) == [0.2, 0.4, 0.6]
+        msgs = h.node("n2").received
         for msg in msgs:
             assert msg["topic"] == "t2"
             assert msg["payload"] == "payload"
@@ -199,34 +215,42 @@ async def test_inject_repeatedly():
 async def test_inject_once_with_delay_and_repeatedly():
     flow = [
         TAB,
-        inject(topic="t1", payload="", payloadType="date", repeat="0.02", once=True, onceDelay=0.03),
+        inject(topic="t1", payload="", payloadType="date", repeat="0.2", once=True, onceDelay=0.3),
         HELPER,
     ]
-    async with FlowTestHarness(flow) as h:
-        msgs = await h.node("n2").inputs(3)
+    async with FlowTestHarness(flow, clock="virtual") as h:
+        t0 = h.clock.time()
+        await h.clock.advance(0.75)
+        assert arrivals(h, t0) == [0.3, 0.5, 0.7]
+        msgs = h.node("n2").received
         assert all(m["topic"] == "t1" for m in msgs)
         assert msgs[0]["payload"] <= msgs[1]["payload"] <= msgs[2]["payload"]
 
 
 async def test_inject_with_cron():
-    """6-field crontab (seconds first), as the spec's "* * * * * *"."""
+    """6-field crontab (seconds first), as the spec's "* * * * * *": once a second, on the second."""
+    wall_start = 1_700_000_000.25
     flow = [TAB, inject(payloadType="date", topic="t3", crontab="* * * * * *", wires=[["n2"]]), HELPER]
-    async with FlowTestHarness(flow) as h:
-        msg = await h.node("n2").next_input(timeout=3)
+    async with FlowTestHarness(flow, clock=VirtualClock(start=0.0, wall_start=wall_start)) as h:
+        await h.clock.advance(0.749)
+        assert h.node("n2").received == []
+        await h.clock.advance(2.0)
+        assert arrivals(h, 0.0) == [0.75, 1.75]  # at wall times ...001.000 and ...002.000
+        msg = h.node("n2").received[0]
         assert msg["topic"] == "t3"
         assert isinstance(msg["payload"], int)
 
 
 async def test_timers_cleared_on_close():
     flow = [TAB, inject(payload="x", repeat=0.01, once=True, onceDelay=0.01), HELPER]
-    async with FlowTestHarness(flow) as h:
-        await h.node("n2").next_input()
+    async with FlowTestHarness(flow, clock="virtual") as h:
+        await h.clock.advance(0.015)
+        assert len(h.node("n2").received) == 1
         node = h.node("n1").node
         await h.redeploy([TAB, HELPER])
-        count = len(h.node("n2").received)
-        await asyncio.sleep(0.05)
-        assert len(h.node("n2").received) == count
-        assert node._timers == set()
+        await h.clock.advance(1)
+        assert len(h.node("n2").received) == 1
+        assert node._timers == set() and h.clock.pending == 0
 
 
 async def test_inject_multiple_properties():
