@@ -182,8 +182,35 @@ async def test_legacy_space_separator_spaced_template():
 
 
 async def test_rfc_space_separator_spaced_template():
-    [out] = await run({"sep": " ", "temp": "A,B,,D"}, [{"payload": "1 2 3 4\n"}], rfc=True)
-    assert out["payload"] == {"A": 1, "B": 2, "D": 4}
+    # RFC mode keeps the spaces of the template's column names
+    [out] = await run({"sep": " ", "temp": "A, B, , D"}, [{"payload": "1 2 3 4\n"}], rfc=True)
+    assert out["payload"] == {"A": 1, " B": 2, " ": 3, " D": 4}
+    assert out["columns"] == "A, B, , D"
+
+
+@pytest.mark.parametrize("sep", [",", ";", "/", "\\"])
+async def test_rfc_header_line_keeps_spaces(sep):
+    header = sep.join(["a", "b b", f'"c{sep}c"', '" d, d "'])
+    data = sep.join("1234")
+    [out] = await run({"temp": "", "hdrin": True, "sep": sep}, [{"payload": header + "\n" + data + "\n"}], rfc=True)
+    assert out["payload"] == {"a": 1, "b b": 2, f"c{sep}c": 3, " d, d ": 4}
+    cc = f'"c{sep}c"' if sep == "," else f"c{sep}c"
+    assert out["columns"] == f'a,b b,{cc}," d, d "'
+
+
+@pytest.mark.parametrize(
+    ("config", "payload", "columns"),
+    [
+        ({"temp": ""}, {"d": 1, "b": "foo", "c": 'ba"r', "a": "di,ng"}, "d,b,c,a"),
+        ({"temp": "a,b o,c p,,e"}, {"e": 0, "d": 1, "b o": "foo", "c p": True, "a": 4}, "a,b o,c p,e"),
+        ({"temp": ""}, [{"d": 1, "b": 3, "c": 2, "a": 4}, {"d": 4, "a": 1, "c": 3, "b": 2}], "d,b,c,a"),
+        ({"temp": "a,b,c,d"}, [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0]], "a,b,c,d"),
+        ({"temp": "", "hdrout": "all"}, [{'a"a': "A1", "b'b": "B1"}], "\"a\"\"a\",b'b"),
+    ],
+)
+async def test_rfc_columns_on_output(config, payload, columns):
+    [out] = await run(config, [{"payload": payload}], rfc=True)
+    assert out["columns"] == columns
 
 
 async def test_legacy_template_quotes_and_whitespace_removed():
