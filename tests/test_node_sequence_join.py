@@ -656,3 +656,28 @@ async def test_done_regardless_of_overflow():
         for i, (v, x) in enumerate(((3, 2), (2, 1), (4, 0), (1, 3)))
     ]
     await _completes(reduce_cfg(), msgs, 4)
+
+
+@pytest.mark.parametrize("scope", ["flow", "global"])
+async def test_reduce_with_persistable_context(scope):
+    fn = "$flowContext" if scope == "flow" else "$globalContext"
+    op = "*" if scope == "flow" else "/"
+    cfg = reduce_cfg(
+        exp=f'$A+(payload{op}{fn}("two","memory"))',
+        init=f'{fn}("one","memory")',
+        init_type="jsonata",
+        fixup=f'$A*{fn}("three","memory")',
+    )
+    settings = {"contextStorage": {"memory": {"module": "memory"}}}
+    async with FlowTestHarness(flow(**cfg), settings=settings) as h:
+        ctx = h.node("n1").node.context()
+        store = ctx.flow if scope == "flow" else ctx.global_
+        for k, v in (("one", 1), ("two", 2), ("three", 3)):
+            store.set(k, v, "memory")
+        for m in four():
+            h.node("n1").receive(m)
+        out = await h.node("n2").next_input()
+        if scope == "flow":
+            assert out["payload"] == ((((1 + 1 * 2) + 2 * 2) + 3 * 2) + 4 * 2) * 3
+        else:
+            assert out["payload"] == ((((1 + 1 / 2) + 2 / 2) + 3 / 2) + 4 / 2) * 3

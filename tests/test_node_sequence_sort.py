@@ -232,3 +232,42 @@ async def test_done_regardless_of_overflow_different_groups():
             h.node("s1").receive({"seq": i, "payload": v, "parts": {"id": g, "index": x, "count": 2}})
         msgs = await h.node("h1").inputs(5)
         assert sorted(m["seq"] for m in msgs) == [0, 1, 2, 3, 4]
+
+
+async def test_sort_payload_by_persistable_context():
+    cfg = {
+        "target": "data",
+        "targetType": "msg",
+        "msgKey": '$globalContext($,"memory")',
+        "msgKeyType": "jsonata",
+        "order": "descending",
+    }
+    async with FlowTestHarness(
+        flow(**cfg), settings={"contextStorage": {"memory": {"module": "memory"}}}
+    ) as h:
+        ctx = h.node("n1").node.context().global_
+        for k, v in (("first", "3"), ("second", "1"), ("third", "2"), ("fourth", "4")):
+            ctx.set(k, v, "memory")
+        h.node("n1").receive({"data": ["first", "second", "third", "fourth"]})
+        msg = await h.node("n2").next_input()
+        assert msg["data"] == ["fourth", "first", "third", "second"]
+
+
+async def test_sort_group_by_persistable_context():
+    cfg = {
+        "target": "data",
+        "targetType": "seq",
+        "seqKey": '$flowContext(payload,"memory")',
+        "seqKeyType": "jsonata",
+        "order": "descending",
+    }
+    async with FlowTestHarness(
+        flow(**cfg), settings={"contextStorage": {"memory": {"module": "memory"}}}
+    ) as h:
+        ctx = h.node("n1").node.context().flow
+        for k, v in (("first", "4"), ("second", "1"), ("third", "3"), ("fourth", "2")):
+            ctx.set(k, v, "memory")
+        for i, v in enumerate(["first", "second", "third", "fourth"]):
+            h.node("n1").receive({"payload": v, "parts": {"id": "X", "index": i, "count": 4}})
+        msgs = await h.node("n2").inputs(4)
+        assert [m["payload"] for m in msgs] == ["first", "third", "fourth", "second"]
