@@ -101,8 +101,9 @@ async def test_count_reset():
         check(msgs, [[0, 1], [4, 5]])
 
 
-async def test_interval_groups_what_arrived():
-    async with FlowTestHarness(flow(mode="interval", interval=0.1)) as h:
+@pytest.mark.parametrize("interval", [1, 0.1], ids=["whole-seconds", "float"])
+async def test_interval_groups_what_arrived(interval):
+    async with FlowTestHarness(flow(mode="interval", interval=interval)) as h:
         h.node("n1").receive({"payload": 0})
         h.node("n1").receive({"payload": 1})
         first = await h.node("n2").inputs(2)
