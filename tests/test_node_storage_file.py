@@ -227,7 +227,11 @@ async def test_write_to_multiple_files(tmp_path, close_early):
         for i in range(5):
             data = str(i) * 1000
             h.node("fileNode1").receive({"payload": data, "filename": str(tmp_path / "tmp" / f"{i}.txt")})
-        await h.node("helperNode1").inputs(5)
+        if close_early:
+            # closing (here: stopping the flow) waits for the queued writes
+            await h.stop()
+        else:
+            await h.node("helperNode1").inputs(5)
     for i in range(5):
         assert (tmp_path / "tmp" / f"{i}.txt").read_text() == str(i) * 1000 + EOL
 

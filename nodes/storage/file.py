@@ -23,6 +23,8 @@ from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
 
+CLOSE_TIMEOUT = 10.0
+
 # iconv-lite names that Python spells differently.
 _ALIASES = {
     "none": "utf-8",
@@ -144,10 +146,20 @@ class FileNode(Node):
             except LookupError as err:
                 raise NodeConfigError(f"Unsupported encoding: {self.encoding}") from err
         self._lock = asyncio.Lock()
+        self._inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     async def on_input(self, msg: dict, send, done) -> None:
-        async with self._lock:  # one write at a time, in arrival order
-            await self._process(msg, send, done)
+        self._inflight += 1
+        self._idle.clear()
+        try:
+            async with self._lock:  # one write at a time, in arrival order
+                await self._process(msg, send, done)
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.set()
 
     async def _process(self, msg: dict, send, done) -> None:
         try:
@@ -215,7 +227,12 @@ class FileNode(Node):
         send(msg)
         done()
 
-    def on_close(self, removed: bool) -> None:
+    async def on_close(self, removed: bool) -> None:
+        # as Node-RED does, messages already queued are written before the node closes
+        try:
+            await asyncio.wait_for(self._idle.wait(), CLOSE_TIMEOUT)
+        except TimeoutError:
+            self.warn("closing with writes still pending")
         self.status({})
 
 
