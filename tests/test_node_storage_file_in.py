@@ -174,7 +174,7 @@ ENCODINGS = [
     for e in (
         "cp874 cp1250 cp1251 cp1252 cp1253 cp1254 cp1255 cp1256 cp1257 cp1258 cp437 cp737 cp775 cp850 cp852 cp855 "
         "cp856 cp857 cp858 cp860 cp861 cp866 cp869 cp1125 maccroatian maccyrillic macgreek maciceland macroman "
-        "macromania macturkish maccenteuro macintosh koi8-r koi8-u koi8-t rk1048 pt154 tis620"
+        "macromania macturkish maccenteuro macintosh koi8-r koi8-u koi8-t rk1048 pt154 tis620 hproman8"
     ).split()
 ]
 

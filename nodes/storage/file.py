@@ -41,6 +41,7 @@ _ALIASES = {
     "maccenteuro": "mac-latin2",
     "macintosh": "mac-roman",
     "macroman": "mac-roman",
+    "hproman8": "hp-roman8",
 }
 
 
