@@ -192,7 +192,9 @@ async def test_rfc_space_separator_spaced_template():
 async def test_rfc_header_line_keeps_spaces(sep):
     header = sep.join(["a", "b b", f'"c{sep}c"', '" d, d "'])
     data = sep.join("1234")
-    [out] = await run({"temp": "", "hdrin": True, "sep": sep}, [{"payload": header + "\n" + data + "\n"}], rfc=True)
+    [out] = await run(
+        {"temp": "", "hdrin": True, "sep": sep}, [{"payload": header + "\n" + data + "\n"}], rfc=True
+    )
     assert out["payload"] == {"a": 1, "b b": 2, f"c{sep}c": 3, " d, d ": 4}
     cc = f'"c{sep}c"' if sep == "," else f"c{sep}c"
     assert out["columns"] == f'a,b b,{cc}," d, d "'
@@ -205,7 +207,7 @@ async def test_rfc_header_line_keeps_spaces(sep):
         ({"temp": "a,b o,c p,,e"}, {"e": 0, "d": 1, "b o": "foo", "c p": True, "a": 4}, "a,b o,c p,e"),
         ({"temp": ""}, [{"d": 1, "b": 3, "c": 2, "a": 4}, {"d": 4, "a": 1, "c": 3, "b": 2}], "d,b,c,a"),
         ({"temp": "a,b,c,d"}, [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0]], "a,b,c,d"),
-        ({"temp": "", "hdrout": "all"}, [{'a"a': "A1", "b'b": "B1"}], "\"a\"\"a\",b'b"),
+        ({"temp": "", "hdrout": "all"}, [{'a"a': "A1", "b'b": "B1"}], '"a""a",b\'b'),
     ],
 )
 async def test_rfc_columns_on_output(config, payload, columns):
