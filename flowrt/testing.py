@@ -283,7 +283,8 @@ class FlowTestHarness:
             if not node._closed and node.runtime is harness.runtime:
                 handle = harness.node(node.id)
                 handle._input_times.append(harness.now())
-                handle._inputs.add(msg)
+                # a JS function node's message to another one travels encoded (JSMessage)
+                handle._inputs.add(msg if type(msg) is dict else getattr(msg, "decoded", lambda: msg)())
             original_input(node, msg)
 
         def error(node: Node, err: Any, msg: dict | None = None) -> None:
