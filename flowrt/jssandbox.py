@@ -40,7 +40,7 @@ import quickjs
 
 from flowrt.node import NodeError
 
-__all__ = ["JSSandbox", "JSTimeout", "JSMemoryError", "SandboxError", "live_count"]
+__all__ = ["JSMessage", "JSSandbox", "JSTimeout", "JSMemoryError", "SandboxError", "live_count"]
 
 MARK = "\x01"
 _ESC = "\\u0001"
@@ -163,6 +163,39 @@ def loads(s: str) -> Any:
     if _scan is not None:
         return _scan(s, 0)[0]
     return json.loads(s)
+
+
+HANDLE_MARK = _ESC + 'h"'  # in encoded JSON: a live-object handle
+
+
+class JSMessage:
+    """A message in transit from one JS function node straight to another, still encoded.
+
+    A function node whose only wire leads to another function node delivers the
+    JSON text its code returned instead of decoding it in Python (the receiver
+    would encode it again at once). Nothing in Python sees the message between
+    the two nodes; whatever needs a real message (the receiver's complete and
+    catch nodes, the test harness) calls `decoded()`, which decodes once.
+
+    `text` is what the sandbox's JSON encoder produced for one message object and
+    never holds a live-object handle: handles are only valid while the sending
+    sandbox holds them, so text containing `HANDLE_MARK` is decoded at once instead.
+    """
+
+    __slots__ = ("text", "_msg")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._msg: dict | None = None
+
+    def decoded(self) -> dict:
+        msg = self._msg
+        if msg is None:
+            msg = self._msg = loads(self.text)
+        return msg
+
+    def __repr__(self) -> str:
+        return f"<JSMessage {self.text[:60]}>"
 
 
 def _sanitize(value: Any) -> Any:

@@ -456,3 +456,184 @@ async def test_express_conveniences_on_response():
     await one("msg.res._res.status(404).json({a: 1}); return msg;", {"res": {"_res": res}})
     assert res.statusCode == 404 and res.chunks == [b'{"a":1}']
     assert res.headers["content-type"].startswith("application/json")
+
+
+# ----------------------------------------------------------------- JS -> JS over a single wire
+# A function node whose single wire leads to another function node delivers the encoded
+# message (JSMessage); whatever else needs the message gets a decoded dict.
+def spy_deliveries(h: FlowTestHarness) -> list:
+    """Record (target id, type of the delivered message) of every delivery."""
+    seen = []
+    deliver = h.runtime.deliver
+
+    def spy(node, msg):
+        seen.append((node.id, type(msg).__name__))
+        deliver(node, msg)
+
+    h.runtime.deliver = spy
+    return seen
+
+
+async def test_js_to_js_chain_passes_the_encoded_message():
+    flow = [
+        fn("msg.payload.n += 1; msg.hops = 1; msg.b = Buffer.from('hi'); msg.d = new Date(5); return msg;"),
+        {
+            "id": "n2",
+            "type": "function",
+            "func": "msg.hops += 1; msg.seen = [msg.payload.n, Buffer.isBuffer(msg.b), msg.b.toString(),"
+            " msg.d instanceof Date, msg.d.getTime(), typeof msg._msgid]; return msg;",
+            "wires": [["n3"]],
+        },
+        SINK3,
+    ]
+    async with FlowTestHarness(flow) as h:
+        seen = spy_deliveries(h)
+        h.node("n1").receive({"payload": {"n": 1}, "_msgid": "m-1"})
+        received = await h.node("n2").next_input()  # the harness records it decoded
+        out = await h.node("n3").next_input()
+    assert ("n2", "JSMessage") in seen and ("n3", "dict") in seen
+    assert received == {
+        "payload": {"n": 2},
+        "hops": 1,
+        "b": b"hi",
+        "d": dt.datetime.fromtimestamp(0.005, dt.UTC),
+        "_msgid": "m-1",
+    }
+    assert out["hops"] == 2 and out["_msgid"] == "m-1"
+    assert out["seen"] == [2, True, "hi", True, 5, "string"]
+
+
+async def test_js_to_js_error_reaches_catch_with_the_message():
+    flow = [
+        fn("msg.payload = 'from n1'; return msg;"),
+        {
+            "id": "n2",
+            "type": "function",
+            "func": "msg.x = 1;\nthrow new Error('bad ' + msg.payload);",
+            "wires": [["n3"]],
+        },
+        SINK3,
+        {"id": "c1", "type": "catch", "scope": ["n2"], "uncaught": False, "wires": [["n4"]]},
+        {"id": "n4", "type": "helper"},
+    ]
+    async with FlowTestHarness(flow) as h:
+        seen = spy_deliveries(h)
+        h.node("n1").receive({"payload": "start"})
+        caught = await h.node("n4").next_input()
+        err, msg = await h.node("n2").next_error()
+    assert ("n2", "JSMessage") in seen
+    assert caught["payload"] == "from n1" and "x" not in caught  # the message n2 received
+    assert caught["error"]["message"] == "bad from n1" and caught["error"]["source"]["id"] == "n2"
+    assert "at Function node:n2:2:" in caught["error"]["stack"]
+    assert type(msg) is dict and msg["payload"] == "from n1"
+
+
+async def test_js_to_js_complete_node_scoped_to_the_receiver():
+    flow = [
+        fn("msg.payload += 1; return msg;"),
+        {"id": "n2", "type": "function", "func": "msg.payload *= 10; return msg;", "wires": [["n3"]]},
+        SINK3,
+        {"id": "c1", "type": "complete", "scope": ["n2"], "uncaught": False, "wires": [["n4"]]},
+        {"id": "n4", "type": "helper"},
+    ]
+    async with FlowTestHarness(flow) as h:
+        h.node("n1").receive({"payload": 1, "_msgid": "m-2"})
+        done = await h.node("n4").next_input()
+        out = await h.node("n3").next_input()
+    assert done["payload"] == 2 and done["_msgid"] == "m-2"  # as n2 received it
+    assert done["complete"]["source"]["id"] == "n2"
+    assert out["payload"] == 20
+
+
+async def test_js_to_js_node_done_with_error_and_async_receiver():
+    flow = [
+        fn("msg.payload = 'a'; return msg;"),
+        {
+            "id": "n2",
+            "type": "function",
+            "func": "await new Promise((r) => setTimeout(r, 1)); if (msg.payload === 'a') node.done('failed ' + msg.payload);",
+            "wires": [["n3"]],
+        },
+        SINK3,
+        {"id": "c1", "type": "catch", "scope": ["n2"], "uncaught": False, "wires": [["n4"]]},
+        {"id": "n4", "type": "helper"},
+    ]
+    async with FlowTestHarness(flow) as h:
+        h.node("n1").receive({"payload": "start"})
+        caught = await h.node("n4").next_input()
+    assert caught["payload"] == "a" and caught["error"]["message"] == "failed a"
+
+
+async def test_js_fan_out_to_two_js_nodes_keeps_clone_semantics():
+    flow = [
+        fn("msg.payload = {n: 1}; return msg;", wires=[["f2", "f3"]]),
+        {
+            "id": "f2",
+            "type": "function",
+            "func": "msg.payload.n += 10; msg.by = 'f2'; return msg;",
+            "wires": [["n3"]],
+        },
+        {
+            "id": "f3",
+            "type": "function",
+            "func": "msg.payload.n += 20; msg.by = 'f3'; return msg;",
+            "wires": [["n3"]],
+        },
+        SINK3,
+    ]
+    async with FlowTestHarness(flow) as h:
+        seen = spy_deliveries(h)
+        h.node("n1").receive({"payload": 0, "_msgid": "m-3"})
+        outs = await h.node("n3").inputs(2)
+        first, second = await h.node("f2").next_input(), await h.node("f3").next_input()
+    assert ("f2", "dict") in seen and ("f3", "dict") in seen  # fan-out: the dict path
+    assert first == second and first is not second  # the second wire got a clone
+    assert sorted((o["by"], o["payload"]["n"], o["_msgid"]) for o in outs) == [
+        ("f2", 11, "m-3"),
+        ("f3", 21, "m-3"),
+    ]
+
+
+async def test_js_to_js_messages_wait_for_the_receivers_initialize():
+    flow = [
+        fn("msg.payload += 1; return msg;"),
+        {
+            "id": "n2",
+            "type": "function",
+            "initialize": "await new Promise((r) => setTimeout(r, 20)); context.set('k', 5);",
+            "func": "msg.payload *= context.get('k'); return msg;",
+            "wires": [["n3"]],
+        },
+        SINK3,
+    ]
+    async with FlowTestHarness(flow) as h:
+        for i in range(3):
+            h.node("n1").receive({"payload": i})
+        outs = await h.node("n3").inputs(3)
+    assert [o["payload"] for o in outs] == [5, 10, 15]
+
+
+async def test_js_to_js_passes_live_response():
+    first = "msg.res._res.setHeader('X-A', '1'); return msg;"
+    second = "msg.res._res.statusCode = 202; msg.res._res.end('ok ' + msg.req.method); return msg;"
+    flow = [fn(first), {"id": "n2", "type": "function", "func": second, "wires": [["n3"]]}, SINK3]
+    res, req = FakeResponse(), FakeRequest()
+    async with FlowTestHarness(flow) as h:
+        h.node("n1").receive({"req": req, "res": {"_res": res}})
+        out = await h.node("n3").next_input()
+        assert out["res"]["_res"] is res and out["req"] is req
+        assert res.statusCode == 202 and res.chunks == [b"ok GET"]
+        assert res.getHeader("x-a") == "1"
+    assert live_count() == 0
+
+
+async def test_js_to_js_multiple_outputs_and_node_send_still_work():
+    flow = [
+        fn("node.send({payload: 'sent'}); return [msg, null];"),
+        {"id": "n2", "type": "function", "func": "msg.payload += '!'; return msg;", "wires": [["n3"]]},
+        SINK3,
+    ]
+    async with FlowTestHarness(flow) as h:
+        h.node("n1").receive({"payload": "ret"})
+        outs = await h.node("n3").inputs(2)
+    assert sorted(o["payload"] for o in outs) == ["ret!", "sent!"]

@@ -13,7 +13,15 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import register_type
-from flowrt.jssandbox import JSSandbox, SandboxError, loads, uses_await, uses_node_done
+from flowrt.jssandbox import (
+    HANDLE_MARK,
+    JSMessage,
+    JSSandbox,
+    SandboxError,
+    loads,
+    uses_await,
+    uses_node_done,
+)
 from flowrt.node import Node, NodeConfigError, NodeError
 
 RESOLVING, READY, FAILED = 0, 1, 2
@@ -30,6 +38,14 @@ def _seconds(value: Any) -> float:
 @register_type("function")
 class FunctionNode(Node):
     """JavaScript function node on QuickJS."""
+
+    #: The function node this one's single wire leads to (messages go there still encoded).
+    _js_target: FunctionNode | None = None
+
+    def _bind_targets(self, targets: list) -> None:
+        super()._bind_targets(targets)
+        target = targets[0][0] if len(targets) == 1 and len(targets[0]) == 1 else None
+        self._js_target = target if isinstance(target, FunctionNode) else None
 
     def setup(self) -> None:
         cfg = self.config
@@ -110,11 +126,16 @@ class FunctionNode(Node):
                 self._queue.append((msg, send, done))
             return
         sb = self._sb
-        try:
-            s = sb.dumps(msg)
-        except Exception as err:
-            done(NodeError(f"cannot pass the message to JavaScript: {err}"))
-            return
+        if type(msg) is JSMessage:
+            s = msg.text  # from a function node's single wire: already encoded, has a _msgid
+            has_id = True
+        else:
+            try:
+                s = sb.dumps(msg)
+            except Exception as err:
+                done(NodeError(f"cannot pass the message to JavaScript: {err}"))
+                return
+            has_id = "_msgid" in msg
         self._token = token = self._token + 1
         pending = self._pending
         pending[token] = done
@@ -131,7 +152,12 @@ class FunctionNode(Node):
         if type(r) is str:
             if self._auto_done:
                 del pending[token]
-            self.send(loads(r))
+            target = self._js_target
+            if target is not None and has_id and r[0] == "{" and HANDLE_MARK not in r:
+                # One message over the single wire to another function node: it takes the text.
+                self.runtime.deliver(target, JSMessage(r))
+            else:
+                self.send(loads(r))
             if self._auto_done:
                 done()
         elif r == 0:
@@ -142,6 +168,21 @@ class FunctionNode(Node):
             pending.pop(token, None)
             done(sb.last_error())
         sb.drain()
+
+    # ------------------------------------------------------------ encoded messages leave as dicts
+    def _complete(self, msg: Any, err: Any = None) -> None:
+        if type(msg) is JSMessage:
+            if not err:
+                complete = self.flow.complete_map
+                if not complete or not (complete.get(self._alias or self.id) or complete.get(self.id)):
+                    return  # no complete node listens: nothing to decode
+            msg = msg.decoded()
+        super()._complete(msg, err)
+
+    def error(self, err: Any, msg: Any = None) -> None:
+        if type(msg) is JSMessage:
+            msg = msg.decoded()
+        super().error(err, msg)
 
     # ------------------------------------------------------------ hooks called by the sandbox
     def js_result(self, token: int, msgs: Any) -> None:
