@@ -325,8 +325,14 @@ def _bindings(node: Any) -> dict[str, Any]:
     }
 
 
-def evaluate_jsonata(prepared: PreparedJsonata | str, msg: dict | None, node: Any = None) -> Any:
-    """Evaluate a prepared expression against ``msg`` for ``node``.
+def evaluate_jsonata(
+    prepared: PreparedJsonata | str,
+    msg: dict | None,
+    node: Any = None,
+    bindings: dict[str, Any] | None = None,
+) -> Any:
+    """Evaluate a prepared expression against ``msg`` for ``node``; ``bindings`` adds
+    variables for this evaluation only (e.g. join's ``$A``, ``$I``, ``$N``).
     Raises :class:`JsonataError` when evaluation fails."""
     prepared = prepare_jsonata(prepared)
     data = {"msg": msg} if prepared.legacy else msg
@@ -334,7 +340,10 @@ def evaluate_jsonata(prepared: PreparedJsonata | str, msg: dict | None, node: An
     previous = getattr(Jsonata.CURRENT, "jsonata", None)
     Jsonata.CURRENT.jsonata = compiled  # $now()/$millis() read the running instance
     try:
-        result = compiled.evaluate(data, _bindings(node))
+        frame = _bindings(node)
+        if bindings:
+            frame.update(bindings)
+        result = compiled.evaluate(data, frame)
     except JException as err:
         raise JsonataError(f"JSONata error in {prepared.expression!r}: {err}", "JSONATA_ERROR") from err
     except RecursionError as err:

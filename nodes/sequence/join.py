@@ -466,13 +466,10 @@ class JoinNode(Node):
             d()
 
     def _evaluate(self, prepared: Any, msg: dict, variables: dict) -> Any:
-        """Evaluate with $A/$I/$N bound. The compiled expression is shared (cached by text), so
-        the variables are assigned right before the synchronous evaluation that reads them."""
+        """Evaluate with $A/$I/$N bound for this evaluation only."""
         from flowrt.typedinput import evaluate_jsonata
 
-        for name, value in variables.items():
-            prepared.jsonata.assign(name, value)
-        return evaluate_jsonata(prepared, msg, self)
+        return evaluate_jsonata(prepared, msg, self, bindings=variables)
 
     def on_close(self, removed: bool) -> None:
         for group in self.inflight.values():
