@@ -44,6 +44,7 @@ __all__ = ["JSMessage", "JSSandbox", "JSTimeout", "JSMemoryError", "SandboxError
 
 MARK = "\x01"
 _ESC = "\\u0001"
+ESC = _ESC  # a marker object's key as it appears in JSON text
 BODY_BASE = 100_000
 SETUP_BASE = 200_000
 CLEANUP_BASE = 300_000
@@ -234,6 +235,7 @@ def _merge(old: Any, new: Any) -> None:
 
 
 _FRAME = re.compile(r"<input>:(\d+):(\d+)")
+_NODE_REFS = re.compile(r"\bnode\b|\barguments\b|\beval\b|\\u")
 
 
 class JSSandbox:
@@ -385,7 +387,12 @@ class JSSandbox:
             raise self.compile_error(str(err), kind) from None
         finally:
             self.deadline = None
-        self.js_define(kind, fn)
+        if kind == "body":
+            # Code that cannot name `node` (nor reach it through `arguments`, a direct `eval`
+            # or an escaped identifier) gets no node object made per message.
+            self.js_define(kind, fn, _NODE_REFS.search(code) is not None)
+        else:
+            self.js_define(kind, fn)
 
     def compile_error(self, text: str, kind: str) -> NodeError:
         first, _, rest = text.partition("\n")

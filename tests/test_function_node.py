@@ -637,3 +637,30 @@ async def test_js_to_js_multiple_outputs_and_node_send_still_work():
         h.node("n1").receive({"payload": "ret"})
         outs = await h.node("n3").inputs(2)
     assert sorted(o["payload"] for o in outs) == ["ret!", "sent!"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "return {payload: arguments[1].id};",
+        "return {payload: eval('no' + 'de').id};",
+        "return {payload: no\\u0064e.id};",
+        "const n = node; return {payload: n.id};",
+    ],
+)
+async def test_node_object_reachable_however_named(code):
+    out = await one(code, {"_msgid": "m-4"})
+    assert out == {"payload": "n1", "_msgid": "m-4"}
+
+
+async def test_code_without_node_and_returned_objects_of_other_kinds():
+    out = await one("const o = Object.create(null); o.payload = msg.payload + 1; return o;", {"payload": 1})
+    assert out["payload"] == 2 and out["_msgid"]
+    async with FlowTestHarness([fn("return msg.payload === 1 ? new Date(0) : Buffer.from('x');"), SINK]) as h:
+        h.node("n1").receive({"payload": 1})
+        h.node("n1").receive({"payload": 2})
+        logs = [await h.node("n1").next_log("error") for _ in range(2)]
+    assert [r.text for r in logs] == [
+        "Function tried to send a message of type Date",
+        "Function tried to send a message of type Buffer",
+    ]

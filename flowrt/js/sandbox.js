@@ -693,33 +693,44 @@
   }
   function flushAfter(fn) { try { fn(); } finally { flush(); } }
 
-  G.__nr_run = function (s, token) {
+  // The hot path: one message in (JSON text; `esc`: Python saw marker objects in it),
+  // its result out as JSON text (one message), 0 (nothing), 1 (a Promise) or 2 (failed).
+  const getProto = Object.getPrototypeOf, ObjProto = Object.prototype, isArray = Array.isArray;
+  let bodyNode = true; // false: the code cannot reach `node`, so no node object is made per message
+  const noNode = new NodeObject(null, 0, 0);
+  G.__nr_run = function (s, token, esc) {
+    encoding = false; // an uncatchable interrupt may have left it set
     let msg;
-    try { msg = dec(s); } catch (e) { return fail(e); }
+    try { msg = (esc === undefined ? s.indexOf(ESC) !== -1 : esc) ? JSON.parse(s, revive) : JSON.parse(s); } catch (e) { return fail(e); }
     const msgid = msg._msgid;
-    let res;
     try {
-      res = body(msg, makeNode(msgid, token, 0));
-      if (res !== null && typeof res === "object" && typeof res.then === "function") {
-        settle(res, token, msgid);
-        flush();
-        return 1;
-      }
-      if (tracked.length) flush();
-      if (res !== null && typeof res === "object" && !Array.isArray(res) && !(res instanceof Uint8Array) && !(res instanceof Date)) {
-        res._msgid = msgid;
-        return enc(res);
-      }
+      const res = body(msg, bodyNode ? new NodeObject(msgid, token, 0) : noNode);
+      if (res !== null && typeof res === "object") {
+        if (typeof res.then === "function") {
+          settle(res, token, msgid);
+          flush();
+          return 1;
+        }
+        if (tracked.length) flush();
+        if (getProto(res) === ObjProto || (!isArray(res) && !(res instanceof Uint8Array) && !(res instanceof Date))) {
+          res._msgid = msgid;
+          encoding = true;
+          const out = stringify(res);
+          encoding = false;
+          return out;
+        }
+      } else if (tracked.length) flush();
       const n = normalise(res, msgid, false);
       return n === null ? 0 : enc(n);
     } catch (err) {
+      encoding = false;
       try { flush(); } catch (e) { /* keep the first error */ }
       return fail(err);
     }
   };
   G.__nr_lastError = () => lastError;
-  G.__nr_define = function (kind, fn) {
-    if (kind === "body") body = fn; else if (kind === "setup") setup = fn; else cleanup = fn;
+  G.__nr_define = function (kind, fn, usesNode) {
+    if (kind === "body") { body = fn; bodyNode = usesNode !== false; } else if (kind === "setup") setup = fn; else cleanup = fn;
   };
   G.__nr_meta = function (s) {
     meta = JSON.parse(s);

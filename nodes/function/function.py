@@ -14,6 +14,7 @@ from typing import Any
 
 from flowrt import register_type
 from flowrt.jssandbox import (
+    ESC,
     HANDLE_MARK,
     JSMessage,
     JSSandbox,
@@ -137,35 +138,36 @@ class FunctionNode(Node):
                 return
             has_id = "_msgid" in msg
         self._token = token = self._token + 1
-        pending = self._pending
-        pending[token] = done
+        auto = self._auto_done
+        if not auto:
+            self._pending[token] = done  # the code may call node.done() while it runs
         sb.arm()
         try:
-            r = self._run(s, token)
+            r = self._run(s, token, ESC in s)
         except Exception as err:
             sb.deadline = None
-            pending.pop(token, None)
+            self._pending.pop(token, None)
             done(sb.engine_error(err))
             sb.drain()
             return
         sb.deadline = None
         if type(r) is str:
-            if self._auto_done:
-                del pending[token]
             target = self._js_target
             if target is not None and has_id and r[0] == "{" and HANDLE_MARK not in r:
                 # One message over the single wire to another function node: it takes the text.
                 self.runtime.deliver(target, JSMessage(r))
             else:
                 self.send(loads(r))
-            if self._auto_done:
+            if auto and self.flow.complete_map:  # done() only matters to complete nodes
                 done()
+        elif r == 1:  # a Promise: settled by js_result / js_fail
+            if auto:
+                self._pending[token] = done
         elif r == 0:
-            if self._auto_done:
-                del pending[token]
+            if auto and self.flow.complete_map:
                 done()
         elif r == 2:
-            pending.pop(token, None)
+            self._pending.pop(token, None)
             done(sb.last_error())
         sb.drain()
 
