@@ -90,9 +90,12 @@ def flowrt_problem(flow: Path) -> str | None:
         if result.returncode == 0:
             _validated[flow] = None
         else:
-            lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
-            errors = [line for line in lines if line.startswith("error")] or lines
-            _validated[flow] = "flowrt validate: " + "; ".join(errors[:3])[:300]
+            lines = [line.strip() for line in (result.stderr + result.stdout).splitlines() if line.strip()]
+            if any(line.startswith("Traceback") for line in lines):
+                _validated[flow] = f"flowrt validate crashed: {lines[-1][:300]}"
+            else:
+                errors = [line for line in lines if line.startswith("error")] or lines
+                _validated[flow] = "flowrt validate: " + "; ".join(errors[:3])[:300]
     return _validated[flow]
 
 
