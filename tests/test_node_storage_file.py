@@ -8,6 +8,7 @@ import flowrt.nodes.storage.file  # noqa: F401
 import pytest
 from flowrt.nodes.storage.file import encode_text
 
+from flowrt import iconv_codecs
 from flowrt.testing import FlowTestHarness
 
 EOL = os.linesep
@@ -315,8 +316,42 @@ async def test_write_with_encoding(target, encoding, data):
     assert msg["payload"] == data
 
 
-async def test_unsupported_encoding_refuses_to_start(target):
-    async with FlowTestHarness(file_flow(filename=str(target), encoding="viscii")) as h:
+# Code pages Python lacks, from the system's iconv (flowrt.iconv_codecs). iconv-lite writes
+# "test" as b"test" in each. Where the system's iconv lacks one (glibc: cp808, macthai), the
+# node must refuse to start rather than write wrong bytes; the case is then skipped.
+ICONV_ENCODINGS = (
+    "cp808 cp922 cp1046 cp1124 cp1129 cp1133 cp1161 cp1162 cp1163 macthai macukraine koi8-ru armscii8 tcvn "
+    "georgianacademy georgianps viscii iso646cn iso646jp"
+).split()
+
+
+@pytest.mark.parametrize("encoding", ICONV_ENCODINGS)
+async def test_write_with_iconv_encoding(target, encoding):
+    if not iconv_codecs.available(encoding):
+        async with FlowTestHarness(file_flow(filename=str(target), encoding=encoding)) as h:
+            assert h.runtime.get_node("fileNode1") is None
+        pytest.skip(f"the system's iconv has no {encoding}")
+    [msg] = await write(
+        {"filename": str(target), "appendNewline": False, "overwriteFile": True, "encoding": encoding},
+        [{"payload": "test"}],
+    )
+    assert target.read_bytes() == b"test"
+    assert msg["payload"] == "test"
+
+
+async def test_write_non_ascii_with_iconv_encoding(target):
+    if not iconv_codecs.available("koi8-ru"):
+        pytest.skip("the system's iconv has no KOI8-RU")
+    await write(
+        {"filename": str(target), "appendNewline": False, "overwriteFile": True, "encoding": "koi8-ru"},
+        [{"payload": "Привіт"}],
+    )
+    assert target.read_bytes() == bytes.fromhex("f0d2c9d7a6d4")
+
+
+@pytest.mark.parametrize("encoding", ["no-such-encoding", "cp1047"])
+async def test_unsupported_encoding_refuses_to_start(target, encoding):
+    async with FlowTestHarness(file_flow(filename=str(target), encoding=encoding)) as h:
         assert h.runtime.get_node("fileNode1") is None
 
 

@@ -4,6 +4,7 @@ import flowrt.nodes.storage.file_in  # noqa: F401
 import pytest
 from flowrt.nodes.storage.file import encode_text
 
+from flowrt import iconv_codecs
 from flowrt.testing import FlowTestHarness
 
 TEXT = "File message line 1\nFile message line 2\n"
@@ -185,6 +186,36 @@ async def test_read_with_encoding(tmp_path, encoding, data):
     path.write_bytes(encode_text(data, encoding))
     [msg] = await read({"filename": str(path), "format": "utf8", "encoding": encoding})
     assert msg["payload"] == data
+
+
+# Code pages Python lacks, from the system's iconv (flowrt.iconv_codecs). iconv-lite writes
+# "test" as b"test" in each. Where the system's iconv lacks one (glibc: cp808, macthai), the
+# node must refuse to start rather than read wrong text; the case is then skipped.
+ICONV_ENCODINGS = (
+    "cp808 cp922 cp1046 cp1124 cp1129 cp1133 cp1161 cp1162 cp1163 macthai macukraine koi8-ru armscii8 tcvn "
+    "georgianacademy georgianps viscii iso646cn iso646jp"
+).split()
+
+
+@pytest.mark.parametrize("encoding", ICONV_ENCODINGS)
+async def test_read_with_iconv_encoding(tmp_path, encoding):
+    path = tmp_path / "enc.txt"
+    path.write_bytes(b"test")
+    if not iconv_codecs.available(encoding):
+        async with FlowTestHarness(flow(filename=str(path), format="utf8", encoding=encoding)) as h:
+            assert h.runtime.get_node("fileInNode1") is None
+        pytest.skip(f"the system's iconv has no {encoding}")
+    [msg] = await read({"filename": str(path), "format": "utf8", "encoding": encoding})
+    assert msg["payload"] == "test"
+
+
+async def test_read_lines_with_iconv_encoding(tmp_path):
+    if not iconv_codecs.available("koi8-ru"):
+        pytest.skip("the system's iconv has no KOI8-RU")
+    path = tmp_path / "enc.txt"
+    path.write_bytes(bytes.fromhex("f0d2c9d7a6d4") + b"\n" + bytes.fromhex("e1c2d7"))
+    msgs = await read({"filename": str(path), "format": "lines", "encoding": "koi8-ru"}, n=2)
+    assert [m["payload"] for m in msgs] == ["Привіт", "Абв"]
 
 
 async def test_lines_with_multibyte_encoding_across_chunks(tmp_path):

@@ -21,7 +21,7 @@ import codecs
 import os
 from typing import Any
 
-from flowrt import Node, NodeConfigError, register_type
+from flowrt import Node, NodeConfigError, iconv_codecs, register_type
 
 CLOSE_TIMEOUT = 10.0
 
@@ -43,6 +43,10 @@ _ALIASES = {
     "macroman": "mac-roman",
     "hproman8": "hp-roman8",
 }
+
+# iconv-lite's single-byte code pages Python lacks (cp922, koi8-ru, viscii, ...), from the
+# system's iconv where it has them; the others stay "Unsupported encoding".
+iconv_codecs.register()
 
 
 def codec_for(encoding: str | None) -> str:
