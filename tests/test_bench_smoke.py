@@ -156,3 +156,23 @@ def test_quick_mode_measures_get_hello(tmp_path):
     assert hello["flowrt"] > 0
     assert hello["median"]["flowrt"]["p99_ms"] > 0
     assert "load generator: builtin" in done.stdout
+
+
+def test_without_node_the_harness_says_so(monkeypatch):
+    monkeypatch.setattr(nodered.shutil, "which", lambda name: None)
+    red, line = nodered.ensure_node_red()
+    assert red is None
+    assert "node and npm not found" in line and "flowrt runs alone" in line
+
+
+def test_node_red_settings_are_headless(tmp_path, monkeypatch):
+    flow = tmp_path / "flow.json"
+    flow.write_text(json.dumps({"id": "t", "type": "tab", "nodes": []}))
+    server = nodered.nodered_server(tmp_path / "red.js", flow, port=1234)
+    try:
+        settings_path = Path(server.argv[server.argv.index("--settings") + 1])
+        settings = settings_path.read_text()
+        assert "disableEditor: true" in settings and "uiPort: 1234" in settings
+        assert json.loads((settings_path.parent / "flows.json").read_text()) == [{"id": "t", "type": "tab"}]
+    finally:
+        server.cleanup()
