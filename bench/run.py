@@ -293,9 +293,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="bench/run.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="smoke mode: flowrt only, ~2 s per scenario")
     parser.add_argument(
-        "--only", action="append", default=[], metavar="SCENARIO", help="names or prefixes, comma-separated"
+        "--quick", action="store_true", help="smoke mode: flowrt only, a few seconds per scenario"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="SCENARIO",
+        help="exact names, or prefixes such as chain; comma-separated",
     )
     parser.add_argument("--runs", type=int, help="runs per runtime and scenario (default 3; --quick: 1)")
     parser.add_argument(

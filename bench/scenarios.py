@@ -213,15 +213,18 @@ BY_NAME = {s.name: s for s in SCENARIOS}
 
 
 def select(patterns: list[str]) -> list[Scenario]:
-    """Scenarios whose name equals or starts with one of the patterns (all when none given)."""
+    """Scenarios named by the patterns: an exact name, else every name starting with it."""
     if not patterns:
         return list(SCENARIOS)
     wanted = [p.strip() for text in patterns for p in text.split(",") if p.strip()]
-    chosen = [s for s in SCENARIOS if any(s.name == p or s.name.startswith(p) for p in wanted)]
-    unknown = [p for p in wanted if not any(s.name == p or s.name.startswith(p) for s in SCENARIOS)]
+
+    def matches(scenario: Scenario, pattern: str) -> bool:
+        return scenario.name == pattern if pattern in BY_NAME else scenario.name.startswith(pattern)
+
+    unknown = [p for p in wanted if not any(matches(s, p) for s in SCENARIOS)]
     if unknown:
         raise SystemExit(f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
-    return chosen
+    return [s for s in SCENARIOS if any(matches(s, p) for p in wanted)]
 
 
 # ---------------------------------------------------------------- run settings

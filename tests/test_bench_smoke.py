@@ -122,8 +122,11 @@ def test_quick_chain_flow_is_shortened(tmp_path):
 
 
 def test_scenario_selection():
-    assert [s.name for s in scenarios.select(["hello"])] == ["hello", "hello-vs-aiohttp"]
+    assert [s.name for s in scenarios.select(["hello"])] == ["hello"]
+    assert [s.name for s in scenarios.select(["hello-"])] == ["hello-vs-aiohttp"]
     assert {s.name for s in scenarios.select(["chain-change"])} == {"chain-change-k1", "chain-change-k100"}
+    assert [s.name for s in scenarios.select(["chain-change-k1"])] == ["chain-change-k1"]
+    assert [s.name for s in scenarios.select(["hello,echo-js"])] == ["hello", "echo-js"]
     with pytest.raises(SystemExit):
         scenarios.select(["nope"])
 
