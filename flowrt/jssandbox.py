@@ -210,6 +210,9 @@ def _sanitize(value: Any) -> Any:
     return value
 
 
+_NUMBERS = (int, float)
+
+
 def _merge(old: Any, new: Any) -> None:
     """Update a Python container in place to equal `new` (keeping nested identity)."""
     if type(old) is dict and type(new) is dict:
@@ -219,15 +222,15 @@ def _merge(old: Any, new: Any) -> None:
             o = old.get(k, _merge)
             if type(o) is type(v) and type(v) in (dict, list):
                 _merge(o, v)
-            elif o is not v:
-                old[k] = v
+            elif o is not v and not (type(o) in _NUMBERS and type(v) in _NUMBERS and o == v):
+                old[k] = v  # (an equal number keeps its Python type: 2.0 stays a float)
     elif type(old) is list and type(new) is list:
         for i, v in enumerate(new):
             if i < len(old):
                 o = old[i]
                 if type(o) is type(v) and type(v) in (dict, list):
                     _merge(o, v)
-                else:
+                elif o is not v and not (type(o) in _NUMBERS and type(v) in _NUMBERS and o == v):
                     old[i] = v
             else:
                 old.append(v)
@@ -625,19 +628,19 @@ class JSSandbox:
             key, store = args[0], args[1] if len(args) > 1 else None
             value = ctx.get(key, store)
             tracked = self._tracked
-            if isinstance(key, list):
-                tokens = []
-                for v in value:
-                    if type(v) in (dict, list):
-                        tokens.append(len(tracked))
-                        tracked.append(v)
-                    else:
-                        tokens.append(None)
-            elif type(value) in (dict, list):
-                tokens = [len(tracked)]
-                tracked.append(value)
-            else:
-                tokens = None
+            if not isinstance(key, list):
+                # "<token>\n<JSON>": JS keeps the JSON text as the value's snapshot
+                if type(value) in (dict, list):
+                    tracked.append(value)
+                    return f"{len(tracked) - 1}\n{self.dumps(value)}"
+                return "null\n" + self.dumps(value)
+            tokens = []  # several keys: [values, tokens], a token per value (None: not an object)
+            for v in value:
+                if type(v) in (dict, list):
+                    tokens.append(len(tracked))
+                    tracked.append(v)
+                else:
+                    tokens.append(None)
             return self.dumps([value, tokens])
         if method == "set":
             key, value, store = (args + [None, None, None])[:3]

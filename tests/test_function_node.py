@@ -206,6 +206,27 @@ async def test_context_keeps_references():
         assert st == {"n": 3, "list": [1, 2, 3]}
 
 
+async def test_context_write_back_keeps_python_types_and_identity():
+    code = (
+        "const st = flow.get('st'); const [a, b] = flow.get(['a', 'b']); const n = flow.get('missing');"
+        "st.n++; a.x = 'changed'; msg.payload = [st.f, b.y, n == null]; return msg;"
+    )
+    async with FlowTestHarness([fn(code), SINK]) as h:
+        flow_ctx = h.node("n1").node.context().flow
+        st = {"n": 0, "f": 2.0, "when": dt.datetime(2020, 1, 1, tzinfo=dt.UTC), "inner": {"k": [1.0, 2]}}
+        inner = st["inner"]
+        flow_ctx.set("st", st)
+        flow_ctx.set("a", {"x": 1})
+        flow_ctx.set("b", {"y": 1.5})
+        h.node("n1").receive({})
+        out = await h.node("n2").next_input()
+        assert out["payload"] == [2, 1.5, True]
+        assert flow_ctx.get("st") is st and st["inner"] is inner
+        assert st["n"] == 1 and type(st["f"]) is float and type(inner["k"][0]) is float
+        assert st["when"] == dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+        assert flow_ctx.get("a") == {"x": "changed"} and flow_ctx.get("b") == {"y": 1.5}
+
+
 # ----------------------------------------------------------------- timers
 async def test_set_timeout_and_interval():
     code = (
@@ -298,7 +319,7 @@ if (msg.payload === 'loop') { while (true) {} }
 if (msg.payload === 'memory') { const a = []; while (true) { a.push('x'.repeat(1000) + a.length); } }
 if (msg.payload === 'stack') { function f() { return f() + 1; } f(); }
 if (msg.payload === 'timer') { setTimeout(() => { throw new Error('late failure'); }, 1); }
-if (msg.payload === 'jobs') { const spin = () => Promise.resolve().then(spin); spin(); }
+if (msg.payload === 'jobs') { const spin = () => { Promise.resolve().then(spin); }; spin(); }
 return msg;
 """
 

@@ -390,25 +390,38 @@
   // current run and their changes written back into the very Python objects.
   let tracked = [];
   function trackGet(scope, args) {
-    const r = host("ctx", enc([scope, "get", args]));
-    // r = [value, tokens]; tokens parallel to the values read (null when not an object)
-    const value = r[0], tokens = r[1];
-    if (tokens) {
-      if (Array.isArray(args[0])) value.forEach((v, i) => { if (tokens[i] !== null) tracked.push([tokens[i], v, enc(v)]); });
-      else if (tokens[0] !== null) tracked.push([tokens[0], value, enc(value)]);
+    if (Array.isArray(args[0])) {
+      const r = host("ctx", enc([scope, "get", args]));
+      // r = [values, tokens]; tokens parallel to the values read (null when not an object)
+      const value = r[0], tokens = r[1];
+      if (tokens) value.forEach((v, i) => { if (tokens[i] !== null) tracked.push([tokens[i], v, enc(v)]); });
+      return value;
     }
+    // one key: "<token or null>\n<the value's JSON>"; that JSON is the snapshot the value is
+    // compared with at the end of the run (a spurious difference only costs a no-op write-back)
+    const r = HOST("ctx", enc([scope, "get", args]));
+    if (r.charCodeAt(0) === 33) { // "!" error
+      const info = JSON.parse(r.slice(1));
+      const err = new Error(info.message);
+      if (info.name) err.name = info.name;
+      throw err;
+    }
+    const i = r.indexOf("\n");
+    const text = r.slice(i + 1);
+    const value = dec(text);
+    if (i !== 4 || r.charCodeAt(0) !== 110) tracked.push([Number(r.slice(0, i)), value, text]); // not "null"
     return value;
   }
   function flush() {
     if (tracked.length === 0) return;
     const t = tracked;
     tracked = [];
-    const changed = [];
+    let changed = "";
     for (const [token, obj, json] of t) {
       const now = enc(obj);
-      if (now !== json) changed.push([token, obj]);
+      if (now !== json) changed += (changed ? ",[" : "[") + token + "," + (now === undefined ? "null" : now) + "]";
     }
-    if (changed.length) host("sync", enc(changed));
+    if (changed) host("sync", "[" + changed + "]");
     else HOST("sync", "");
   }
 
