@@ -163,13 +163,16 @@ class ServerProcess:
             self._changed.set()
         self._changed.set()
 
-    async def wait_for_line(self, text: str, timeout: float) -> str:
+    async def wait_for_line(self, text: str, timeout: float, fail_on: str | None = None) -> str:
+        """The first output line containing `text`; a line containing `fail_on` first is an error."""
         deadline = time.perf_counter() + timeout
         seen = 0
         while True:
             for line in self.lines[seen:]:
                 if text in line:
                     return line
+                if fail_on and fail_on in line:
+                    raise RuntimeError(f"{self.name} logged an error before {text!r}: {line.strip()}")
             seen = len(self.lines)
             if self._reader is not None and self._reader.done():
                 raise RuntimeError(

@@ -315,7 +315,8 @@ RESULT_RE = re.compile(r"RESULT chain=(\S+) inflight=(\d+) loops=(\d+) .*node_de
 
 
 async def measure_chain(scenario: Scenario, server, settings: Settings) -> dict:
-    line = await server.wait_for_line("RESULT chain=", 40.0 if settings.quick else 90.0)
+    # the chain flows log nothing at error level when they work: the first error fails the run
+    line = await server.wait_for_line("RESULT chain=", 40.0 if settings.quick else 90.0, fail_on="[error]")
     match = RESULT_RE.search(line)
     if not match:
         raise RuntimeError(f"cannot read the RESULT line: {line}")
