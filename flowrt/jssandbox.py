@@ -564,6 +564,9 @@ class JSSandbox:
         if op == "send":
             node.send(loads(payload))
             return None
+        if op == "cget":  # "<scope>\n<key>": get from the default store
+            scope, _, key = payload.partition("\n")
+            return self._context_op(scope, "get", [key])
         if op == "ctx":
             return self._context_op(*loads(payload))
         if op == "sync":

@@ -399,7 +399,10 @@
     }
     // one key: "<token or null>\n<the value's JSON>"; that JSON is the snapshot the value is
     // compared with at the end of the run (a spurious difference only costs a no-op write-back)
-    const r = HOST("ctx", enc([scope, "get", args]));
+    const key = args[0];
+    const r = typeof key === "string" && args[1] === undefined
+      ? HOST("cget", scope + "\n" + key) // the common case, without JSON around it
+      : HOST("ctx", enc([scope, "get", args]));
     if (r.charCodeAt(0) === 33) { // "!" error
       const info = JSON.parse(r.slice(1));
       const err = new Error(info.message);
