@@ -28,7 +28,7 @@ from flowrt.registry import registry
 from flowrt.runtime import Runtime
 from flowrt.settings import Settings
 
-FLOWS = Path("/work/shared/node-red-reference/flows")
+FLOWS = Path(__file__).resolve().parents[1].parent / "shared" / "node-red-reference" / "flows"
 NODE_RED = "233k-302k"
 
 

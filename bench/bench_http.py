@@ -16,7 +16,9 @@ import aiohttp
 
 from flowrt.testing import FlowProcess
 
-HELLO = Path("/work/shared/node-red-reference/flows/a_hello.json")
+HELLO = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "node-red-reference" / "flows" / "a_hello.json"
+)
 
 
 async def main() -> None:

@@ -29,8 +29,8 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-REFERENCE = Path("/work/shared/node-red-reference/flows")
-SEED_MCP_TAB = Path("/work/shared/seeds/mcp-server-tab.json")
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "node-red-reference" / "flows"
+SEED_MCP_TAB = Path(__file__).resolve().parents[1].parent / "shared" / "seeds" / "mcp-server-tab.json"
 MCP_FLOW = ROOT / "flows" / "mcp-server.yaml"
 OWN_FLOWS = BENCH / "flows"
 

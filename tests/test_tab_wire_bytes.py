@@ -12,7 +12,7 @@ from flowrt.registry import load_builtin_nodes, registry
 from flowrt.testing import FlowProcess
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = Path("/work/shared/node-red-reference/seed_raw_wire.bin")
+REFERENCE = ROOT.parent / "shared" / "node-red-reference" / "seed_raw_wire.bin"
 
 load_builtin_nodes()
 pytestmark = [
