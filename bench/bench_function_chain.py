@@ -23,7 +23,7 @@ from flowrt.log import Logger
 from flowrt.runtime import Runtime
 from flowrt.settings import Settings
 
-FLOWS = Path("/work/shared/node-red-reference/flows")
+FLOWS = Path(__file__).resolve().parents[1].parent / "shared" / "node-red-reference" / "flows"
 NODE_RED = "78k-93k"
 
 # The same chain in Python, line for line.

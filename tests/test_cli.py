@@ -147,7 +147,7 @@ async def test_run_yaml_inject_to_debug_prints_the_message(tmp_path):
     assert status == 0, proc.output
 
 
-COUNTER_NODE = '''
+COUNTER_NODE = """
 from flowrt import Node, register_type
 
 
@@ -158,7 +158,7 @@ class PersistCounter(Node):
         count = (store.get("count", "file") or 0) + 1
         store.set("count", count, "file")
         self.log(f"count={count}")
-'''
+"""
 
 
 async def test_user_node_dir_settings_file_and_file_context_survive_restart(tmp_path):
@@ -166,11 +166,11 @@ async def test_user_node_dir_settings_file_and_file_context_survive_restart(tmp_
     node_dir.mkdir()
     (node_dir / "counter.py").write_text(COUNTER_NODE)
     settings = tmp_path / "settings.yaml"
-    settings.write_text(
-        "contextStorage:\n  default: {module: memory}\n  file: {module: localfilesystem}\n"
-    )
+    settings.write_text("contextStorage:\n  default: {module: memory}\n  file: {module: localfilesystem}\n")
     flow = tmp_path / "flow.json"
-    flow.write_text(json.dumps([{"id": "t", "type": "tab"}, {"id": "c", "type": "persist-counter", "z": "t"}]))
+    flow.write_text(
+        json.dumps([{"id": "t", "type": "tab"}, {"id": "c", "type": "persist-counter", "z": "t"}])
+    )
     user_dir = tmp_path / "user"
     for expected in (1, 2):
         proc = FlowProcess([flow], "--nodes", str(node_dir), "-s", str(settings), "-u", str(user_dir))
