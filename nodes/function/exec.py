@@ -220,11 +220,15 @@ class ExecNode(Node):
         self.active.pop(pid, None)
         done()
 
-    def on_close(self, removed: bool) -> None:
+    async def on_close(self, removed: bool) -> None:
         active, self.active = self.active, {}
         for proc in active.values():
             _kill(proc, signal.SIGTERM)
         self.status({})
+        # Reap them, so no process or pipe transport outlives the node (bounded by nodeCloseTimeout).
+        for proc in active.values():
+            if proc.returncode is None:
+                await proc.wait()
 
 
 def _as_pid(value: Any) -> int | None:
