@@ -23,6 +23,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from flowrt.jsvalues import js_number_text as _js_number
+
 __all__ = ["MISSING", "MustacheError", "js_string", "parse", "render", "token_names"]
 
 
@@ -54,18 +56,6 @@ _HTML_RE = re.compile(r"[&<>\"'`=/]")
 
 def escape_html(text: str) -> str:
     return _HTML_RE.sub(lambda m: _HTML[m.group(0)], text)
-
-
-def _js_number(value: float | int) -> str:
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        if value.is_integer() and abs(value) < 1e21:
-            return str(int(value))
-        return repr(value)
-    return str(value)
 
 
 def js_string(value: Any) -> str:

@@ -19,23 +19,13 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node, register_type
+from flowrt.jsvalues import js_number_text as _js_number
 from flowrt.propertypath import parse_property_expression
 
 _MISSING = object()  # JavaScript undefined, where it differs from null
 
 
 # ----- encoding for the "sidebar" (Node-RED's RED.util.encodeObject) ----------------
-
-
-def _js_number(value: float | int) -> str:
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        if value.is_integer() and abs(value) < 1e21:
-            return str(int(value))
-    return repr(value) if isinstance(value, float) else str(value)
 
 
 def _error_data(err: BaseException) -> dict:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
+from flowrt.jsvalues import js_number_text as js_num_str
 from flowrt.message import clone_message, generate_id
 from flowrt.propertypath import PropertyPathError, parse_property_expression
 
@@ -100,18 +101,6 @@ def parse_float(value: Any) -> float:
 
 def is_nan(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
-
-
-def js_num_str(value: float | int) -> str:
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        if value.is_integer() and abs(value) < 1e21:
-            return str(int(value))
-        return repr(value)
-    return str(value)
 
 
 def js_str(value: Any) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema
 
 from flowrt import Node, register_type
+from flowrt.jsvalues import js_number_text
 from flowrt.propertypath import get_message_property, set_message_property
 
 __all__ = ["JSONNode", "JSParseError", "js_json_dumps", "js_json_loads", "js_number_text"]
@@ -22,26 +23,6 @@ __all__ = ["JSONNode", "JSParseError", "js_json_dumps", "js_json_loads", "js_num
 
 class JSParseError(ValueError):
     """A JSON syntax error with a message in the style of JavaScript's JSON.parse."""
-
-
-def js_number_text(value: int | float) -> str:
-    """A number as JavaScript's String(number) writes it (for common values)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value.is_integer() and abs(value) < 1e21:
-        return str(int(value))
-    text = repr(value)
-    if "e" in text:
-        mantissa, exp = text.split("e")
-        sign = "-" if exp.startswith("-") else "+"
-        text = f"{mantissa}e{sign}{exp.lstrip('+-').lstrip('0') or '0'}"
-    return text
 
 
 def _to_jsonable(value: Any) -> Any:

@@ -1,0 +1,25 @@
+"""JavaScript's view of Python values, shared by nodes that must print numbers as Node-RED does."""
+
+from __future__ import annotations
+
+import math
+
+
+def js_number_text(value: int | float) -> str:
+    """A number as JavaScript's String(number) writes it: 3.0 -> "3", 1e21 -> "1e+21", 1.5e-07 -> "1.5e-7"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    text = repr(value)
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        sign = "-" if exp.startswith("-") else "+"
+        text = f"{mantissa}e{sign}{exp.lstrip('+-').lstrip('0') or '0'}"
+    return text
