@@ -210,8 +210,11 @@ class Node:
         self.create_task(runner())
 
     def _done_for(self, msg: dict) -> Callable[..., None]:
+        flow = self.flow
+
         def done(err: Any = None) -> None:
-            self._complete(msg, err)
+            if err or flow.complete_map:  # most flows have no complete node: skip the lookup
+                self._complete(msg, err)
 
         return done
 
