@@ -202,13 +202,10 @@ def build_settings(args: argparse.Namespace):
     if not values.get("userDir"):
         values["userDir"] = str(Path.home() / ".flowrt")
     settings = Settings(values)
-    try:
-        from flowrt.log import LEVELS
+    from flowrt.log import LEVELS
 
-        if settings.get("logLevel") not in LEVELS:
-            raise SettingsError(f"logLevel {settings.get('logLevel')!r} is not one of {', '.join(LEVELS)}")
-    except SettingsError:
-        raise
+    if settings.get("logLevel") not in LEVELS:
+        raise SettingsError(f"logLevel {settings.get('logLevel')!r} is not one of {', '.join(LEVELS)}")
     return settings
 
 

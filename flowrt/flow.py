@@ -229,8 +229,12 @@ class Flow:
             handled = True
         return handled
 
+    def complete_targets(self, node: Node) -> list[Node]:
+        """Complete nodes whose scope names `node` (subflow copies' scopes are already remapped)."""
+        return self.complete_map.get(node.id) or []
+
     def handle_complete(self, node: Node, msg: dict) -> None:
-        targets = self.complete_map.get(node._alias or node.id) or self.complete_map.get(node.id)
+        targets = self.complete_targets(node)
         if not targets:
             return
         for target in targets:

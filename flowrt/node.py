@@ -267,17 +267,7 @@ class Node:
 
     def get_setting(self, name: str) -> Any:
         """An env value as Node-RED's env.get: NR_NODE_*, then group, flow, parents, process env."""
-        if name == "NR_NODE_ID":
-            return self.id
-        if name == "NR_NODE_NAME":
-            return self.name
-        if name == "NR_NODE_PATH":
-            return self.path
-        if self.g:
-            group = self.flow.groups.get(self.g)
-            if group is not None:
-                return group.get_setting(name)
-        return self.flow.get_setting(name)
+        return node_setting(self.flow, name, self.id, self.name, self.path, self.g)
 
     def evaluate(self, value: Any, type_: str, msg: dict | None = None) -> Any:
         """Evaluate a typed input (msg, flow, global, str, num, json, jsonata, env, ...)."""
@@ -332,6 +322,20 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.type}:{self.id}>"
+
+
+def node_setting(flow: Flow, name: str, node_id: Any, node_name: Any, node_path: str, group_id: Any) -> Any:
+    """env.get for a node (or a node config not yet built): NR_NODE_*, then its group or flow."""
+    if name == "NR_NODE_ID":
+        return node_id
+    if name == "NR_NODE_NAME":
+        return node_name
+    if name == "NR_NODE_PATH":
+        return node_path
+    group = flow.groups.get(group_id) if group_id else None
+    if group is not None:
+        return group.get_setting(name)
+    return flow.get_setting(name)
 
 
 def error_text(err: Any) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 from flowrt.flow import Flow, GlobalFlow, SubflowFlow
 from flowrt.log import Logger
-from flowrt.node import Node, NodeConfigError
+from flowrt.node import Node, NodeConfigError, node_setting
 from flowrt.registry import Registry, load_builtin_nodes
 from flowrt.registry import registry as default_registry
 from flowrt.settings import Settings
@@ -257,8 +257,14 @@ class Runtime:
                 self.log.error(f"unknown node type {type_name!r} (node {config.get('id')!r}): not started")
                 return None
             cls = InertNode
-        probe = _SettingProbe(config, flow)
-        substitute_env_properties(config, probe.get_setting)
+        # ${VAR} is resolved before the node exists, as Node-RED's createNode does.
+        path = f"{flow.path}/{config.get('_alias') or config.get('id')}"
+        substitute_env_properties(
+            config,
+            lambda name: node_setting(
+                flow, name, config.get("id"), config.get("name"), path, config.get("g")
+            ),
+        )
         try:
             node = cls(config, flow)
             node.type = type_name
@@ -294,7 +300,6 @@ class Runtime:
                 elif source.get("id") in copies:
                     _extend_port(copies[source["id"]], source.get("port", 0), destinations)
 
-        status_node = None
         if definition.get("status"):
             status_id = f"{instance.id}:status"
             for source in definition["status"].get("wires") or []:
@@ -358,26 +363,6 @@ class Runtime:
         if self.http is not None:
             await self.http.stop()
             self.http = None
-
-
-class _SettingProbe:
-    """Resolves ${VAR} in a node's properties before the node exists (as Node-RED's createNode)."""
-
-    def __init__(self, config: dict, flow: Flow) -> None:
-        self.config = config
-        self.flow = flow
-
-    def get_setting(self, name: str) -> Any:
-        if name == "NR_NODE_ID":
-            return self.config.get("id")
-        if name == "NR_NODE_NAME":
-            return self.config.get("name")
-        if name == "NR_NODE_PATH":
-            return f"{self.flow.path}/{self.config.get('_alias') or self.config.get('id')}"
-        group = self.flow.groups.get(self.config.get("g") or "")
-        if group is not None:
-            return group.get_setting(name)
-        return self.flow.get_setting(name)
 
 
 def _extend_port(config: dict, port: int, destinations: list[str]) -> None:

@@ -175,8 +175,7 @@ class FunctionNode(Node):
     def _complete(self, msg: Any, err: Any = None) -> None:
         if type(msg) is JSMessage:
             if not err:
-                complete = self.flow.complete_map
-                if not complete or not (complete.get(self._alias or self.id) or complete.get(self.id)):
+                if not self.flow.complete_targets(self):
                     return  # no complete node listens: nothing to decode
             msg = msg.decoded()
         super()._complete(msg, err)
