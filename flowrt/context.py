@@ -47,6 +47,7 @@ __all__ = [
     "ContextStore",
     "LocalFileSystemStore",
     "MemoryStore",
+    "Borrower",
     "parse_context_store",
 ]
 
@@ -112,22 +113,52 @@ class ContextStore:
 
 
 class MemoryStore(ContextStore):
-    """Keeps values in memory, by reference (no cloning)."""
+    """Keeps values in memory, by reference (no cloning).
+
+    It can also lend a top-level object or array to a borrower (a JS sandbox,
+    which works on its own copy): while lent, the borrower's copy is the value,
+    and any other access to that key first takes it back (`Borrower.give_back`).
+    Only values no Python code can hold a reference to are lent ("fresh" ones:
+    set from a copy with ``fresh=True`` and not read since by ``get``), so a
+    loan never hides a change made through a Python reference.
+    """
 
     def __init__(self, config: dict | None = None) -> None:
         self.data: dict[str, dict[str, Any]] = {}
+        self._fresh: set[tuple[str, str]] = set()
+        self._lent: dict[tuple[str, str], tuple[Borrower, Any]] = {}
 
     def get(self, scope: str, key: str) -> Any:
+        value = self.peek(scope, key)
+        if type(value) in _CONTAINERS and self._fresh:
+            self._fresh.discard((scope, _top_key(key)))  # the caller now holds a reference
+        return value
+
+    def peek(self, scope: str, key: str) -> Any:
+        """As `get`, for a caller that only copies the value (it stays lendable)."""
+        if self._lent:
+            self._take_back(scope, _top_key(key))
         data = self.data.get(scope)
         if data is None:
             parse_property_expression(key)  # bad syntax is an error even when empty
             return None
+        if type(key) is str and "." not in key and "[" not in key and "]" not in key:
+            value = data.get(key, _MISSING)
+            if value is not _MISSING:
+                return value
         try:
             return get_object_property(data, key)
         except PropertyAccessError:
             return None
 
-    def set(self, scope: str, key: str, value: Any) -> None:
+    def set(self, scope: str, key: str, value: Any, *, fresh: bool = False) -> None:
+        """Set (``None`` deletes); ``fresh``: nothing else references `value` (a decoded copy)."""
+        top = _top_key(key)
+        if self._lent:
+            if top == key:
+                self._lent.pop((scope, key), None)  # replaced as a whole: the loan is void
+            else:
+                self._take_back(scope, top)
         data = self.data.get(scope)
         if data is None:
             parse_property_expression(key)
@@ -138,17 +169,80 @@ class MemoryStore(ContextStore):
             delete_object_property(data, key)
         else:
             set_object_property(data, key, value)
+        if fresh and top == key:
+            self._fresh.add((scope, key))
+        elif top == key or type(value) in _CONTAINERS:
+            self._fresh.discard((scope, top))
+
+    def lend(self, scope: str, key: str, borrower: Borrower, token: Any) -> tuple[bool, Any]:
+        """Lend the object or array at a top-level key: ``(True, value)`` when lent now,
+        ``(True, _SAME)`` when `borrower` holds it already, ``(False, None)`` when it can't be
+        lent (not fresh, not a container): the caller reads a copy with `peek` then."""
+        loan = self._lent.get((scope, key))
+        if loan is not None:
+            if loan[0] is borrower:
+                return True, LENT_ALREADY
+            self._take_back(scope, key)
+        if (scope, key) not in self._fresh:
+            return False, None
+        value = self.data.get(scope, {}).get(key)
+        if type(value) not in _CONTAINERS:
+            return False, None
+        self._lent[(scope, key)] = (borrower, token)
+        return True, value
+
+    def take_back_all(self, borrower: Borrower) -> None:
+        """Take back everything lent to `borrower` (it is going away)."""
+        for scope, key in [k for k, loan in self._lent.items() if loan[0] is borrower]:
+            self._take_back(scope, key)
+
+    def _take_back(self, scope: str, key: str) -> None:
+        loan = self._lent.pop((scope, key), None)
+        if loan is None:
+            return
+        value = loan[0].give_back(loan[1])
+        data = self.data.get(scope)
+        if value is not KEEP_STORED and data is not None and key in data:
+            data[key] = value  # a fresh copy: nothing else referenced the old one
 
     def keys(self, scope: str) -> list[str]:
         return list(self.data.get(scope, ()))
 
     def delete(self, scope: str) -> None:
         self.data.pop(scope, None)
+        self._forget(lambda s: s == scope)
 
     def clean(self, active_scopes: set[str]) -> None:
         for scope in list(self.data):
             if not _scope_is_active(scope, active_scopes):
                 del self.data[scope]
+        self._forget(lambda s: not _scope_is_active(s, active_scopes))
+
+    def _forget(self, dropped: Callable[[str], bool]) -> None:
+        self._fresh = {k for k in self._fresh if not dropped(k[0])}
+        for k in [k for k in self._lent if dropped(k[0])]:
+            del self._lent[k]
+
+
+class Borrower:
+    """What `MemoryStore.lend` lends to: it returns the current value on request."""
+
+    def give_back(self, token: Any) -> Any:
+        """The borrowed value as it is now (a fresh copy), or `KEEP_STORED` to keep the stored one."""
+        raise NotImplementedError
+
+
+_CONTAINERS = (dict, list)
+_MISSING = object()
+KEEP_STORED = object()  # give_back: the value could not be returned; keep the stored one
+LENT_ALREADY = object()  # lend: the borrower holds the value already
+
+
+def _top_key(key: Any) -> str:
+    """The top-level key a context key or property path is under (``"a"`` for ``"a.b[0]"``)."""
+    if type(key) is str and "." not in key and "[" not in key:
+        return key
+    return str(parse_property_expression(key)[0])
 
 
 def _json_default(value: Any) -> Any:
@@ -424,6 +518,18 @@ def _validate_key(key: Any) -> bool:
     return all(isinstance(k, str) and k for k in keys)
 
 
+def _is_plain_key(key: Any) -> bool:
+    """A key naming a top-level value directly: no store prefix, parent or property path."""
+    return (
+        type(key) is str
+        and key != ""
+        and "." not in key
+        and "[" not in key
+        and "]" not in key
+        and not key.startswith(("#:", "$parent"))
+    )
+
+
 def _split_store_arg(store: Any, callback: Any) -> tuple[Any, Any]:
     if callback is None and callable(store):
         return None, store
@@ -501,13 +607,14 @@ class Context:
         except PropertyAccessError:
             return None
 
-    def _get(self, key: Any, store: str | None) -> tuple[bool, Any]:
-        """Returns (is_multi, value-or-values)."""
+    def _get(self, key: Any, store: str | None, share: bool = True) -> tuple[bool, Any]:
+        """Returns (is_multi, value-or-values); `share`: the caller keeps references."""
         if not _validate_key(key):
             raise ContextError("Invalid context key")
         if isinstance(key, list | tuple):
             storage = self._manager._store_for(store)
-            values = [storage.get(self.scope, k) for k in key]
+            read = storage.get if share or not isinstance(storage, MemoryStore) else storage.peek
+            values = [read(self.scope, k) for k in key]
             if self._seed:
                 values = [self._seed_value(k) if v is None else v for k, v in zip(key, values, strict=True)]
             return True, values
@@ -515,11 +622,48 @@ class Context:
         store = store or key_store
         follow, ctx, rest = self._follow_parent(key)
         if follow:
-            return False, (ctx.get(rest, store) if ctx is not None and rest else None)
-        value = self._manager._store_for(store).get(self.scope, key)
+            if ctx is None or not rest:
+                return False, None
+            return False, (ctx.get(rest, store) if share else ctx.peek(rest, store))
+        storage = self._manager._store_for(store)
+        if share or not isinstance(storage, MemoryStore):
+            value = storage.get(self.scope, key)
+        else:
+            value = storage.peek(self.scope, key)
         if value is None and self._seed:
             value = self._seed_value(key)
         return False, value
+
+    def peek(self, key: str | list[str], store: str | None = None) -> Any:
+        """As `get`, for a caller that copies the value and keeps no reference to it."""
+        return self._get(key, store, share=False)[1]
+
+    def borrow(self, key: str, borrower: Borrower, token: Any) -> tuple[bool, Any]:
+        """Borrow the object or array at a plain key of the default store (see
+        `MemoryStore.lend`): ``(True, value)`` or ``(True, LENT_ALREADY)`` when lent,
+        ``(False, copyable value)`` when it can't be."""
+        storage = self._manager._stores["_"]
+        if type(storage) is MemoryStore and _is_plain_key(key):
+            lent, value = storage.lend(self.scope, key, borrower, token)
+            if lent:
+                return True, value
+        return False, self.peek(key)
+
+    def take_back_all(self, borrower: Borrower) -> None:
+        """Take back whatever the default store lent to `borrower` (it is going away)."""
+        storage = self._manager._stores["_"]
+        if type(storage) is MemoryStore:
+            storage.take_back_all(borrower)
+
+    def set_copy(self, key: str | list[str], value: Any, store: str | None = None) -> None:
+        """As `set`, for a value nothing else references (decoded at the JS boundary)."""
+        storage = self._manager._store_for(store)
+        if type(storage) is MemoryStore and type(key) is str and _is_plain_key(key):
+            if not _validate_key(key):
+                raise ContextError("Invalid context key")
+            storage.set(self.scope, key, value, fresh=True)
+        else:
+            self._set(key, value, store)
 
     # ------------------------------------------------------------ API
 

@@ -38,6 +38,7 @@ from typing import Any
 import _quickjs
 import quickjs
 
+from flowrt.context import KEEP_STORED, LENT_ALREADY, Borrower
 from flowrt.node import NodeError
 
 __all__ = ["JSMessage", "JSSandbox", "JSTimeout", "JSMemoryError", "SandboxError", "live_count"]
@@ -241,7 +242,7 @@ _FRAME = re.compile(r"<input>:(\d+):(\d+)")
 _NODE_REFS = re.compile(r"\bnode\b|\barguments\b|\beval\b|\\u")
 
 
-class JSSandbox:
+class JSSandbox(Borrower):
     """The QuickJS context of one node and the Python end of its host calls.
 
     `node` is the flowrt Node owning the sandbox. It provides send/log/error/
@@ -265,6 +266,7 @@ class JSSandbox:
         self.closed = False
         self._held: set[int] = set()
         self._tracked: list[Any] = []
+        self._lenders: set[Any] = set()  # contexts whose store lent us values
         self._timers: dict[int, Any] = {}
         self._ranges: list[tuple[int, int, str]] = []
         self.status_used = False
@@ -295,9 +297,11 @@ class JSSandbox:
         self.js_timer = ctx.get("__nr_timer")
         self.js_callback = ctx.get("__nr_callback")
         self.js_flush = ctx.get("__nr_flush")
+        self.js_give_back = ctx.get("__nr_giveBack")
         ctx.eval(
             "for (const k of ['__nr_run','__nr_lastError','__nr_define','__nr_meta','__nr_setup',"
-            "'__nr_cleanup','__nr_timer','__nr_callback','__nr_flush']) delete globalThis[k];"
+            "'__nr_cleanup','__nr_timer','__nr_callback','__nr_flush','__nr_giveBack'])"
+            " delete globalThis[k];"
         )
         self._pending_job = ctx.execute_pending_job
 
@@ -539,6 +543,9 @@ class JSSandbox:
             self.node.error(self.engine_error(err), {})
 
     def close(self) -> None:
+        for ctx in self._lenders:
+            ctx.take_back_all(self)  # while the JS side can still hand its copies back
+        self._lenders.clear()
         self.closed = True
         for handle in self._timers.values():
             self.node.cancel_timer(handle)
@@ -566,7 +573,14 @@ class JSSandbox:
             return None
         if op == "cget":  # "<scope>\n<key>": get from the default store
             scope, _, key = payload.partition("\n")
-            return self._context_op(scope, "get", [key])
+            ctx = self._scope_context(scope)
+            lent, value = ctx.borrow(key, self, payload)
+            if lent:  # JS keeps working on its own copy until the store takes it back
+                if value is LENT_ALREADY:
+                    return "="
+                self._lenders.add(ctx)
+                return "L\n" + self.dumps(value)
+            return self._copy_for_js(value)
         if op == "ctx":
             return self._context_op(*loads(payload))
         if op == "sync":
@@ -621,22 +635,22 @@ class JSSandbox:
             return None
         raise ValueError(f"unknown host operation {op!r}")
 
-    def _context_op(self, scope: str, method: str, args: list) -> str | None:
+    def _scope_context(self, scope: str) -> Any:
         ctx = self.node.context()
         if scope == "flow":
-            ctx = ctx.flow
-        elif scope == "global":
-            ctx = ctx.global_
+            return ctx.flow
+        if scope == "global":
+            return ctx.global_
+        return ctx
+
+    def _context_op(self, scope: str, method: str, args: list) -> str | None:
+        ctx = self._scope_context(scope)
         if method == "get":
             key, store = args[0], args[1] if len(args) > 1 else None
-            value = ctx.get(key, store)
-            tracked = self._tracked
+            value = ctx.peek(key, store)
             if not isinstance(key, list):
-                # "<token>\n<JSON>": JS keeps the JSON text as the value's snapshot
-                if type(value) in (dict, list):
-                    tracked.append(value)
-                    return f"{len(tracked) - 1}\n{self.dumps(value)}"
-                return "null\n" + self.dumps(value)
+                return self._copy_for_js(value)
+            tracked = self._tracked
             tokens = []  # several keys: [values, tokens], a token per value (None: not an object)
             for v in value:
                 if type(v) in (dict, list):
@@ -647,11 +661,35 @@ class JSSandbox:
             return self.dumps([value, tokens])
         if method == "set":
             key, value, store = (args + [None, None, None])[:3]
-            ctx.set(key, value, store)
+            ctx.set_copy(key, value, store)
             return None
         if method == "keys":
             return self.dumps(ctx.keys(args[0] if args else None))
         raise ValueError(f"unknown context method {method!r}")
+
+    def _copy_for_js(self, value: Any) -> str:
+        """ "<token>\n<JSON>": JS keeps the JSON text as the value's snapshot and writes
+        changes back at the end of the run ("null" for a value that is not an object)."""
+        if type(value) in (dict, list):
+            tracked = self._tracked
+            tracked.append(value)
+            return f"{len(tracked) - 1}\n{self.dumps(value)}"
+        return "null\n" + self.dumps(value)
+
+    def give_back(self, token: Any) -> Any:
+        """The store takes back a lent value: JS hands over its copy (and keeps
+        tracking that object for the rest of the current run, if one is going on)."""
+        try:
+            text = self.js_give_back(token, len(self._tracked))
+        except Exception as err:
+            text = "!" + (str(err) or type(err).__name__)
+        if text[:1] == "!":
+            scope, _, key = token.partition("\n")
+            self.node.warn(f"could not hand back {scope} context value '{key}': {text[1:]}")
+            return KEEP_STORED
+        value = loads(text)
+        self._tracked.append(value)
+        return value
 
     def _live_op(self, hid: int, method: str, args: list) -> str | None:
         obj = _live.get(hid)

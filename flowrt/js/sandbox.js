@@ -384,10 +384,15 @@
     }
   }
 
-  // ------------------------------------------------------------ context tracking
+  // ------------------------------------------------------------ context values
   // Context stores keep references in Node-RED: `flow.get('x').n++` changes the
-  // stored object. Objects read from context are tracked for the rest of the
-  // current run and their changes written back into the very Python objects.
+  // stored object. Two ways to get that here:
+  // - borrowed: the memory store lends an object or array to this context; this
+  //   copy is then the value (later gets return the very object) until the store
+  //   takes it back (__nr_giveBack), which it does before anyone else reads it;
+  // - tracked: a copy whose changes are written back into the Python object at the
+  //   end of the current run (values that cannot be lent).
+  const borrowed = new Map(); // "<scope>\n<key>" -> the object
   let tracked = [];
   function trackGet(scope, args) {
     if (Array.isArray(args[0])) {
@@ -397,13 +402,17 @@
       if (tokens) value.forEach((v, i) => { if (tokens[i] !== null) tracked.push([tokens[i], v, enc(v)]); });
       return value;
     }
-    // one key: "<token or null>\n<the value's JSON>"; that JSON is the snapshot the value is
-    // compared with at the end of the run (a spurious difference only costs a no-op write-back)
+    // one key: "=" (borrowed already), "L\n<JSON>" (lent now), or "<token or null>\n<JSON>",
+    // whose JSON is the snapshot the value is compared with at the end of the run
+    // (a spurious difference only costs a no-op write-back)
     const key = args[0];
-    const r = typeof key === "string" && args[1] === undefined
+    const plain = typeof key === "string" && args[1] === undefined;
+    const r = plain
       ? HOST("cget", scope + "\n" + key) // the common case, without JSON around it
       : HOST("ctx", enc([scope, "get", args]));
-    if (r.charCodeAt(0) === 33) { // "!" error
+    const c = r.charCodeAt(0);
+    if (c === 61) return borrowed.get(scope + "\n" + key); // "="
+    if (c === 33) { // "!" error
       const info = JSON.parse(r.slice(1));
       const err = new Error(info.message);
       if (info.name) err.name = info.name;
@@ -412,9 +421,22 @@
     const i = r.indexOf("\n");
     const text = r.slice(i + 1);
     const value = dec(text);
-    if (i !== 4 || r.charCodeAt(0) !== 110) tracked.push([Number(r.slice(0, i)), value, text]); // not "null"
+    if (c === 76 && i === 1) borrowed.set(scope + "\n" + key, value); // "L"
+    else if (i !== 4 || c !== 110) tracked.push([Number(r.slice(0, i)), value, text]); // not "null"
     return value;
   }
+  // The store takes a borrowed value back: its JSON (or "!<why>"); `token` lets the rest
+  // of a run that is going on write later changes back, as for a tracked copy.
+  G.__nr_giveBack = function (k, token) {
+    const v = borrowed.get(k);
+    borrowed.delete(k);
+    if (v === undefined) return "!not borrowed";
+    let text;
+    try { text = enc(v); } catch (err) { return "!" + (err && err.message ? err.message : String(err)); }
+    if (text === undefined) return "!not a JSON value";
+    tracked.push([token, v, text]);
+    return text;
+  };
   function flush() {
     if (tracked.length === 0) return;
     const t = tracked;
