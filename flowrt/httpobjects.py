@@ -11,6 +11,13 @@ once the response is ended. The server runs with aiohttp's handler
 cancellation on, so when a client goes away the pump is cancelled at once and
 the response fires its 'close' listeners: that is how SSE streams learn of a
 disconnect without polling.
+
+A response still streaming once its headers and first chunks are out (an SSE
+stream, say) is detached from aiohttp: its connection gets a small protocol
+of our own (`_DetachedStream`) that frames and writes each chunk at once and
+reports the client going away, and aiohttp's per-connection machinery (request
+handler, parser, tasks, request and response objects) is released. An open
+stream then costs a few hundred bytes of Python objects instead of ~8 kB.
 """
 
 from __future__ import annotations
@@ -23,6 +30,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
+
+# The server's set of open detached streams, closed when the server stops.
+OPEN_STREAMS: web.AppKey[set[_DetachedStream]] = web.AppKey("flowrt_open_streams", set)
 
 
 def parse_query(text: str) -> dict[str, Any]:
@@ -114,6 +124,7 @@ class AioResponse:
         self._client_gone = False
         self._listeners: dict[str, list[Callable[..., Any]]] = {}
         self._resp: web.StreamResponse | None = None
+        self._stream: _DetachedStream | None = None  # set once detached from aiohttp
         self._msgid: str | None = None
 
     # ----- state ---------------------------------------------------------------
@@ -198,6 +209,10 @@ class AioResponse:
             return False
         self._headers_sent = True
         chunk = _to_bytes(data, encoding)
+        if self._stream is not None:
+            if chunk:
+                self._stream.write(chunk)
+            return True
         if chunk:
             self._chunks.append(chunk)
         self._kick()
@@ -205,6 +220,9 @@ class AioResponse:
 
     def end(self, data: str | bytes | bytearray | None = None, encoding: str | None = None) -> AioResponse:
         if self._ended:
+            return self
+        if self._stream is not None:
+            self._end_detached(data, encoding)
             return self
         if data is not None and not callable(data):
             chunk = _to_bytes(data, encoding)
@@ -290,6 +308,9 @@ class AioResponse:
                 if self._ended:
                     await self._resp.write_eof()
                     break
+                if request.method != "HEAD" and self._detach():
+                    self._wakeup = None
+                    return self._resp_after_detach()
                 self._wakeup = loop.create_future()
                 await self._wakeup
         except asyncio.CancelledError:
@@ -320,6 +341,65 @@ class AioResponse:
         await resp.prepare(self._request)
         await resp.write_eof(body)
 
+    # ----- detached streams ---------------------------------------------------------
+    def _detach(self) -> bool:
+        """Take the connection over from aiohttp (see the module doc); False when it can't be."""
+        request, resp = self._request, self._resp
+        protocol = request.protocol
+        transport = request.transport
+        writer = getattr(resp, "_payload_writer", None)
+        if (
+            transport is None
+            or transport.is_closing()
+            or writer is None
+            or getattr(resp, "_compression", True)  # compression: aiohttp's writer must frame it
+            or not request.content.is_eof()  # an unread body: aiohttp still reads the connection
+            or not all(hasattr(protocol, a) for a in ("transport", "_manager", "_keepalive_handle"))
+        ):
+            return False
+        streams = request.app.get(OPEN_STREAMS)
+        if streams is None:
+            return False
+        stream = _DetachedStream(transport, self, bool(getattr(writer, "chunked", False)), streams)
+        transport.set_protocol(stream)
+        # aiohttp's handler lets go: no transport to close, no keepalive timer, not listed
+        protocol.transport = None
+        if protocol._keepalive_handle is not None:
+            protocol._keepalive_handle.cancel()
+            protocol._keepalive_handle = None
+        if protocol._manager is not None:
+            protocol._manager.connection_lost(protocol, None)
+        self._stream = stream
+        return True
+
+    def _resp_after_detach(self) -> web.StreamResponse:
+        """The response aiohttp's handler gets back: ended as far as aiohttp is concerned."""
+        resp = self._resp
+        resp._eof_sent = True  # finish_response() writes nothing more
+        resp._req = None
+        resp._payload_writer = None
+        resp.force_close()
+        self._resp = None
+        self._request = None
+        return resp
+
+    def _end_detached(self, data: Any, encoding: str | None) -> None:
+        stream = self._stream
+        if data is not None and not callable(data) and not self._client_gone:
+            chunk = _to_bytes(data, encoding)
+            if chunk:
+                stream.write(chunk)
+        self._ended = True
+        if self._client_gone:
+            return
+        stream.end()
+        asyncio.get_running_loop().call_soon(self._finish_detached)  # as Node: events come later
+
+    def _finish_detached(self) -> None:
+        self._finished = True
+        self._emit("finish")
+        self._emit("close")
+
     def _gone(self) -> None:
         if self._finished or self._client_gone:
             return
@@ -331,6 +411,56 @@ class AioResponse:
     def __repr__(self) -> str:
         state = "ended" if self._ended else "gone" if self._client_gone else "open"
         return f"<AioResponse {self.statusCode} {state}>"
+
+
+class _DetachedStream(asyncio.Protocol):
+    """The connection of a detached streaming response: writes chunks, notices the client leave.
+
+    Node's http server does what this does after the headers: chunked framing
+    when the response is chunked, raw bytes otherwise (a Content-Length set by
+    the flow, or HTTP/1.0). Whatever the client sends now is ignored; the
+    connection is closed when the response ends.
+    """
+
+    __slots__ = ("transport", "response", "chunked", "streams")
+
+    def __init__(
+        self, transport: asyncio.Transport, response: AioResponse, chunked: bool, streams: set
+    ) -> None:
+        self.transport = transport
+        self.response = response
+        self.chunked = chunked
+        self.streams = streams
+        streams.add(self)
+
+    def write(self, chunk: bytes) -> None:
+        if self.chunked:
+            self.transport.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+        else:
+            self.transport.write(chunk)
+
+    def end(self) -> None:
+        self.response = None  # the connection closing now is not the client going away
+        if self.chunked:
+            self.transport.write(b"0\r\n\r\n")
+        self.transport.close()
+
+    def close(self) -> None:
+        """The server stops: drop the connection (the response sees its client go)."""
+        self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        pass
+
+    def eof_received(self) -> bool:
+        return False  # the client closed its side: close ours too (Node does)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.streams.discard(self)
+        response = self.response
+        if response is not None:
+            self.response = None
+            response._gone()
 
 
 class _WholeBodyResponse(web.StreamResponse):

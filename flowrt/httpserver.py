@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from flowrt.httpobjects import OPEN_STREAMS
+
 if TYPE_CHECKING:
     from flowrt.runtime import Runtime
 
@@ -65,6 +67,7 @@ class HttpServer:
         )
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self.app.on_response_prepare.append(_node_style_headers)
+        self.app[OPEN_STREAMS] = set()  # streaming responses detached from aiohttp (httpobjects)
         self.max_body_size: int = parse_size(runtime.settings.get("httpMaxBodySize", 5 * 1024 * 1024))
         self.cors: dict | None = normalise_cors(runtime.settings.get("httpNodeCors"))
         self._runner: web.AppRunner | None = None
@@ -100,6 +103,8 @@ class HttpServer:
         await site.start()
 
     async def stop(self) -> None:
+        for stream in list(self.app[OPEN_STREAMS]):
+            stream.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
