@@ -154,31 +154,37 @@ SCENARIOS: list[Scenario] = [
     _chain("function", 100, "10 JS function nodes in a loop", ">= 1.0"),
     _chain("python", 1, "10 python-function nodes in a loop", ">= 3.0", baseline_kind="function"),
     _chain("python", 100, "10 python-function nodes in a loop", ">= 3.0", baseline_kind="function"),
-    Scenario(
-        "sse-open",
-        "1,000 open SSE sessions (d_sse: http in -> function writing to msg.res._res)",
-        "sse_open",
-        reference_flow("d_sse.json"),
-        "node-red",
-        reference_flow("d_sse.json"),
-        "rss_per_session_kb",
-        "lower",
-        "<= 0.33",
-        ("open_s",),
-        {"path": "/sse", "sessions": 1000},
+    *(
+        Scenario(
+            f"sse-open{suffix}",
+            f"{count:,} open SSE sessions (d_sse: http in -> function writing to msg.res._res)",
+            "sse_open",
+            reference_flow("d_sse.json"),
+            "node-red",
+            reference_flow("d_sse.json"),
+            "rss_per_session_kb",
+            "lower",
+            "<= 0.33",
+            ("open_s",),
+            {"path": "/sse", "sessions": count},
+        )
+        for suffix, count in (("", 1000), ("-10k", 10000))
     ),
-    Scenario(
-        "sse-open-mcp",
-        "1,000 open SSE sessions on the MCP flow (Node-RED: the seed MCP Server tab)",
-        "sse_open",
-        MCP_FLOW,
-        "node-red",
-        SEED_MCP_TAB,
-        "rss_per_session_kb",
-        "lower",
-        "<= 0.33",
-        ("open_s",),
-        {"path": "/sse", "sessions": 1000},
+    *(
+        Scenario(
+            f"sse-open-mcp{suffix}",
+            f"{count:,} open SSE sessions on the MCP flow (Node-RED: the seed MCP Server tab)",
+            "sse_open",
+            MCP_FLOW,
+            "node-red",
+            SEED_MCP_TAB,
+            "rss_per_session_kb",
+            "lower",
+            "<= 0.33",
+            ("open_s",),
+            {"path": "/sse", "sessions": count},
+        )
+        for suffix, count in (("", 1000), ("-10k", 10000))
     ),
     Scenario(
         "sse-push",

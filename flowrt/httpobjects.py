@@ -24,12 +24,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable
+from functools import cached_property
+from http import HTTPStatus
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
+from aiohttp.helpers import rfc822_formatted_time
 
 # The server's set of open detached streams, closed when the server stops.
 OPEN_STREAMS: web.AppKey[set[_DetachedStream]] = web.AppKey("flowrt_open_streams", set)
@@ -67,34 +71,72 @@ def parse_cookies(header: str | None) -> dict[str, str]:
 
 
 class AioRequest:
-    """Express's req for one aiohttp request (the fields flows use)."""
+    """Express's req for one aiohttp request (the fields flows use).
+
+    Fields are read from the aiohttp request when first used: a flow that never
+    looks at the headers or cookies does not pay for them."""
 
     def __init__(self, request: web.Request, params: dict[str, str] | None = None) -> None:
         self._request = request
         self.method: str = request.method
-        self.url: str = request.raw_path
-        self.originalUrl: str = request.raw_path
-        self.path: str = request.path
+        self.params: dict[str, str] = dict(params) if params else {}
         self.baseUrl: str = ""
+        self.body: Any = None
+        self.files: list[dict] | None = None
+
+    @cached_property
+    def url(self) -> str:
+        return self._request.raw_path
+
+    @cached_property
+    def originalUrl(self) -> str:
+        return self._request.raw_path
+
+    @cached_property
+    def path(self) -> str:
+        return self._request.path
+
+    @cached_property
+    def headers(self) -> dict[str, str]:
         # Node lower-cases header names; repeated headers are joined as Node does.
         headers: dict[str, str] = {}
-        for name, value in request.headers.items():
+        for name, value in self._request.headers.items():
             key = name.lower()
             if key in headers:
                 headers[key] = f"{headers[key]}, {value}"
             else:
                 headers[key] = value
-        self.headers = headers
-        self.query: dict[str, Any] = parse_query(urlsplit(request.raw_path).query)
-        self.params: dict[str, str] = dict(params or {})
-        self.body: Any = None
-        self.files: list[dict] | None = None
-        self.cookies: dict[str, str] = parse_cookies(headers.get("cookie"))
-        self.ip: str = request.remote or ""
-        self.protocol: str = request.scheme
-        self.secure: bool = request.secure
-        self.hostname: str = (request.host or "").split(":")[0]
-        self.httpVersion: str = f"{request.version.major}.{request.version.minor}"
+        return headers
+
+    @cached_property
+    def query(self) -> dict[str, Any]:
+        raw = self._request.raw_path
+        return parse_query(urlsplit(raw).query) if "?" in raw else {}
+
+    @cached_property
+    def cookies(self) -> dict[str, str]:
+        return parse_cookies(self._request.headers.get("Cookie"))
+
+    @cached_property
+    def ip(self) -> str:
+        return self._request.remote or ""
+
+    @cached_property
+    def protocol(self) -> str:
+        return self._request.scheme
+
+    @cached_property
+    def secure(self) -> bool:
+        return self._request.secure
+
+    @cached_property
+    def hostname(self) -> str:
+        return (self._request.host or "").split(":")[0]
+
+    @cached_property
+    def httpVersion(self) -> str:
+        version = self._request.version
+        return f"{version.major}.{version.minor}"
 
     def get(self, name: str) -> str | None:
         """Express's req.get(header)."""
@@ -102,6 +144,23 @@ class AioRequest:
 
     def __repr__(self) -> str:
         return f"<AioRequest {self.method} {self.url}>"
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_checked_names: set[str] = set()
+
+
+def _check_header(name: Any, value: Any) -> None:
+    """As Node's setHeader: a name that is an HTTP token, values without line breaks."""
+    if name not in _checked_names:
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise ValueError(f"Header name must be a valid HTTP token [{name!r}]")
+        if len(_checked_names) < 1000:
+            _checked_names.add(name)
+    for item in value if isinstance(value, list) else (value,):
+        text = item if type(item) is str else str(item)
+        if "\r" in text or "\n" in text:
+            raise ValueError(f'Invalid character in header content ["{name}"]')
 
 
 class ResponseClosedError(RuntimeError):
@@ -154,6 +213,7 @@ class AioResponse:
     def setHeader(self, name: str, value: Any) -> AioResponse:
         if self._headers_sent:
             raise ResponseClosedError("Cannot set headers after they are sent to the client")
+        _check_header(name, value)
         self._headers[name.lower()] = (name, value)
         return self
 
@@ -173,6 +233,7 @@ class AioResponse:
         self._headers.pop(name.lower(), None)
 
     def appendHeader(self, name: str, value: Any) -> AioResponse:
+        _check_header(name, value)
         current = self.getHeader(name)
         if current is None:
             return self.setHeader(name, value)
@@ -294,7 +355,8 @@ class AioResponse:
                     await self._wakeup
                     continue
                 if self._resp is None and self._ended and request.method != "HEAD":
-                    await self._send_whole()
+                    if not self._send_direct():
+                        await self._send_whole()
                     break
                 if self._resp is None:
                     self._resp = self._build()
@@ -324,6 +386,59 @@ class AioResponse:
         self._emit("finish")
         self._emit("close")
         return self._resp
+
+    def _send_direct(self) -> bool:
+        """The common whole response, written to the connection in one go; False: leave it to
+        `_send_whole` (aiohttp's writer), which handles every other case the same way.
+
+        The bytes are those `_send_whole` produces: status line, the flow's headers in order,
+        Content-Length, a default Content-Type, Connection where needed, Date last."""
+        request = self._request
+        transport = request.transport
+        status = self.statusCode
+        if transport is None or transport.is_closing() or not 200 <= status < 600 or status in (204, 304):
+            return False
+        if request.method == "CONNECT":
+            return False
+        body = b"".join(self._chunks)
+        reason = self.statusMessage if self.statusMessage is not None else _REASONS.get(status, "")
+        lines = []
+        has_type = has_connection = has_length = False
+        for name, value in self._headers.values():
+            lower = name.lower()
+            if lower in _LEFT_TO_AIOHTTP:
+                return False
+            if lower == "content-length":
+                if str(value).strip() != str(len(body)):
+                    return False
+                has_length = True
+                lines.append(f"Content-Length: {len(body)}")
+                continue
+            has_type = has_type or lower == "content-type"
+            has_connection = has_connection or lower == "connection"
+            for item in value if isinstance(value, list) else (value,):
+                lines.append(f"{name}: {item}")
+        if not has_length:
+            lines.append(f"Content-Length: {len(body)}")
+        if body and not has_type:
+            lines.append("Content-Type: application/octet-stream")
+        version = request.version
+        keep_alive = request.keep_alive
+        if not has_connection:
+            if keep_alive and version == (1, 0):
+                lines.append("Connection: keep-alive")
+            elif not keep_alive and version == (1, 1):
+                lines.append("Connection: close")
+        lines.append(f"Date: {rfc822_formatted_time()}")
+        lines.insert(0, f"HTTP/{version[0]}.{version[1]} {status} {reason}")
+        for line in lines:
+            if "\r" in line or "\n" in line:
+                return False  # a line break inside a header: aiohttp's writer refuses it with an error
+        head = "\r\n".join(lines) + "\r\n\r\n"
+        self._chunks.clear()
+        transport.write(head.encode("utf-8") + body)
+        self._resp = _SentResponse(status, keep_alive, len(body))
+        return True
 
     async def _send_whole(self) -> None:
         """The response ended before anything was sent: headers and body in one write.
@@ -461,6 +576,29 @@ class _DetachedStream(asyncio.Protocol):
         if response is not None:
             self.response = None
             response._gone()
+
+
+class _SentResponse:
+    """What aiohttp's request handler gets back for a response `_send_direct` wrote:
+    nothing more to write; keep the connection if the request allows it."""
+
+    __slots__ = ("status", "keep_alive", "body_length")
+
+    def __init__(self, status: int, keep_alive: bool, body_length: int) -> None:
+        self.status = status
+        self.keep_alive = keep_alive
+        self.body_length = body_length
+
+    async def prepare(self, request: Any) -> None:
+        return None
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        return None
+
+
+# Headers `_send_direct` leaves to aiohttp's writer (and our prepare hook) to handle.
+_LEFT_TO_AIOHTTP = frozenset({"transfer-encoding", "date", "server"})
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
 class _WholeBodyResponse(web.StreamResponse):

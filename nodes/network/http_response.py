@@ -72,6 +72,7 @@ class HttpResponse(Node):
 
     def setup(self) -> None:
         self.headers: dict = dict(self.config.get("headers") or {})
+        self.own_header_names = {name.lower() for name in self.headers}
         try:
             self.status_code = int(self.config.get("statusCode") or 0)
         except (TypeError, ValueError):
@@ -91,17 +92,7 @@ class HttpResponse(Node):
         if res.finished:
             done(NodeError("a response was already sent for this request"))
             return
-        headers = {k: v for k, v in self.headers.items()}
-        lower = {k.lower() for k in headers}
-        msg_headers = msg.get("headers")
-        if isinstance(msg_headers, dict):
-            for name, value in msg_headers.items():
-                if name == "x-node-red-request-node":
-                    continue
-                if name.lower() not in lower:
-                    headers[name] = value
-        for name, value in headers.items():
-            res.setHeader(name, value if isinstance(value, list) else str(value))
+        self._set_headers(res, msg.get("headers"))
         cookies = msg.get("cookies")
         if isinstance(cookies, dict) and cookies:
             lines = [_cookie_header(name, spec) for name, spec in cookies.items()]
@@ -118,7 +109,11 @@ class HttpResponse(Node):
         res.statusCode = status
         payload = msg.get("payload")
         content_type = res.getHeader("Content-Type")
-        if isinstance(payload, (bytes, bytearray)):
+        kind = type(payload)
+        if kind is str:
+            body = payload.encode("utf-8")
+            res.setHeader("Content-Type", _with_charset(content_type or "text/html"))
+        elif isinstance(payload, (bytes, bytearray)):
             body = bytes(payload)
             if content_type is None:
                 res.setHeader("Content-Type", "application/octet-stream")
@@ -128,7 +123,7 @@ class HttpResponse(Node):
             body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode()
             res.setHeader("Content-Type", _with_charset(content_type or "application/json"))
         else:
-            if isinstance(payload, bool):
+            if kind is bool:
                 text = "true" if payload else "false"
             elif isinstance(payload, float) and payload.is_integer():
                 text = str(int(payload))
@@ -136,7 +131,17 @@ class HttpResponse(Node):
                 text = str(payload)
             body = text.encode("utf-8")
             res.setHeader("Content-Type", _with_charset(content_type or "text/html"))
-        if res.getHeader("Content-Length") is None:
+        if not res.hasHeader("Content-Length"):
             res.setHeader("Content-Length", len(body))
         res.end(body)
         done()
+
+    def _set_headers(self, res: Any, msg_headers: Any) -> None:
+        """The node's headers, then those of `msg.headers` the node does not set."""
+        for name, value in self.headers.items():
+            res.setHeader(name, value if isinstance(value, list) else str(value))
+        if isinstance(msg_headers, dict) and msg_headers:
+            own = self.own_header_names
+            for name, value in msg_headers.items():
+                if name != "x-node-red-request-node" and name.lower() not in own:
+                    res.setHeader(name, value if isinstance(value, list) else str(value))
