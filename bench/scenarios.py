@@ -156,33 +156,26 @@ SCENARIOS: list[Scenario] = [
     _chain("python", 100, "10 python-function nodes in a loop", ">= 3.0", baseline_kind="function"),
     *(
         Scenario(
-            f"sse-open{suffix}",
-            f"{count:,} open SSE sessions (d_sse: http in -> function writing to msg.res._res)",
+            f"{name}{suffix}",
+            f"{count:,} open SSE sessions {what}",
             "sse_open",
-            reference_flow("d_sse.json"),
+            flow,
             "node-red",
-            reference_flow("d_sse.json"),
+            node_red_flow,
             "rss_per_session_kb",
             "lower",
             "<= 0.33",
             ("open_s",),
             {"path": "/sse", "sessions": count},
         )
-        for suffix, count in (("", 1000), ("-10k", 10000))
-    ),
-    *(
-        Scenario(
-            f"sse-open-mcp{suffix}",
-            f"{count:,} open SSE sessions on the MCP flow (Node-RED: the seed MCP Server tab)",
-            "sse_open",
-            MCP_FLOW,
-            "node-red",
-            SEED_MCP_TAB,
-            "rss_per_session_kb",
-            "lower",
-            "<= 0.33",
-            ("open_s",),
-            {"path": "/sse", "sessions": count},
+        for name, what, flow, node_red_flow in (
+            (
+                "sse-open",
+                "(d_sse: http in -> function writing to msg.res._res)",
+                reference_flow("d_sse.json"),
+                reference_flow("d_sse.json"),
+            ),
+            ("sse-open-mcp", "on the MCP flow (Node-RED: the seed MCP Server tab)", MCP_FLOW, SEED_MCP_TAB),
         )
         for suffix, count in (("", 1000), ("-10k", 10000))
     ),

@@ -74,14 +74,20 @@ async def test_http10_stream_is_not_framed():
         assert body == b"one,two,three"
 
 
+async def open_stream(h: FlowTestHarness) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """GET the open stream and read up to its first event."""
+    url = urlsplit(h.base_url)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    writer.write(b"GET /s HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = b""
+    while b"data: 1" not in got:
+        got += await asyncio.wait_for(reader.read(1024), 5)
+    return reader, writer
+
+
 async def test_client_leaving_an_open_stream_is_reported():
     async with FlowTestHarness(stream_flow(STREAM_OPEN)) as h:
-        url = urlsplit(h.base_url)
-        reader, writer = await asyncio.open_connection(url.hostname, url.port)
-        writer.write(b"GET /s HTTP/1.1\r\nHost: x\r\n\r\n")
-        got = b""
-        while b"data: 1" not in got:
-            got += await asyncio.wait_for(reader.read(1024), 5)
+        reader, writer = await open_stream(h)
         assert len(h.runtime.http.app[OPEN_STREAMS]) == 1
         writer.close()
         assert (await h.node("events").next_input())["payload"] == "closed"
@@ -92,12 +98,7 @@ async def test_stopping_the_server_closes_open_streams():
     h = FlowTestHarness(stream_flow(STREAM_OPEN))
     await h.start()
     try:
-        url = urlsplit(h.base_url)
-        reader, writer = await asyncio.open_connection(url.hostname, url.port)
-        writer.write(b"GET /s HTTP/1.1\r\nHost: x\r\n\r\n")
-        got = b""
-        while b"data: 1" not in got:
-            got += await asyncio.wait_for(reader.read(1024), 5)
+        reader, writer = await open_stream(h)
     finally:
         await h.stop()
     rest = await asyncio.wait_for(reader.read(), 5)  # EOF: the server closed the connection
