@@ -23,3 +23,22 @@ def js_number_text(value: int | float) -> str:
         sign = "-" if exp.startswith("-") else "+"
         text = f"{mantissa}e{sign}{exp.lstrip('+-').lstrip('0') or '0'}"
     return text
+
+
+def js_typeof(value: object) -> str:
+    """JavaScript's ``typeof`` of a value as flowrt holds JS values: "string", "number", "boolean",
+    "function" or "object".
+
+    None is JavaScript's null, so "object". flowrt mostly holds undefined (a missing property) as
+    None too; a caller that can tell the two apart must say "undefined" itself. bytes (Buffer),
+    lists, tuples, dicts, dates, patterns and any other object are "object", never a Python type
+    name."""
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if callable(value):
+        return "function"
+    return "object"

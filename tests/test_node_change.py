@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 
 import pytest
@@ -658,6 +659,33 @@ async def test_change_invalid_from_value_reports_error():
     )
     h = await assert_dropped(node, {"payload": "", "null": None})
     assert len(h.node("c1").errors) == 1
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, {"a": 1}, [1], b"ab", (1, 2), datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC)],
+    ids=["null", "object", "array", "buffer", "tuple", "date"],
+)
+async def test_change_unsupported_from_type_is_named_as_javascript_typeof(value):
+    # Node-RED: "unsupported type: " + (typeof fromValue); a Date (msg.d = new Date() in a
+    # function node arrives as a datetime) or a tuple is an "object", not "datetime"/"tuple".
+    node = change([{"t": "change", "p": "payload", "from": "v", "fromt": "msg", "to": "abc", "tot": "str"}])
+    h = await assert_dropped(node, {"payload": "", "v": value})
+    [(err, _msg)] = h.node("c1").errors
+    assert str(err) == "invalid 'from' property: unsupported type: object"
+
+
+async def test_change_from_a_date_set_by_a_function_node_is_an_object():
+    rule = {"t": "change", "p": "payload", "from": "d", "fromt": "msg", "to": "x", "tot": "str"}
+    flow = [
+        {"id": "f1", "type": "function", "func": "msg.d = new Date(); return msg;", "wires": [["c1"]]},
+        change([rule]),
+        {"id": "h1", "type": "helper"},
+    ]
+    async with FlowTestHarness(flow) as h:
+        h.node("f1").receive({"payload": "a"})
+        err, _msg = await h.node("c1").next_error()
+        assert str(err) == "invalid 'from' property: unsupported type: object"
 
 
 async def test_change_to_env(monkeypatch):

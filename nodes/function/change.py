@@ -13,6 +13,7 @@ from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
 from flowrt.context import parse_context_store
+from flowrt.jsvalues import js_typeof
 from flowrt.message import clone_value
 from flowrt.propertypath import (
     PropertyPathError,
@@ -240,7 +241,7 @@ class ChangeNode(Node):
                 return "re", value, value
             if isinstance(value, str):
                 return "str", value, js_regex(_escape(value))
-            self.error(f"invalid 'from' property: unsupported type: {_js_typeof(value)}", msg)
+            self.error(f"invalid 'from' property: unsupported type: {js_typeof(value)}", msg)
             raise _Drop
         return fromt, rule.get("from"), rule.get("fromRE")
 
@@ -421,11 +422,3 @@ class ChangeNode(Node):
 
 def _no_op(msg: dict) -> None:
     return None
-
-
-def _js_typeof(value: Any) -> str:
-    if value is None:
-        return "object"
-    if isinstance(value, (dict, list, bytes, bytearray)):
-        return "object"
-    return type(value).__name__

@@ -23,6 +23,7 @@ import math
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
+from flowrt.jsvalues import js_typeof
 from flowrt.message import clone_message
 from flowrt.node import error_text
 from flowrt.propertypath import PropertyPathError, get_message_property, set_message_property
@@ -360,7 +361,7 @@ class JoinNode(Node):
         if payload_type == "buffer" and prop is not None:
             if not isinstance(prop, (bytes, bytearray, str, list)):
                 group.dones.remove(done)
-                done(f"Invalid type for buffer join: {_js_typeof(prop)}")
+                done(f"Invalid type for buffer join: {js_typeof(prop)}")
                 return None
 
         if payload_type == "object":
@@ -494,11 +495,3 @@ def _present(msg: dict, prop: str) -> bool:
         return _has_property(msg, prop)
     except PropertyPathError:
         return False
-
-
-def _js_typeof(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    return "object"
