@@ -23,6 +23,8 @@ from typing import Any
 
 from flowrt import Node, NodeConfigError, iconv_codecs, register_type
 
+from .filename import filename_property, message_filename
+
 CLOSE_TIMEOUT = 10.0
 
 # iconv-lite names that Python spells differently.
@@ -86,32 +88,6 @@ def decode_bytes(data: bytes, encoding: str | None) -> str:
     return data.decode(codec, errors="replace")
 
 
-def resolve_filename(node: Node, filename: str) -> str:
-    cwd = node.settings.get("fileWorkingDirectory")
-    if filename and cwd and not os.path.isabs(filename):
-        return os.path.abspath(os.path.join(str(cwd), filename))
-    return filename
-
-
-def filename_property(config: dict) -> tuple[str, str]:
-    """(value, type) of the filename typed input, upgrading pre-3.0 configs as Node-RED does."""
-    filename = config.get("filename") or ""
-    ftype = config.get("filenameType") or ""
-    if not ftype:
-        if filename == "":
-            return "filename", "msg"
-        return filename, "str"
-    return filename, ftype
-
-
-def filename_text(value: Any) -> str:
-    from flowrt.nodes.sequence.join import js_to_string
-
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else js_to_string(value)
-
-
 def os_error_text(err: OSError) -> str:
     """An OSError the way Node's fs errors read: 'CODE: description, syscall path'."""
     import errno
@@ -167,23 +143,10 @@ class FileNode(Node):
                 self._idle.set()
 
     async def _process(self, msg: dict, send, done) -> None:
-        try:
-            value = self.evaluate(self.filename, self.filename_type, msg)
-            if asyncio.iscoroutine(value):
-                value = await value
-        except Exception as err:
-            self.error(err, msg)
-            done()
+        named = await message_filename(self, msg, done, empty_sets_msg=True)
+        if named is None:
             return
-        filename = filename_text(value)
-        msg["filename"] = filename
-        full = resolve_filename(self, filename)
-        if not self.config.get("filename"):
-            self.status({"fill": "grey", "shape": "dot", "text": filename})
-        if filename == "":
-            self.warn("No filename specified")
-            done()
-            return
+        filename, full = named
         if self.overwrite == "delete":
             try:
                 await asyncio.to_thread(os.unlink, full)

@@ -18,7 +18,8 @@ import errno
 from flowrt import Node, NodeConfigError, register_type
 from flowrt.message import clone_message
 
-from .file import codec_for, decode_bytes, filename_property, filename_text, os_error_text, resolve_filename
+from .file import codec_for, decode_bytes, os_error_text
+from .filename import filename_property, message_filename
 
 CHUNK = 64 * 1024  # Node's default highWaterMark for file streams
 
@@ -51,23 +52,10 @@ class FileInNode(Node):
         self.send_error = True if send_error is None else send_error in (True, "true")
 
     async def on_input(self, msg: dict, send, done) -> None:
-        try:
-            value = self.evaluate(self.filename, self.filename_type, msg)
-            if asyncio.iscoroutine(value):
-                value = await value
-        except Exception as err:
-            self.error(err, msg)
-            done()
+        named = await message_filename(self, msg, done, strip_line_breaks=True)
+        if named is None:
             return
-        filename = filename_text(value).replace("\t", "").replace("\r", "").replace("\n", "")
-        full = resolve_filename(self, filename)
-        if not self.config.get("filename"):
-            self.status({"fill": "grey", "shape": "dot", "text": filename})
-        if filename == "":
-            self.warn("No filename specified")
-            done()
-            return
-        msg["filename"] = filename
+        _filename, full = named
         try:
             fh = await asyncio.to_thread(open, full, "rb")
         except OSError as err:
