@@ -160,7 +160,7 @@ def _check_node_list(items: Any, filename: str | None, where: str) -> tuple[list
     problems: list[Problem] = []
     if not isinstance(items, list):
         return [], [
-            Problem(filename, None, f"{where} must be a list of node objects, not {_json_type(items)}")
+            Problem(filename, None, f"{where} must be a list of node objects, not {value_kind(items)}")
         ]
     nodes: list[dict] = []
     for index, item in enumerate(items):
@@ -168,12 +168,15 @@ def _check_node_list(items: Any, filename: str | None, where: str) -> tuple[list
             nodes.append(item)
         else:
             problems.append(
-                Problem(filename, None, f"{where}[{index}] must be a node object, not {_json_type(item)}")
+                Problem(filename, None, f"{where}[{index}] must be a node object, not {value_kind(item)}")
             )
     return nodes, problems
 
 
-def _json_type(value: Any) -> str:
+def value_kind(value: Any, mapping: str = "an object") -> str:
+    """What a problem message calls a parsed document value: "null", "a boolean", "a number",
+    "a string", "a list", `mapping` for a dict ("an object" in JSON's words, "a mapping" in
+    YAML's), else the Python type name (for data not read from a file)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -185,7 +188,7 @@ def _json_type(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
-        return "an object"
+        return mapping
     return type(value).__name__
 
 
@@ -219,7 +222,7 @@ def normalise_document(data: Any, filename: str | None = None) -> list[dict]:
     else:
         problems = [
             Problem(
-                filename, None, f"unrecognised document: expected a list of nodes, not {_json_type(data)}"
+                filename, None, f"unrecognised document: expected a list of nodes, not {value_kind(data)}"
             )
         ]
         nodes = []

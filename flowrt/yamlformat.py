@@ -32,7 +32,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, ScalarNode
 
-from flowrt.document import FlowFileError, Problem
+from flowrt.document import FlowFileError, Problem, value_kind
 
 __all__ = ["dump_yaml", "parse_yaml", "parse_yaml_with_lines", "yaml_schema_path"]
 
@@ -209,20 +209,6 @@ def parse_yaml_with_lines(text: str, filename: str | None = None) -> tuple[list[
     return _Builder(filename, marks).build(data)
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "a mapping"
-
-
 def expand_wires(value: Any) -> Any:
     """YAML wires -> Node-RED wires: a flat list of ids is one output; lists of lists are kept."""
     if isinstance(value, list):
@@ -279,7 +265,11 @@ class _Builder:
         if value is None:
             return []
         if not isinstance(value, list):
-            self.problem(owner, f"{where}'{key}' must be a list, not {_kind(value)}", part=("value", key))
+            self.problem(
+                owner,
+                f"{where}'{key}' must be a list, not {value_kind(value, 'a mapping')}",
+                part=("value", key),
+            )
             return []
         out = []
         for index, item in enumerate(value):
@@ -288,7 +278,7 @@ class _Builder:
             else:
                 self.problem(
                     value,
-                    f"{where}'{key}' item {index + 1} must be a mapping, not {_kind(item)}",
+                    f"{where}'{key}' item {index + 1} must be a mapping, not {value_kind(item, 'a mapping')}",
                     part=("item", index),
                 )
         return out
@@ -305,7 +295,7 @@ class _Builder:
                 else:
                     self.problem(
                         data,
-                        f"document item {index + 1} must be a mapping, not {_kind(item)}",
+                        f"document item {index + 1} must be a mapping, not {value_kind(item, 'a mapping')}",
                         part=("item", index),
                     )
             self.finish()
@@ -313,7 +303,7 @@ class _Builder:
         if not isinstance(data, dict):
             message = (
                 "expected a mapping with 'flows', 'subflows', 'config' or 'nodes' "
-                f"(or a list of nodes), not {_kind(data)}"
+                f"(or a list of nodes), not {value_kind(data, 'a mapping')}"
             )
             raise FlowFileError([Problem(self.filename, None, message)])
         for key in data:
