@@ -35,9 +35,6 @@ from urllib.parse import parse_qsl, urlsplit
 from aiohttp import web
 from aiohttp.helpers import rfc822_formatted_time
 
-# The server's set of open detached streams, closed when the server stops.
-OPEN_STREAMS: web.AppKey[set[_DetachedStream]] = web.AppKey("flowrt_open_streams", set)
-
 
 def parse_query(text: str) -> dict[str, Any]:
     """A query string as Express's parser gives it: repeated keys become lists."""
@@ -76,7 +73,7 @@ class AioRequest:
     Fields are read from the aiohttp request when first used: a flow that never
     looks at the headers or cookies does not pay for them."""
 
-    def __init__(self, request: web.Request, params: dict[str, str] | None = None) -> None:
+    def __init__(self, request: web.BaseRequest, params: dict[str, str] | None = None) -> None:
         self._request = request
         self.method: str = request.method
         self.params: dict[str, str] = dict(params) if params else {}
@@ -170,8 +167,9 @@ class ResponseClosedError(RuntimeError):
 class AioResponse:
     """Node's http.ServerResponse over an aiohttp StreamResponse."""
 
-    def __init__(self, request: web.Request) -> None:
+    def __init__(self, request: web.BaseRequest, open_streams: set | None = None) -> None:
         self._request = request
+        self._open_streams = open_streams  # where a detached stream is listed (None: never detach)
         self.statusCode = 200
         self.statusMessage: str | None = None
         self._headers: dict[str, tuple[str, Any]] = {}  # lower name -> (name as set, value)
@@ -340,6 +338,16 @@ class AioResponse:
                 headers[name] = str(value)
         return resp
 
+    def sent_at_once(self) -> Any:
+        """When the flow has already answered with a whole response: send it now and return what
+        aiohttp's handler returns (saves running `pump`); else None."""
+        if self._ended and self._resp is None and self._request.method != "HEAD" and self._send_direct():
+            self._finished = True
+            self._emit("finish")
+            self._emit("close")
+            return self._resp
+        return None
+
     async def pump(self) -> web.StreamResponse:
         """Write the response as the flow produces it; returns when it has ended.
 
@@ -430,11 +438,9 @@ class AioResponse:
             elif not keep_alive and version == (1, 1):
                 lines.append("Connection: close")
         lines.append(f"Date: {rfc822_formatted_time()}")
-        lines.insert(0, f"HTTP/{version[0]}.{version[1]} {status} {reason}")
-        for line in lines:
-            if "\r" in line or "\n" in line:
-                return False  # a line break inside a header: aiohttp's writer refuses it with an error
-        head = "\r\n".join(lines) + "\r\n\r\n"
+        if "\r" in reason or "\n" in reason:  # (header values were checked by setHeader)
+            return False  # aiohttp's writer refuses it with an error
+        head = f"HTTP/{version[0]}.{version[1]} {status} {reason}\r\n" + "\r\n".join(lines) + "\r\n\r\n"
         self._chunks.clear()
         transport.write(head.encode("utf-8") + body)
         self._resp = _SentResponse(status, keep_alive, len(body))
@@ -472,7 +478,7 @@ class AioResponse:
             or not all(hasattr(protocol, a) for a in ("transport", "_manager", "_keepalive_handle"))
         ):
             return False
-        streams = request.app.get(OPEN_STREAMS)
+        streams = self._open_streams
         if streams is None:
             return False
         stream = _DetachedStream(transport, self, bool(getattr(writer, "chunked", False)), streams)

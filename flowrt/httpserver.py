@@ -1,13 +1,15 @@
 """The shared HTTP server: one aiohttp server per runtime, routes added by nodes.
 
-Routes live in our own table (not aiohttp's router, which freezes once started)
-so `http in` nodes can come and go on redeploy. Paths follow Express as Node-RED
+aiohttp's low-level server (`web.Server`) calls one handler for every request;
+routes live in our own table (aiohttp's router freezes once started, and would
+be a second lookup per request) so `http in` nodes can come and go on redeploy. Paths follow Express as Node-RED
 uses it: `:name` segments become `request.match_info`-style params, matched in
 registration order; trailing slashes are optional.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 from collections.abc import Awaitable, Callable
@@ -16,12 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from flowrt.httpobjects import OPEN_STREAMS
-
 if TYPE_CHECKING:
     from flowrt.runtime import Runtime
 
-Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
+Handler = Callable[[web.BaseRequest, dict[str, str]], Awaitable[web.StreamResponse]]
 
 
 class RouteConflictError(ValueError):
@@ -62,13 +62,8 @@ class HttpServer:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.routes: list[Route] = []
-        self.app = web.Application(
-            client_max_size=parse_size(runtime.settings.get("httpMaxBodySize", 5 * 1024 * 1024))
-        )
-        self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        self.app.on_response_prepare.append(_node_style_headers)
-        self.app[OPEN_STREAMS] = set()  # streaming responses detached from aiohttp (httpobjects)
         self.max_body_size: int = parse_size(runtime.settings.get("httpMaxBodySize", 5 * 1024 * 1024))
+        self.open_streams: set = set()  # streaming responses detached from aiohttp (httpobjects)
         self.cors: dict | None = normalise_cors(runtime.settings.get("httpNodeCors"))
         self._runner: web.AppRunner | None = None
         self.host: str = runtime.settings.get("uiHost", "127.0.0.1")
@@ -86,9 +81,18 @@ class HttpServer:
     async def start(self) -> None:
         # handler_cancellation: a client going away cancels its handler at once, which is
         # how live responses (SSE streams) learn of disconnects.
-        self._runner = web.AppRunner(
-            self.app, access_log=None, handle_signals=False, handler_cancellation=True
+        loop = asyncio.get_running_loop()
+        max_size = self.max_body_size
+
+        def make_request(
+            message: Any, payload: Any, protocol: Any, writer: Any, task: Any
+        ) -> web.BaseRequest:
+            return _FlowRequest(message, payload, protocol, writer, task, loop, client_max_size=max_size)
+
+        server = web.Server(
+            self._dispatch, request_factory=make_request, handler_cancellation=True, access_log=None
         )
+        self._runner = web.ServerRunner(server, handle_signals=False)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -103,7 +107,7 @@ class HttpServer:
         await site.start()
 
     async def stop(self) -> None:
-        for stream in list(self.app[OPEN_STREAMS]):
+        for stream in list(self.open_streams):
             stream.close()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -126,7 +130,7 @@ class HttpServer:
     def remove_routes(self, owner: Any) -> None:
         self.routes = [r for r in self.routes if r.owner is not owner]
 
-    def cors_headers(self, request: web.Request) -> dict[str, str]:
+    def cors_headers(self, request: web.BaseRequest) -> dict[str, str]:
         """The CORS headers `httpNodeCors` adds to a simple (non-preflight) request's response."""
         if self.cors is None:
             return {}
@@ -143,7 +147,7 @@ class HttpServer:
             headers["Access-Control-Expose-Headers"] = _join(exposed)
         return headers
 
-    def _preflight(self, request: web.Request) -> web.Response:
+    def _preflight(self, request: web.BaseRequest) -> web.Response:
         cors = self.cors or {}
         headers = self.cors_headers(request)
         headers["Access-Control-Allow-Methods"] = _join(
@@ -162,9 +166,11 @@ class HttpServer:
         status = int(cors.get("optionsSuccessStatus", 204))
         return web.Response(status=status, headers=headers)
 
-    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+    async def _dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
         path = request.path
         method = request.method
+        if "Expect" in request.headers:
+            await _expect(request)
         if method == "OPTIONS" and self.cors is not None:
             return self._preflight(request)
         for route in self.routes:
@@ -228,7 +234,25 @@ def _allowed_origin(setting: Any, origin: str | None) -> str | None:
     return None
 
 
-async def _node_style_headers(request: web.Request, response: web.StreamResponse) -> None:
+async def _expect(request: web.BaseRequest) -> None:
+    """`Expect: 100-continue` (curl sends it before a large body): say continue, as aiohttp's router would."""
+    expect = request.headers.get("Expect", "")
+    if request.version == (1, 1):
+        if expect.lower() != "100-continue":
+            raise web.HTTPExpectationFailed(text=f"Unknown Expect: {expect}")
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the response proper has not started
+        await request.writer.drain()
+
+
+class _FlowRequest(web.BaseRequest):
+    """aiohttp's request; every response aiohttp prepares gets Node's header order."""
+
+    async def _prepare_hook(self, response: web.StreamResponse) -> None:
+        _node_style_headers(response)
+
+
+def _node_style_headers(response: web.StreamResponse) -> None:
     """Header order and set as Node's http server writes them: no Server header, and
     Date then Transfer-Encoding after the headers the flow set."""
     headers = response.headers

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import urlsplit
 
-from flowrt.httpobjects import OPEN_STREAMS
 from flowrt.testing import FlowTestHarness
 
 # Writes "one," at once, then "two," and "three" with the end from a timer.
@@ -57,7 +56,7 @@ async def test_chunked_stream_written_later_then_ended():
         assert head.startswith(b"HTTP/1.1 200 OK")
         assert b"Transfer-Encoding: chunked" in head
         assert body == b"4\r\none,\r\n4\r\ntwo,\r\n5\r\nthree\r\n0\r\n\r\n"
-        assert not h.runtime.http.app[OPEN_STREAMS]
+        assert not h.runtime.http.open_streams
 
 
 async def test_stream_with_content_length_is_not_framed():
@@ -88,10 +87,10 @@ async def open_stream(h: FlowTestHarness) -> tuple[asyncio.StreamReader, asyncio
 async def test_client_leaving_an_open_stream_is_reported():
     async with FlowTestHarness(stream_flow(STREAM_OPEN)) as h:
         reader, writer = await open_stream(h)
-        assert len(h.runtime.http.app[OPEN_STREAMS]) == 1
+        assert len(h.runtime.http.open_streams) == 1
         writer.close()
         assert (await h.node("events").next_input())["payload"] == "closed"
-        assert not h.runtime.http.app[OPEN_STREAMS]
+        assert not h.runtime.http.open_streams
 
 
 async def test_stopping_the_server_closes_open_streams():

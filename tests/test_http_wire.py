@@ -47,6 +47,8 @@ FLOW = [
         "wires": [["r4"]],
     },
     {"id": "r4", "type": "http response", "statusCode": "", "headers": {}, "wires": []},
+    {"id": "in5", "type": "http in", "url": "/echo", "method": "post", "wires": [["r5"]]},
+    {"id": "r5", "type": "http response", "statusCode": "", "headers": {}, "wires": []},
 ]
 HELLO_HEAD = b"Content-Type: text/html; charset=utf-8\r\nContent-Length: 13\r\n"
 
@@ -149,3 +151,20 @@ def test_header_names_must_be_tokens():
             assert "valid HTTP token" in str(err)
         else:
             raise AssertionError(f"{bad!r} was accepted")
+
+
+async def test_expect_100_continue_is_answered_before_the_body():
+    # curl sends `Expect: 100-continue` before a large body and waits for the go-ahead.
+    async with FlowTestHarness(FLOW) as h:
+        url = urlsplit(h.base_url)
+        reader, writer = await asyncio.open_connection(url.hostname, url.port)
+        writer.write(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
+            b"Expect: 100-continue\r\nConnection: close\r\n\r\n"
+        )
+        interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        writer.write(b"hello")
+        rest = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert rest.startswith(b"HTTP/1.1 200 OK\r\n") and rest.endswith(b"\r\n\r\nhello")

@@ -116,7 +116,7 @@ class HttpIn(Node):
     def on_close(self, removed: bool) -> None:
         self.http.remove_routes(self)
 
-    async def _read_body(self, request: web.Request, req: AioRequest) -> Any:
+    async def _read_body(self, request: web.BaseRequest, req: AioRequest) -> Any:
         limit = self.http.max_body_size
         length = request.content_length
         too_big = BodyError(413, f"Payload Too Large: the body exceeds the limit of {limit} bytes")
@@ -140,7 +140,7 @@ class HttpIn(Node):
             return raw
         return decode_body(raw, content_type)
 
-    async def _read_multipart(self, request: web.Request, req: AioRequest, limit: int) -> dict:
+    async def _read_multipart(self, request: web.BaseRequest, req: AioRequest, limit: int) -> dict:
         fields: dict[str, Any] = {}
         files: list[dict] = []
         total = 0
@@ -166,9 +166,9 @@ class HttpIn(Node):
         req.files = files
         return fields
 
-    async def _handle(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+    async def _handle(self, request: web.BaseRequest, params: dict[str, str]) -> web.StreamResponse:
         req = AioRequest(request, params)
-        res = AioResponse(request)
+        res = AioResponse(request, self.http.open_streams)
         for name, value in self.http.cors_headers(request).items():
             res.setHeader(name, value)
         msgid = generate_id()
@@ -183,5 +183,5 @@ class HttpIn(Node):
                 return web.Response(status=err.status, text=err.text + "\n")
             req.body = payload
         self.send({"_msgid": msgid, "req": req, "res": {"_res": res}, "payload": payload})
-        self.runtime.deliver_now()  # a flow that answers at once has answered when pump() looks
-        return await res.pump()
+        self.runtime.deliver_now()  # a flow that answers at once has answered by now
+        return res.sent_at_once() or await res.pump()
