@@ -142,7 +142,7 @@ class MemoryStore(ContextStore):
         if data is None:
             parse_property_expression(key)  # bad syntax is an error even when empty
             return None
-        if type(key) is str and "." not in key and "[" not in key and "]" not in key:
+        if _is_simple_path(key):
             value = data.get(key, _MISSING)
             if value is not _MISSING:
                 return value
@@ -176,7 +176,7 @@ class MemoryStore(ContextStore):
 
     def lend(self, scope: str, key: str, borrower: Borrower, token: Any) -> tuple[bool, Any]:
         """Lend the object or array at a top-level key: ``(True, value)`` when lent now,
-        ``(True, _SAME)`` when `borrower` holds it already, ``(False, None)`` when it can't be
+        ``(True, LENT_ALREADY)`` when `borrower` holds it already, ``(False, None)`` when it can't be
         lent (not fresh, not a container): the caller reads a copy with `peek` then."""
         loan = self._lent.get((scope, key))
         if loan is not None:
@@ -238,9 +238,14 @@ KEEP_STORED = object()  # give_back: the value could not be returned; keep the s
 LENT_ALREADY = object()  # lend: the borrower holds the value already
 
 
+def _is_simple_path(key: Any) -> bool:
+    """A property path of one plain name (no ``.``, ``[`` or ``]``)."""
+    return type(key) is str and "." not in key and "[" not in key and "]" not in key
+
+
 def _top_key(key: Any) -> str:
     """The top-level key a context key or property path is under (``"a"`` for ``"a.b[0]"``)."""
-    if type(key) is str and "." not in key and "[" not in key:
+    if _is_simple_path(key):
         return key
     return str(parse_property_expression(key)[0])
 
@@ -520,14 +525,12 @@ def _validate_key(key: Any) -> bool:
 
 def _is_plain_key(key: Any) -> bool:
     """A key naming a top-level value directly: no store prefix, parent or property path."""
-    return (
-        type(key) is str
-        and key != ""
-        and "." not in key
-        and "[" not in key
-        and "]" not in key
-        and not key.startswith(("#:", "$parent"))
-    )
+    return _is_simple_path(key) and key != "" and not key.startswith(("#:", "$parent"))
+
+
+def _reader(storage: ContextStore, share: bool) -> Callable[[str, str], Any]:
+    """`get` for a caller that keeps references, else the memory store's `peek`."""
+    return storage.peek if not share and isinstance(storage, MemoryStore) else storage.get
 
 
 def _split_store_arg(store: Any, callback: Any) -> tuple[Any, Any]:
@@ -612,8 +615,7 @@ class Context:
         if not _validate_key(key):
             raise ContextError("Invalid context key")
         if isinstance(key, list | tuple):
-            storage = self._manager._store_for(store)
-            read = storage.get if share or not isinstance(storage, MemoryStore) else storage.peek
+            read = _reader(self._manager._store_for(store), share)
             values = [read(self.scope, k) for k in key]
             if self._seed:
                 values = [self._seed_value(k) if v is None else v for k, v in zip(key, values, strict=True)]
@@ -625,11 +627,7 @@ class Context:
             if ctx is None or not rest:
                 return False, None
             return False, (ctx.get(rest, store) if share else ctx.peek(rest, store))
-        storage = self._manager._store_for(store)
-        if share or not isinstance(storage, MemoryStore):
-            value = storage.get(self.scope, key)
-        else:
-            value = storage.peek(self.scope, key)
+        value = _reader(self._manager._store_for(store), share)(self.scope, key)
         if value is None and self._seed:
             value = self._seed_value(key)
         return False, value
@@ -658,9 +656,7 @@ class Context:
     def set_copy(self, key: str | list[str], value: Any, store: str | None = None) -> None:
         """As `set`, for a value nothing else references (decoded at the JS boundary)."""
         storage = self._manager._store_for(store)
-        if type(storage) is MemoryStore and type(key) is str and _is_plain_key(key):
-            if not _validate_key(key):
-                raise ContextError("Invalid context key")
+        if type(storage) is MemoryStore and _is_plain_key(key):
             storage.set(self.scope, key, value, fresh=True)
         else:
             self._set(key, value, store)

@@ -149,10 +149,10 @@ _checked_names: set[str] = set()
 
 def _check_header(name: Any, value: Any) -> None:
     """As Node's setHeader: a name that is an HTTP token, values without line breaks."""
-    if name not in _checked_names:
+    if type(name) is not str or name not in _checked_names:
         if not isinstance(name, str) or not _TOKEN.fullmatch(name):
             raise ValueError(f"Header name must be a valid HTTP token [{name!r}]")
-        if len(_checked_names) < 1000:
+        if len(_checked_names) < 1000:  # the names seen so far, as a cache
             _checked_names.add(name)
     for item in value if isinstance(value, list) else (value,):
         text = item if type(item) is str else str(item)
@@ -342,9 +342,7 @@ class AioResponse:
         """When the flow has already answered with a whole response: send it now and return what
         aiohttp's handler returns (saves running `pump`); else None."""
         if self._ended and self._resp is None and self._request.method != "HEAD" and self._send_direct():
-            self._finished = True
-            self._emit("finish")
-            self._emit("close")
+            self._mark_finished()
             return self._resp
         return None
 
@@ -390,9 +388,7 @@ class AioResponse:
             self._gone()
             raise asyncio.CancelledError() from None
         self._wakeup = None
-        self._finished = True
-        self._emit("finish")
-        self._emit("close")
+        self._mark_finished()
         return self._resp
 
     def _send_direct(self) -> bool:
@@ -404,9 +400,9 @@ class AioResponse:
         request = self._request
         transport = request.transport
         status = self.statusCode
-        if transport is None or transport.is_closing() or not 200 <= status < 600 or status in (204, 304):
+        if transport is None or transport.is_closing() or request.method == "CONNECT":
             return False
-        if request.method == "CONNECT":
+        if not 200 <= status < 600 or status in (204, 304):  # no body, or not a final answer
             return False
         body = b"".join(self._chunks)
         reason = self.statusMessage if self.statusMessage is not None else _REASONS.get(status, "")
@@ -465,21 +461,19 @@ class AioResponse:
     # ----- detached streams ---------------------------------------------------------
     def _detach(self) -> bool:
         """Take the connection over from aiohttp (see the module doc); False when it can't be."""
-        request, resp = self._request, self._resp
+        request, resp, streams = self._request, self._resp, self._open_streams
         protocol = request.protocol
         transport = request.transport
         writer = getattr(resp, "_payload_writer", None)
         if (
-            transport is None
+            streams is None
+            or transport is None
             or transport.is_closing()
             or writer is None
             or getattr(resp, "_compression", True)  # compression: aiohttp's writer must frame it
             or not request.content.is_eof()  # an unread body: aiohttp still reads the connection
             or not all(hasattr(protocol, a) for a in ("transport", "_manager", "_keepalive_handle"))
         ):
-            return False
-        streams = self._open_streams
-        if streams is None:
             return False
         stream = _DetachedStream(transport, self, bool(getattr(writer, "chunked", False)), streams)
         transport.set_protocol(stream)
@@ -514,9 +508,10 @@ class AioResponse:
         if self._client_gone:
             return
         stream.end()
-        asyncio.get_running_loop().call_soon(self._finish_detached)  # as Node: events come later
+        asyncio.get_running_loop().call_soon(self._mark_finished)  # as Node: events come later
 
-    def _finish_detached(self) -> None:
+    def _mark_finished(self) -> None:
+        """The end reached the client: 'finish', then 'close'."""
         self._finished = True
         self._emit("finish")
         self._emit("close")

@@ -2,9 +2,9 @@
 
 aiohttp's low-level server (`web.Server`) calls one handler for every request;
 routes live in our own table (aiohttp's router freezes once started, and would
-be a second lookup per request) so `http in` nodes can come and go on redeploy. Paths follow Express as Node-RED
-uses it: `:name` segments become `request.match_info`-style params, matched in
-registration order; trailing slashes are optional.
+be a second lookup per request) so `http in` nodes can come and go on redeploy.
+Paths follow Express as Node-RED uses it: `:name` segments become params,
+matched in registration order; trailing slashes are optional.
 """
 
 from __future__ import annotations

@@ -406,8 +406,7 @@
     // whose JSON is the snapshot the value is compared with at the end of the run
     // (a spurious difference only costs a no-op write-back)
     const key = args[0];
-    const plain = typeof key === "string" && args[1] === undefined;
-    const r = plain
+    const r = typeof key === "string" && args[1] === undefined
       ? HOST("cget", scope + "\n" + key) // the common case, without JSON around it
       : HOST("ctx", enc([scope, "get", args]));
     const c = r.charCodeAt(0);
