@@ -42,3 +42,10 @@ def js_typeof(value: object) -> str:
     if callable(value):
         return "function"
     return "object"
+
+
+def js_type_name(value: object) -> str:
+    """How an error names a value that is not a message: JavaScript's ``typeof`` for strings,
+    numbers and booleans, the Python class name for anything else (``dict``, ``bytes``, ...)."""
+    kind = js_typeof(value)
+    return kind if kind in ("string", "number", "boolean") else type(value).__name__

@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from flowrt.jsvalues import js_type_name
 from flowrt.message import clone_message, generate_id
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ class Node:
             if isinstance(msg, dict):
                 msg = [msg]
             else:
-                self.error(f"Node tried to send a message of type {_js_type(msg)}")
+                self.error(f"Node tried to send a message of type {js_type_name(msg)}")
                 return
         self._send_many(msg)
 
@@ -155,7 +156,7 @@ class Node:
                     if m is None:
                         continue
                     if not isinstance(m, dict):
-                        self.error(f"Node tried to send a message of type {_js_type(m)}")
+                        self.error(f"Node tried to send a message of type {js_type_name(m)}")
                         continue
                     msgid = m.get("_msgid")
                     if not msgid:
@@ -365,13 +366,3 @@ def js_string(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-def _js_type(value: Any) -> str:
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    return type(value).__name__

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from flowrt.jsvalues import js_number_text, js_typeof
+from flowrt.jsvalues import js_number_text, js_type_name, js_typeof
 
 
 @pytest.mark.parametrize(
@@ -62,3 +62,19 @@ def test_js_typeof_never_gives_a_python_type_name():
 )
 def test_js_number_text(value, expected):
     assert js_number_text(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("s", "string"),
+        (True, "boolean"),
+        (2, "number"),
+        (1.5, "number"),
+        ({}, "dict"),
+        (b"x", "bytes"),
+        (None, "NoneType"),
+    ],
+)
+def test_js_type_name_names_objects_by_class(value, expected):
+    assert js_type_name(value) == expected

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import register_type
+from flowrt.jsvalues import js_type_name
 from flowrt.message import clone_message, generate_id
 from flowrt.node import Node, NodeError
 
@@ -34,13 +35,7 @@ def _type_name(value: Any) -> str:
         return "Buffer"
     if isinstance(value, (list, tuple)):
         return "Array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    return type(value).__name__
+    return js_type_name(value)
 
 
 class _Env:
