@@ -4,7 +4,7 @@ for every node.
 ``evaluate_node_property(value, type, node, msg)`` understands ``msg``,
 ``flow``, ``global``, ``str``, ``num``, ``bool``, ``json``, ``bin``, ``re``,
 ``date``, ``jsonata``, ``env``, and passes ``node``, ``cred`` and ``null``
-values through.  ``node`` is any object with ``.context()`` (a Context with
+values (and those of any unknown type) through.  ``node`` is any object with ``.context()`` (a Context with
 ``.flow`` and ``.global_``), ``.get_setting(name)``, ``.id`` and ``.name``.
 
 JSONata expressions are compiled once per expression text and evaluated
@@ -25,6 +25,7 @@ from typing import Any
 
 from jsonata import Jsonata
 from jsonata.jexception import JException
+from jsonata.utils import Utils as _JsonataUtils
 
 from .context import parse_context_store
 from .env import evaluate_env_property
@@ -253,13 +254,19 @@ class PreparedJsonata:
 def _compile(expression: str) -> PreparedJsonata:
     previous = getattr(Jsonata.CURRENT, "jsonata", None)
     try:
-        compiled = Jsonata(expression)
+        # jsonata-python 0.7.1's tokenizer reads past the end after a closing "*/" (IndexError on
+        # "$.a /* note */"); a trailing newline is insignificant in JSONata and gives it a character.
+        compiled = Jsonata(expression + "\n")
     except JException as err:
         raise JsonataError(f"Invalid JSONata expression {expression!r}: {err}", "INVALID_JSONATA") from err
+    except IndexError as err:  # the same tokenizer on an unclosed comment or a lone trailing "/"
+        detail = "comment has no closing tag" if "/*" in expression else "unexpected end of expression"
+        raise JsonataError(f"Invalid JSONata expression {expression!r}: {detail}", "INVALID_JSONATA") from err
     finally:
         if previous is not None:
             Jsonata.CURRENT.jsonata = previous
     compiled.set_validate_input(False)
+    compiled.set_output_convert_nulls(False)  # evaluate_jsonata tells "no result" from null
     return PreparedJsonata(expression, compiled, bool(_LEGACY_RE.search(expression)))
 
 
@@ -330,9 +337,12 @@ def evaluate_jsonata(
     msg: dict | None,
     node: Any = None,
     bindings: dict[str, Any] | None = None,
+    undefined: Any = None,
 ) -> Any:
     """Evaluate a prepared expression against ``msg`` for ``node``; ``bindings`` adds
     variables for this evaluation only (e.g. join's ``$A``, ``$I``, ``$N``).
+    An expression with no result (JavaScript ``undefined``) gives ``undefined``;
+    a JSONata ``null`` gives ``None``.
     Raises :class:`JsonataError` when evaluation fails."""
     prepared = prepare_jsonata(prepared)
     data = {"msg": msg} if prepared.legacy else msg
@@ -344,6 +354,9 @@ def evaluate_jsonata(
         if bindings:
             frame.update(bindings)
         result = compiled.evaluate(data, frame)
+        if result is None:
+            return undefined
+        result = _JsonataUtils.convert_nulls(result)
     except JException as err:
         raise JsonataError(f"JSONata error in {prepared.expression!r}: {err}", "JSONATA_ERROR") from err
     except RecursionError as err:
@@ -367,14 +380,11 @@ def _env(value: Any, node: Any) -> Any:
     return evaluate_env_property(value, lookup)
 
 
-_PASS_THROUGH = frozenset({"node", "cred", "conf-type"})
-
-
 def evaluate_node_property(value: Any, type: str, node: Any, msg: dict | None) -> Any:  # noqa: A002
     """Evaluate a node property ``value`` of typed-input ``type``.
 
-    Raises :class:`TypedInputError` for a value that cannot be evaluated or
-    an unknown type; ``msg`` property paths raise
+    An unknown type gives ``value`` unchanged, as in Node-RED.  Raises
+    :class:`TypedInputError` for a value that cannot be evaluated; ``msg`` property paths raise
     :class:`~flowrt.propertypath.PropertyPathError`."""
     kind = type
     if kind == "msg":
@@ -405,6 +415,5 @@ def evaluate_node_property(value: Any, type: str, node: Any, msg: dict | None) -
         return _regex(value)
     if kind == "null":
         return None
-    if kind in _PASS_THROUGH:
-        return value
-    raise TypedInputError(f"Unknown typed input type {kind!r}", "INVALID_TYPE")
+    # node, cred, conf-type and any type Node-RED does not know (a typo, "string"): the value as it is
+    return value

@@ -836,3 +836,103 @@ async def test_set_warns_on_non_object_parent():
         out = await h.node("h1").next_input()
         assert out["payload"] == "text"
         assert (await h.node("c1").next_log("warn")).text
+
+
+# ------------------------------------------------------------------ undefined values delete
+# Node-RED: getToValue gives undefined for a missing msg property, a missing context key or a JSONata
+# expression with no result; setMessageProperty(msg, p, undefined) and context set(key, undefined)
+# delete the target and create no parents. A missing env var is "" (evaluateEnvProperty), so it sets "".
+
+UNDEFINED_SOURCES = [
+    ("msg", "nothing"),
+    ("msg", "payload.nothing"),
+    ("flow", "nothing"),
+    ("global", "nothing"),
+    ("jsonata", "$.nothing"),
+    ("jsonata", "payload.nothing /* no result */"),
+]
+
+
+def _undefined_rule(t, target_type, target, source_type, source):
+    return change([{"t": t, "p": target, "pt": target_type, "to": source, "tot": source_type}], z="tab1")
+
+
+@pytest.mark.parametrize("source_type,source", UNDEFINED_SOURCES)
+@pytest.mark.parametrize("target", ["old", "deep.old", "missing.parent.x"])
+async def test_set_msg_to_undefined_deletes_and_creates_no_parents(source_type, source, target):
+    node = _undefined_rule("set", "msg", target, source_type, source)
+    out, _ = await run(node, {"payload": {"a": 1}, "old": 1, "deep": {"old": 2, "keep": 3}}, z="tab1")
+    assert ("old" in out) == (target != "old")
+    assert out["deep"] == ({"keep": 3} if target == "deep.old" else {"old": 2, "keep": 3})
+    assert "missing" not in out
+    assert out["payload"] == {"a": 1}
+
+
+@pytest.mark.parametrize("source_type,source", UNDEFINED_SOURCES)
+@pytest.mark.parametrize("target_type", ["flow", "global"])
+async def test_set_context_to_undefined_deletes_the_key(source_type, source, target_type):
+    node = _undefined_rule("set", target_type, "old", source_type, source)
+
+    def before(ctx):
+        getattr(ctx, "flow" if target_type == "flow" else "global_").set("old", 1)
+        ctx.flow.set("keep", 2)
+
+    out, ctx = await run(node, {"payload": {"a": 1}, "old": 1}, z="tab1", before=before)
+    target = ctx.flow if target_type == "flow" else ctx.global_
+    assert "old" not in target.keys()
+    assert ctx.flow.get("keep") == 2
+
+
+@pytest.mark.parametrize(
+    "target_type,target", [("msg", "old"), ("msg", "deep.old"), ("flow", "old"), ("global", "old")]
+)
+@pytest.mark.parametrize("source_type", ["msg", "flow", "global"])
+async def test_move_of_missing_property_deletes_the_target(source_type, target_type, target):
+    node = change(
+        [{"t": "move", "p": "nothing", "pt": source_type, "to": target, "tot": target_type}], z="tab1"
+    )
+
+    def before(ctx):
+        ctx.flow.set("old", 1)
+        ctx.global_.set("old", 1)
+
+    out, ctx = await run(node, {"old": 1, "deep": {"old": 2}}, z="tab1", before=before)
+    if target_type == "msg":
+        assert out.get("deep") == ({} if target == "deep.old" else {"old": 2})
+        assert ("old" in out) == (target != "old")
+    else:
+        target_ctx = ctx.flow if target_type == "flow" else ctx.global_
+        assert "old" not in target_ctx.keys()
+    assert "nothing" not in out
+
+
+@pytest.mark.parametrize("target_type", ["msg", "flow"])
+async def test_set_to_null_keeps_a_null_value(target_type):
+    # null is a value (msg.x = null, JSONata null): only undefined deletes
+    rules = [
+        {"t": "set", "p": "a", "pt": "msg", "to": "payload.none", "tot": "msg"},
+        {"t": "set", "p": "b", "pt": "msg", "to": "null", "tot": "jsonata"},
+        {"t": "set", "p": "c", "pt": "msg", "to": "payload.none", "tot": "jsonata"},
+    ]
+    out, _ = await run(change(rules), {"payload": {"none": None}, "a": 1, "b": 1, "c": 1})
+    assert out["a"] is None and out["b"] is None and out["c"] is None
+
+
+async def test_set_to_missing_env_var_sets_empty_string(monkeypatch):
+    monkeypatch.delenv("FLOWRT_NO_SUCH_VAR", raising=False)
+    rules = [
+        {"t": "set", "p": "old", "pt": "msg", "to": "FLOWRT_NO_SUCH_VAR", "tot": "env"},
+        {"t": "set", "p": "other", "pt": "msg", "to": "${FLOWRT_NO_SUCH_VAR}", "tot": "env"},
+        {"t": "set", "p": "new.x", "pt": "msg", "to": "FLOWRT_NO_SUCH_VAR", "tot": "env"},
+    ]
+    out, _ = await run(change(rules), {"old": 1, "other": 2})
+    assert out["old"] == "" and out["other"] == "" and out["new"] == {"x": ""}
+
+
+async def test_set_undefined_below_a_missing_parent_warns_as_node_red():
+    node = change([{"t": "set", "p": "missing.x", "pt": "msg", "to": "nothing", "tot": "msg"}])
+    async with FlowTestHarness(flow_of(node)) as h:
+        h.node("c1").receive({"payload": 1})
+        out = await h.node("h1").next_input()
+        assert "missing" not in out
+        assert "missing.x" in (await h.node("c1").next_log("warn")).text

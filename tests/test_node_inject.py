@@ -305,6 +305,15 @@ async def test_inject_multiple_properties_using_legacy_props():
     assert msg["payload"] == 123
 
 
+@pytest.mark.parametrize("vt", ["string", "strnig"])
+async def test_unknown_value_type_injects_the_value_as_it_is(vt):
+    # Node-RED: evaluateNodeProperty returns the value unchanged for a type it does not know
+    props = [{"p": "payload", "v": "hello", "vt": vt}, {"p": "n", "v": 5, "vt": vt}]
+    msg = await inject_once([TAB, inject(props=props), HELPER])
+    assert msg["payload"] == "hello"
+    assert msg["n"] == 5
+
+
 async def test_legacy_payload_without_type_is_a_string():
     msg = await inject_once([TAB, inject(payload="payload", topic="t"), HELPER])
     assert msg["payload"] == "payload"

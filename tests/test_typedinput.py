@@ -132,9 +132,34 @@ def test_null_and_pass_through_types():
     assert evaluate_node_property("secret", "cred", None, None) == "secret"
 
 
-def test_unknown_type():
-    with pytest.raises(TypedInputError, match="'wibble'"):
-        evaluate_node_property("x", "wibble", None, None)
+@pytest.mark.parametrize("kind", ["wibble", "string", "Num", ""])
+def test_unknown_type_passes_the_value_through(kind):
+    # Node-RED's evaluateNodeProperty starts from `result = value` and changes it only for types it knows
+    assert evaluate_node_property("x", kind, None, None) == "x"
+    assert evaluate_node_property(12, kind, None, {"x": 1}) == 12
+
+
+def test_jsonata_tells_no_result_from_null():
+    missing = object()
+    assert evaluate_jsonata("$.b", {"a": 1}, undefined=missing) is missing
+    assert evaluate_jsonata("$.b", {"a": 1}) is None
+    assert evaluate_jsonata("null", {}, undefined=missing) is None
+    assert evaluate_jsonata("$.a", {"a": None}, undefined=missing) is None
+    assert evaluate_jsonata('{"x": null, "y": [null]}', {}, undefined=missing) == {"x": None, "y": [None]}
+
+
+@pytest.mark.parametrize(
+    "expression,expected",
+    [("$.a /* note */", 1), ("/* lead */ $.a", 1), ("$.a /* one */ + /* two */ 1 /**/", 2)],
+)
+def test_jsonata_comments_anywhere(expression, expected):
+    assert evaluate_jsonata(expression, {"a": 1}) == expected
+
+
+@pytest.mark.parametrize("expression", ["$.a /* open", "$.a /*", "$.a /"])
+def test_jsonata_unfinished_comment_is_a_clear_error(expression):
+    with pytest.raises(JsonataError, match="Invalid JSONata expression"):
+        prepare_jsonata(expression)
 
 
 # ------------------------------------------------------------ dates

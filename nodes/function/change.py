@@ -19,8 +19,10 @@ from flowrt.propertypath import (
     PropertyPathError,
     delete_message_property,
     get_message_property,
+    get_object_property,
     normalise_property_expression,
     parse_property_expression,
+    property_parts_to_string,
     set_message_property,
 )
 
@@ -38,6 +40,29 @@ class _Drop(Exception):
 
 
 _NOTHING = object()
+
+#: JavaScript ``undefined`` as a rule's value: setting it deletes the target (None is null).
+_UNDEFINED = object()
+
+
+def _message_value(msg: dict, expr: str) -> Any:
+    """msg property `expr`, or _UNDEFINED when it is missing (a null value is None).
+
+    Raises PropertyPathError when a parent is missing, as getMessageProperty throws."""
+    value = get_message_property(msg, expr)
+    if value is not None:
+        return value
+    parts = normalise_property_expression(expr[4:] if expr.startswith("msg.") else expr, msg)
+    parent = get_object_property(msg, property_parts_to_string(parts[:-1])) if len(parts) > 1 else msg
+    key = parts[-1]
+    if isinstance(parent, dict):
+        present = key in parent or (type(key) is int and str(key) in parent)
+    elif isinstance(parent, list):
+        index = int(key) if isinstance(key, str) and key.isdigit() else key
+        present = type(index) is int and 0 <= index < len(parent)
+    else:
+        present = isinstance(key, str) and hasattr(parent, key)
+    return None if present else _UNDEFINED
 
 
 def _simple_key(prop: str) -> str | None:
@@ -176,22 +201,29 @@ class ChangeNode(Node):
         elif tot == "msg":
 
             def getter(msg: dict) -> Any:
-                return get_message_property(msg, to)
+                return _message_value(msg, to)
 
-        elif tot in ("flow", "global", "date"):
+        elif tot in ("flow", "global"):
 
             def getter(msg: dict) -> Any:
+                # a missing key, or a store that fails, is undefined (context holds no null)
                 try:
-                    return self.evaluate(to, tot, msg)
+                    value = self.evaluate(to, tot, msg)
                 except Exception:
-                    return None
+                    return _UNDEFINED
+                return _UNDEFINED if value is None else value
+
+        elif tot == "date":
+
+            def getter(msg: dict) -> Any:
+                return self.evaluate(to, tot, msg)
 
         elif tot == "jsonata":
             from flowrt.typedinput import evaluate_jsonata
 
             def getter(msg: dict) -> Any:
                 try:
-                    return evaluate_jsonata(to, msg, self)
+                    return evaluate_jsonata(to, msg, self, undefined=_UNDEFINED)
                 except Exception as err:
                     self.error(f"invalid JSONata expression: {err}", msg)
                     raise _Drop from err
@@ -206,7 +238,8 @@ class ChangeNode(Node):
             inner = getter
 
             def getter(msg: dict) -> Any:
-                return clone_value(inner(msg))
+                value = inner(msg)
+                return value if value is _UNDEFINED else clone_value(value)
 
         return getter
 
@@ -293,7 +326,11 @@ class ChangeNode(Node):
             def set_msg(msg: dict) -> None:
                 value = get_to(msg)
                 try:
-                    if not set_message_property(msg, prop, value):
+                    if value is _UNDEFINED:  # as setMessageProperty(msg, p, undefined): delete, no parents
+                        done = delete_message_property(msg, prop)
+                    else:
+                        done = set_message_property(msg, prop, value)
+                    if not done:
                         self.warn(f"Cannot set property of non-object type: {prop}")
                 except PropertyPathError:
                     pass
@@ -303,7 +340,7 @@ class ChangeNode(Node):
 
             def set_ctx(msg: dict) -> None:
                 value = get_to(msg)
-                self._set_context(pt, prop, value, msg)
+                self._set_context(pt, prop, None if value is _UNDEFINED else value, msg)
 
             return set_ctx
         raise NodeConfigError(f"unsupported property type {pt!r}")
@@ -342,7 +379,12 @@ class ChangeNode(Node):
 
     def _compile_change(self, rule: dict) -> Callable[[dict], None]:
         pt, prop = rule["pt"], js_str(rule["p"])
-        get_to = self._to_getter(rule)
+        get_value = self._to_getter(rule)
+
+        def get_to(msg: dict) -> Any:
+            value = get_value(msg)
+            return None if value is _UNDEFINED else value
+
         to_bool = rule["tot"] == "bool"
 
         def changed(current: Any, msg: dict) -> Any:
