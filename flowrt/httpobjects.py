@@ -127,8 +127,15 @@ class AioRequest:
         return self._request.secure
 
     @cached_property
-    def hostname(self) -> str:
-        return (self._request.host or "").split(":")[0]
+    def hostname(self) -> str | None:
+        # Express 4 req.hostname without 'trust proxy' (Node-RED's http-in app): the Host header
+        # without its port ("[::1]:1880" -> "[::1]"); X-Forwarded-Host ignored; no Host: undefined.
+        host = self._request.headers.get("Host")
+        if not host:
+            return None
+        start = host.find("]") + 1 if host.startswith("[") else 0
+        colon = host.find(":", start)
+        return host[:colon] if colon != -1 else host
 
     @cached_property
     def httpVersion(self) -> str:

@@ -216,6 +216,17 @@ def token_names(tokens: tuple, into: set[str] | None = None) -> set[str]:
 # ----------------------------------------------------------------- lookup
 
 
+_SCALARS = (str, bytes, bytearray, int, float, bool, type(None))
+
+
+def _field(obj: Any, key: str) -> Any:
+    """A public data field of a live object (msg.req.params, .query, .headers), else MISSING."""
+    if key.startswith("_") or isinstance(obj, _SCALARS):
+        return MISSING
+    value = getattr(obj, key, MISSING)
+    return MISSING if callable(value) else value
+
+
 def _has(obj: Any, key: str) -> bool:
     if isinstance(obj, Mapping):
         return key in obj
@@ -223,7 +234,7 @@ def _has(obj: Any, key: str) -> bool:
         if key == "length":
             return True
         return key.isdigit() and int(key) < len(obj)
-    return False
+    return _field(obj, key) is not MISSING
 
 
 def _get(obj: Any, key: str) -> Any:
@@ -234,7 +245,8 @@ def _get(obj: Any, key: str) -> Any:
             return len(obj)
         if key.isdigit() and int(key) < len(obj):
             return obj[int(key)]
-    return MISSING
+        return MISSING
+    return _field(obj, key)
 
 
 def _lookup(stack: list, name: str) -> tuple[Any, int]:
@@ -318,7 +330,9 @@ class _Renderer:
                         stack.pop()
                 elif not _truthy(value):
                     continue
-                elif isinstance(value, (Mapping, str, int, float)) and value is not True:
+                elif value is not True and (
+                    isinstance(value, (Mapping, str, int, float)) or not isinstance(value, _SCALARS)
+                ):
                     stack.append(value)
                     self.render(tok[2], stack, out)
                     stack.pop()

@@ -16,7 +16,7 @@ from typing import Any
 from flowrt import Node, NodeConfigError, register_type
 from flowrt.jsvalues import js_number_text as js_num_str
 from flowrt.message import clone_message, generate_id
-from flowrt.propertypath import PropertyPathError, parse_property_expression
+from flowrt.propertypath import PropertyPathError, get_message_property, parse_property_expression
 
 # ======================================================================= JS helpers
 
@@ -517,7 +517,12 @@ class SwitchNode(Node):
             if key is not None:
                 return msg.get(key, UNDEFINED)
             try:
-                return get_property_or_undefined(msg, self.property)
+                value = get_property_or_undefined(msg, self.property)
+                if value is UNDEFINED:
+                    # a field of a live object (msg.req.method) or a missing one: propertypath reads both
+                    found = get_message_property(msg, self.property)
+                    return UNDEFINED if found is None else found
+                return value
             except PropertyPathError:
                 return UNDEFINED
         if pt == "jsonata":
