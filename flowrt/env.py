@@ -16,6 +16,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from flowrt.jsvalues import js_string
+
 __all__ = [
     "ENV_PROPERTY_RE",
     "ENV_SKIP_PROPERTIES",
@@ -77,13 +79,8 @@ def substitute_env_properties(config: dict, lookup: Lookup) -> None:
 
 
 def _js_str(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    """String(value) as a substituted setting: nothing for an undefined one."""
+    return "" if value is None else js_string(value)
 
 
 def substitute_env_string(text: str, lookup: Lookup) -> str:

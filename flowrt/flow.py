@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from flowrt.jsvalues import js_string
 from flowrt.message import clone_message, clone_value
-from flowrt.node import Node, error_stack, error_text, js_string
+from flowrt.node import Node, error_stack, error_text
 
 if TYPE_CHECKING:
     from flowrt.runtime import Runtime

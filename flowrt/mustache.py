@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowrt.jsvalues import js_number_text as _js_number
+from flowrt.jsvalues import js_string as _js_string
 
 __all__ = ["MISSING", "MustacheError", "js_string", "parse", "render", "token_names"]
 
@@ -59,24 +60,10 @@ def escape_html(text: str) -> str:
 
 
 def js_string(value: Any) -> str:
-    """JavaScript's String(value) for JSON-like Python values."""
+    """What a tag writes: JavaScript's String(value), but nothing for null/undefined."""
     if value is None or value is MISSING:
-        return ""  # as mustache renders null/undefined
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)):
-        return _js_number(value)
-    if isinstance(value, (list, tuple)):
-        return ",".join("" if v is None else js_string(v) for v in value)
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).decode("utf-8", "replace")
-    if isinstance(value, Mapping):
-        return "[object Object]"
-    return str(value)
+        return ""
+    return _js_string(value)
 
 
 # ----------------------------------------------------------------- parsing

@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from flowrt.jsvalues import js_type_name
+from flowrt.jsvalues import js_string, js_type_name
 from flowrt.message import clone_message, generate_id
 
 if TYPE_CHECKING:
@@ -354,15 +354,3 @@ def error_stack(err: Any) -> str | None:
         return "".join(traceback.format_exception(err)).rstrip()
     return None
 
-
-def js_string(value: Any) -> str:
-    """String conversion as JavaScript's String(value) for common values."""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

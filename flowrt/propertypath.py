@@ -2,18 +2,24 @@
 ``RED.util.normalisePropertyExpression`` / ``getMessageProperty`` /
 ``setMessageProperty`` family.
 
-Python dicts and lists model JavaScript objects and arrays:
+Python dicts and lists model JavaScript objects and arrays; other objects
+(``msg.req``, an :class:`~flowrt.httpobjects.AioRequest`) are read through
+their public attributes, as JavaScript reads an object's fields:
 
-* a missing property reads as ``None`` (JavaScript ``undefined``);
+* a missing property reads as ``None`` (JavaScript ``undefined``), or as
+  :data:`~flowrt.jsvalues.UNDEFINED` through :func:`get_property_or_undefined`;
 * reading a property *of* ``None`` (a missing parent) raises
   :class:`PropertyAccessError`, as JavaScript raises a ``TypeError``;
 * a syntactically bad expression raises :class:`PropertyPathError`
   naming the expression and the position.
 
-Unquoted all-digit segments (``a.0`` or ``a[0]``) become ``int`` keys; on a
-dict an ``int`` key also finds the string form (``{"0": ...}``) because
-JavaScript object keys are strings.  ``length`` of a list, string or bytes
-reads its length, as in JavaScript.
+Keys are parsed as Node-RED parses them: ``a[0]`` and a middle ``a.0.b``
+give the ``int`` 0; the segment before a ``[`` and the last segment stay
+strings (``a.4`` is ``["a", "4"]``), which matters when a missing parent
+is created: ``a.4`` creates an object ``{"4": ...}``, ``a[4]`` an array.
+On a dict an ``int`` key also finds the string form (``{"0": ...}``)
+because JavaScript object keys are strings; on a list a digit string is an
+index.  ``length`` of a list, string or bytes reads its length.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import functools
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
+from flowrt.jsvalues import UNDEFINED
+
 __all__ = [
     "PropertyAccessError",
     "PropertyPathError",
@@ -29,6 +37,8 @@ __all__ = [
     "delete_object_property",
     "get_message_property",
     "get_object_property",
+    "get_property_or_undefined",
+    "has_message_property",
     "normalise_property_expression",
     "parse_property_expression",
     "property_parts_to_string",
@@ -132,7 +142,7 @@ def _parse(expr: str) -> tuple:
             if i == 0:
                 raise _fail(expr, "unexpected [ at position 0")
             if start != i:
-                parts.append(_segment(expr[start:i]))
+                parts.append(expr[start:i])  # a string even when all digits, as in Node-RED
             if i == n - 1:
                 raise _fail(expr, "unterminated expression")
             if expr.startswith("msg.", i + 1) or expr.startswith("msg[", i + 1):
@@ -187,7 +197,7 @@ def _parse(expr: str) -> tuple:
     if in_box or in_string:
         raise _fail(expr, "unterminated expression")
     if start < n:
-        parts.append(_segment(expr[start:]))
+        parts.append(expr[start:])  # the last segment stays a string, as in Node-RED
     return tuple(parts)
 
 
@@ -221,8 +231,8 @@ def _resolve(parts: tuple, msg: Any, expr: str) -> tuple:
             try:
                 value = _walk(msg, inner)
             except PropertyAccessError:
-                value = None
-            if value is None:
+                value = UNDEFINED
+            if value is None or value is UNDEFINED:
                 raise _fail(expr, "undefined nested reference " + property_parts_to_string(["msg", *inner]))
             out.append(_as_key(value))
         else:
@@ -282,47 +292,41 @@ def _strip_msg(expr: str) -> str:
 # ---------------------------------------------------------------- reading
 
 
-def _get_item(obj: Any, key: str | int) -> Any:
-    if obj is None:
-        raise PropertyAccessError(f"Cannot read property {key!r} of undefined")
+def _field(obj: Any, key: str | int) -> Any:
+    """``obj[key]`` as JavaScript reads it: :data:`UNDEFINED` when ``obj`` has no such
+    property; :class:`PropertyAccessError` when ``obj`` is null or undefined."""
     t = type(obj)
     if t is dict:
         if key in obj:
             return obj[key]
         if type(key) is int:
-            return obj.get(str(key))
-        return None
-    if t is list or t is tuple:
-        if type(key) is int:
-            return obj[key] if 0 <= key < len(obj) else None
-        if key == "length":
-            return len(obj)
-        if key.isascii() and key.isdigit():
-            k = int(key)
-            return obj[k] if k < len(obj) else None
-        return None
+            return obj.get(str(key), UNDEFINED)
+        return UNDEFINED
+    if obj is None or obj is UNDEFINED:
+        raise PropertyAccessError(f"Cannot read property {key!r} of undefined")
     if isinstance(obj, Mapping):
         if key in obj:
             return obj[key]
-        return obj.get(str(key)) if type(key) is int else None
+        return obj.get(str(key), UNDEFINED) if type(key) is int else UNDEFINED
     if isinstance(obj, str | bytes | bytearray | list | tuple):
         if key == "length":
             return len(obj)
-        if isinstance(key, str) and key.isascii() and key.isdigit():
+        if type(key) is str and key.isascii() and key.isdigit():
             key = int(key)
         if type(key) is int and 0 <= key < len(obj):
             return obj[key]
-        return None
+        return UNDEFINED
     if isinstance(obj, int | float | bool):
-        return None
-    if isinstance(key, str) and not key.startswith("__"):
-        return getattr(obj, key, None)
-    return None
+        return UNDEFINED
+    # A live object (msg.req, ...): its public fields, as JavaScript sees an object's properties.
+    if type(key) is str and not key.startswith("_"):
+        return getattr(obj, key, UNDEFINED)
+    return UNDEFINED
 
 
 def _walk(obj: Any, parts: tuple) -> Any:
     for key in parts:
-        obj = _get_item(obj, key)
+        obj = _field(obj, key)
     return obj
 
 
@@ -338,12 +342,33 @@ def get_object_property(obj: Any, expr: str) -> Any:
             return obj.get(key)
     if _has_refs(parts):
         parts = _resolve(parts, obj, expr)
-    return _walk(obj, parts)
+    value = _walk(obj, parts)
+    return None if value is UNDEFINED else value
 
 
 def get_message_property(msg: Any, expr: str) -> Any:
     """Like :func:`get_object_property`, stripping a leading ``msg.``."""
     return get_object_property(msg, _strip_msg(expr))
+
+
+def get_property_or_undefined(msg: Any, expr: str) -> Any:
+    """A message property (leading ``msg.`` stripped) as a JavaScript read in a ``try`` sees
+    it: :data:`~flowrt.jsvalues.UNDEFINED` when it, or a parent, is missing; null stays
+    ``None``. Bad syntax still raises :class:`PropertyPathError`."""
+    expr = _strip_msg(expr)
+    parts = parse_property_expression(expr)
+    try:
+        if _has_refs(parts):
+            parts = _resolve(parts, msg, expr)
+        return _walk(msg, parts)
+    except PropertyAccessError:
+        return UNDEFINED
+
+
+def has_message_property(msg: Any, expr: str) -> bool:
+    """Whether the property exists (leading ``msg.`` stripped), as ``key in parent`` would
+    say: true for a property holding null, false when it or a parent is missing."""
+    return get_property_or_undefined(msg, expr) is not UNDEFINED
 
 
 # ---------------------------------------------------------------- writing
@@ -403,7 +428,8 @@ def _set_parts(obj: Any, parts: tuple, value: Any, create_missing: bool, delete:
             return False
     key = parts[last_index]
     if isinstance(cur, list):
-        if type(key) is not int:
+        named = type(key) is not int
+        if named:
             if not (key.isascii() and key.isdigit()):
                 return False
             key = int(key)
@@ -411,7 +437,11 @@ def _set_parts(obj: Any, parts: tuple, value: Any, create_missing: bool, delete:
             return False
         if delete:
             if key < len(cur):
-                del cur[key]
+                # Node-RED splices an array for a[1]; a.1 is `delete arr["1"]`, which leaves a hole.
+                if named:
+                    cur[key] = None
+                else:
+                    del cur[key]
             return True
         if key >= len(cur):
             cur.extend([None] * (key + 1 - len(cur)))

@@ -18,7 +18,6 @@ import copy
 import datetime as _dt
 import functools
 import json
-import math
 import re
 import time
 from typing import Any
@@ -29,6 +28,7 @@ from jsonata.utils import Utils as _JsonataUtils
 
 from .context import parse_context_store
 from .env import evaluate_env_property
+from .jsvalues import is_nan, js_number, js_string
 from .propertypath import get_message_property, normalise_property_expression
 
 __all__ = [
@@ -59,52 +59,22 @@ class JsonataError(TypedInputError):
 
 
 def _js_str(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if value.is_integer():
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).decode("utf-8", "replace")
-    return str(value)
-
-
-_INT_RE = re.compile(r"[+-]?\d+")
-_RADIX = {"0x": 16, "0o": 8, "0b": 2}
+    """String(value) of a typed input's value: "" for a missing one."""
+    return "" if value is None else js_string(value)
 
 
 def parse_js_number(value: Any) -> int | float:
-    """JavaScript ``Number(value)``, but invalid text raises
-    :class:`TypedInputError` instead of giving NaN.  Integral values are
-    returned as ``int``."""
+    """JavaScript ``Number(value)``, but what gives NaN raises :class:`TypedInputError`.
+    Integral values are returned as ``int``."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
         return value
-    if isinstance(value, float):
-        if math.isnan(value):
-            raise TypedInputError("Invalid number: NaN", "INVALID_NUMBER")
-        return int(value) if value.is_integer() else value
-    text = _js_str(value).strip()
-    if text == "":
-        return 0
-    if _INT_RE.fullmatch(text):
-        return int(text)
-    radix = _RADIX.get(text[:2].lower())
-    if radix is not None:
-        try:
-            return int(text[2:], radix)
-        except ValueError:
-            pass
-    elif text in ("Infinity", "+Infinity", "-Infinity"):
-        return float(text.replace("Infinity", "inf"))
-    elif re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
-        number = float(text)
-        return int(number) if number.is_integer() else number
-    raise TypedInputError(f"Invalid number: {value!r}", "INVALID_NUMBER")
+    number = value if isinstance(value, float) else js_number(_js_str(value))
+    if is_nan(number):
+        shown = "NaN" if isinstance(value, float) else repr(value)
+        raise TypedInputError(f"Invalid number: {shown}", "INVALID_NUMBER")
+    return int(number) if isinstance(number, float) and number.is_integer() else number
 
 
 def _bool(value: Any) -> bool:

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
+import pickle
 import re
 
 import pytest
 
-from flowrt.jsvalues import js_number_text, js_type_name, js_typeof
+from flowrt.jsvalues import (
+    UNDEFINED,
+    error_to_string,
+    js_join_item,
+    js_number,
+    js_number_text,
+    js_string,
+    js_truthy,
+    js_type_name,
+    js_typeof,
+    loose_eq,
+    strict_eq,
+)
 
 
 @pytest.mark.parametrize(
@@ -78,3 +92,52 @@ def test_js_number_text(value, expected):
 )
 def test_js_type_name_names_objects_by_class(value, expected):
     assert js_type_name(value) == expected
+
+
+# ------------------------------------------------ the pieces the Node-recorded table cannot cover
+
+
+def test_undefined_is_one_falsy_sentinel_that_survives_copies():
+    assert not UNDEFINED
+    assert repr(UNDEFINED) == "undefined"
+    assert copy.deepcopy(UNDEFINED) is UNDEFINED
+    assert pickle.loads(pickle.dumps(UNDEFINED)) is UNDEFINED
+    assert js_typeof(UNDEFINED) == "undefined"
+    assert js_string(UNDEFINED) == "undefined"
+
+
+def test_error_to_string_of_python_exceptions():
+    assert error_to_string(ValueError("big error")) == "Error: big error"
+    assert error_to_string(TypeError("x is not a function")) == "TypeError: x is not a function"
+    assert error_to_string(ValueError()) == "Error"
+    assert error_to_string({"name": "RangeError", "message": "too far"}) == "RangeError: too far"
+    assert js_string(ValueError("big error")) == "Error: big error"
+
+    class Named(Exception):
+        name = "SystemError"
+
+    assert error_to_string(Named("ENOENT: no such file")) == "SystemError: ENOENT: no such file"
+
+
+def test_objects_are_compared_by_identity():
+    a = {"x": 1}
+    assert strict_eq(a, a) and not strict_eq(a, {"x": 1})
+    assert loose_eq(a, a) and not loose_eq(a, {"x": 1})
+    assert loose_eq([1, 2], "1,2")
+
+
+def test_truthiness_of_objects():
+    assert js_truthy([]) and js_truthy({}) and js_truthy(b"")
+    assert not js_truthy(UNDEFINED) and not js_truthy(None) and not js_truthy(float("nan"))
+
+
+def test_join_item_writes_nothing_for_null_and_undefined():
+    assert [js_join_item(v) for v in (None, UNDEFINED, 1.0, [1, None])] == ["", "", "1", "1,"]
+
+
+def test_a_live_object_is_an_object():
+    class Req:
+        method = "GET"
+
+    assert js_string(Req()) == "[object Object]"
+    assert js_number(Req()) != js_number(Req())  # NaN

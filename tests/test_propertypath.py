@@ -1,11 +1,14 @@
 import pytest
 
+from flowrt.jsvalues import UNDEFINED
 from flowrt.propertypath import (
     PropertyAccessError,
     PropertyPathError,
     delete_message_property,
     get_message_property,
     get_object_property,
+    get_property_or_undefined,
+    has_message_property,
     normalise_property_expression,
     set_message_property,
     set_object_property,
@@ -315,3 +318,99 @@ def test_set_on_object_attribute():
     msg = {"t": t}
     assert set_message_property(msg, "t.inner.x", 1) is True
     assert t.inner == {"x": 1}
+
+
+# ------------------------------------------------ Node-RED's key types (util.js normalisePropertyExpression)
+
+
+@pytest.mark.parametrize(
+    "expr,expected",
+    [
+        ("a.4", ["a", "4"]),  # the last segment stays a string
+        ("a.4.b", ["a", 4, "b"]),  # a middle one becomes a number
+        ("a.0[1]", ["a", "0", 1]),  # so does not the one before a [
+        ("a[4]", ["a", 4]),
+        ("4", ["4"]),
+    ],
+)
+def test_normalise_key_types_as_node_red(expr, expected):
+    result = normalise_property_expression(expr)
+    assert result == expected
+    assert [type(k) for k in result] == [type(k) for k in expected]
+
+
+def test_set_trailing_numeric_segment_creates_an_object():
+    msg = {}
+    assert set_message_property(msg, "msg.a.4", "x") is True
+    assert msg == {"a": {"4": "x"}}
+
+
+def test_set_bracket_index_creates_an_array():
+    msg = {}
+    assert set_message_property(msg, "a[2]", "x") is True
+    assert msg == {"a": [None, None, "x"]}
+
+
+def test_set_trailing_numeric_segment_on_existing_array_is_an_index():
+    msg = {"a": [1, 2]}
+    assert set_message_property(msg, "a.3", "x") is True
+    assert msg == {"a": [1, 2, None, "x"]}
+    assert get_message_property(msg, "a.1") == 2
+
+
+def test_delete_named_array_element_leaves_a_hole_index_splices():
+    msg = {"a": [1, 2, 3], "b": [1, 2, 3]}
+    assert delete_message_property(msg, "a.1") is True  # delete arr["1"]
+    assert delete_message_property(msg, "b[1]") is True  # arr.splice(1, 1)
+    assert msg == {"a": [1, None, 3], "b": [1, 3]}
+
+
+# ------------------------------------------------ live objects: msg.req
+
+
+@pytest.fixture
+def live_request():
+    from aiohttp.test_utils import make_mocked_request
+
+    from flowrt.httpobjects import AioRequest
+
+    raw = make_mocked_request("GET", "/hello/Nick?x=1&y=a", headers={"Host": "example.org:1880"})
+    return AioRequest(raw, {"name": "Nick"})
+
+
+def test_get_reads_fields_of_the_live_request(live_request):
+    msg = {"req": live_request}
+    assert get_message_property(msg, "msg.req.method") == "GET"
+    assert get_message_property(msg, "msg.req.params.name") == "Nick"
+    assert get_message_property(msg, "msg.req.query.x") == "1"
+    assert get_message_property(msg, "req.headers.host") == "example.org:1880"
+    assert get_message_property(msg, "req.hostname") == "example.org"
+    assert get_message_property(msg, "req.nothing") is None
+
+
+def test_live_request_private_fields_are_not_readable(live_request):
+    msg = {"req": live_request}
+    assert get_property_or_undefined(msg, "req._request") is UNDEFINED
+    assert get_property_or_undefined(msg, "req.__class__") is UNDEFINED
+
+
+def test_get_property_or_undefined(live_request):
+    msg = {"a": None, "b": {"c": 0}, "req": live_request}
+    assert get_property_or_undefined(msg, "msg.a") is None
+    assert get_property_or_undefined(msg, "a.x") is UNDEFINED  # parent null
+    assert get_property_or_undefined(msg, "zz") is UNDEFINED
+    assert get_property_or_undefined(msg, "zz.y") is UNDEFINED
+    assert get_property_or_undefined(msg, "b.c") == 0
+    assert get_property_or_undefined(msg, "req.params.name") == "Nick"
+    with pytest.raises(PropertyPathError):
+        get_property_or_undefined(msg, "a[")
+
+
+def test_has_message_property():
+    msg = {"a": None, "b": [1], "c": {"d": False}}
+    assert has_message_property(msg, "msg.a")
+    assert has_message_property(msg, "b[0]")
+    assert has_message_property(msg, "c.d")
+    assert not has_message_property(msg, "b[1]")
+    assert not has_message_property(msg, "x")
+    assert not has_message_property(msg, "x.y")

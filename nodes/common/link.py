@@ -11,45 +11,21 @@
 
 from __future__ import annotations
 
-import math
 import secrets
 from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node, register_type
+from flowrt.jsvalues import is_nan, parse_float
 from flowrt.message import clone_message
 
 _LINKS = {"type": "array", "items": {"type": "string"}}
 
 
 def _parse_float(value: Any, default: float) -> float:
-    """JavaScript parseFloat: the leading number of a string; NaN gives `default`."""
-    if isinstance(value, bool):
-        return default
-    if isinstance(value, (int, float)):
-        return default if math.isnan(value) else float(value)
-    text = str(value).strip()
-    end = 0
-    seen_digit = seen_dot = seen_exp = False
-    while end < len(text):
-        ch = text[end]
-        if ch.isdigit():
-            seen_digit = True
-        elif ch in "+-" and (end == 0 or text[end - 1] in "eE"):
-            pass
-        elif ch == "." and not seen_dot and not seen_exp:
-            seen_dot = True
-        elif ch in "eE" and seen_digit and not seen_exp:
-            seen_exp = True
-        else:
-            break
-        end += 1
-    while end > 0:
-        try:
-            return float(text[:end])
-        except ValueError:
-            end -= 1
-    return default
+    """JavaScript parseFloat of the value; `default` where that gives NaN."""
+    number = parse_float(value)
+    return default if is_nan(number) else number
 
 
 @register_type("link in")

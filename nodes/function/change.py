@@ -13,7 +13,9 @@ from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
 from flowrt.context import parse_context_store
-from flowrt.jsvalues import js_typeof
+from flowrt.jsregex import js_regex, js_replacer
+from flowrt.jsvalues import js_number, js_typeof
+from flowrt.jsvalues import js_string as js_str
 from flowrt.message import clone_value
 from flowrt.propertypath import (
     PropertyPathError,
@@ -25,8 +27,6 @@ from flowrt.propertypath import (
     property_parts_to_string,
     set_message_property,
 )
-
-from .switch import js_number, js_regex, js_replacer, js_str
 
 _ESCAPE_RE = re.compile(r"[-\[\]{}()*+?.,\\^$|#\s]")
 

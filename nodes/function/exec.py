@@ -14,10 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node, register_type
+from flowrt.jsvalues import js_string as js_str
 from flowrt.message import clone_message
 from flowrt.propertypath import get_message_property
-
-from .switch import js_str
 
 _ARG_RE = re.compile(r'(?:[^\s"]+|"[^"]*")+')
 

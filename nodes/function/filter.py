@@ -10,10 +10,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowrt import Node, register_type
+from flowrt.jsvalues import UNDEFINED, is_nan, parse_float
+from flowrt.jsvalues import js_string as js_str
 from flowrt.message import clone_value
-from flowrt.propertypath import PropertyPathError, get_message_property
-
-from .switch import UNDEFINED, get_property_or_undefined, is_nan, js_str, parse_float
+from flowrt.propertypath import PropertyPathError, get_message_property, get_property_or_undefined
 
 
 @register_type("rbe")

@@ -1,289 +1,26 @@
 """The switch node: route a message to the outputs whose rules match a property.
 
-Also home of the small JavaScript-semantics helpers (loose equality and
-relational comparison, Number(), String(), JS regular expressions and
-String.replace patterns) the function-group nodes share.
+JavaScript semantics (==, <, Number(), String()) come from flowrt.jsvalues, regular
+expressions from flowrt.jsregex.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.jsvalues import js_number_text as js_num_str
+from flowrt.jsregex import js_regex
+from flowrt.jsvalues import UNDEFINED, is_nan, js_gt, js_gte, js_lt, js_lte, js_number, js_typeof, loose_eq
+from flowrt.jsvalues import js_string as js_str
 from flowrt.message import clone_message, generate_id
-from flowrt.propertypath import PropertyPathError, get_message_property, parse_property_expression
-
-# ======================================================================= JS helpers
-
-
-class _Undefined:
-    """JavaScript `undefined`, where a node must tell it apart from null (None)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "undefined"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-UNDEFINED: Any = _Undefined()
-NAN = float("nan")
-
-_NUM_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-_RADIX = {"0x": 16, "0o": 8, "0b": 2}
-
-
-def js_number(value: Any) -> float | int:
-    """JavaScript Number(value); NaN for what does not convert."""
-    t = type(value)
-    if t is int or t is float:
-        return value
-    if value is True:
-        return 1
-    if value is False or value is None:
-        return 0
-    if value is UNDEFINED:
-        return NAN
-    if isinstance(value, str):
-        text = value.strip()
-        if text == "":
-            return 0
-        if _NUM_RE.fullmatch(text):
-            number = float(text)
-            if number.is_integer() and "e" not in text.lower() and "." not in text:
-                return int(text)
-            return number
-        radix = _RADIX.get(text[:2].lower())
-        if radix is not None:
-            try:
-                return int(text[2:], radix)
-            except ValueError:
-                return NAN
-        if text in ("Infinity", "+Infinity"):
-            return math.inf
-        if text == "-Infinity":
-            return -math.inf
-        return NAN
-    if isinstance(value, (int, float)):
-        return value
-    if isinstance(value, (list, tuple)):
-        if len(value) == 0:
-            return 0
-        if len(value) == 1:
-            return js_number(js_str(value[0]) if value[0] is not None else "")
-        return NAN
-    return NAN
-
-
-def parse_float(value: Any) -> float:
-    """JavaScript parseFloat: the longest numeric prefix, else NaN."""
-    if isinstance(value, bool):
-        return NAN
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = js_str(value).lstrip()
-    m = re.match(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text)
-    if m:
-        return float(m.group(0))
-    if text.startswith(("Infinity", "+Infinity")):
-        return math.inf
-    if text.startswith("-Infinity"):
-        return -math.inf
-    return NAN
-
-
-def is_nan(value: Any) -> bool:
-    return isinstance(value, float) and math.isnan(value)
-
-
-def js_str(value: Any) -> str:
-    """JavaScript String(value)."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return "null"
-    if value is UNDEFINED:
-        return "undefined"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, (int, float)):
-        return js_num_str(value)
-    if isinstance(value, (list, tuple)):
-        return ",".join("" if v is None or v is UNDEFINED else js_str(v) for v in value)
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).decode("utf-8", "replace")
-    if isinstance(value, Mapping):
-        return "[object Object]"
-    if isinstance(value, re.Pattern):
-        return f"/{value.pattern}/"
-    return str(value)
-
-
-def _is_num(v: Any) -> bool:
-    return (type(v) is int or type(v) is float) or (isinstance(v, (int, float)) and not isinstance(v, bool))
-
-
-def _to_primitive(v: Any) -> Any:
-    if isinstance(v, (list, tuple, Mapping, bytes, bytearray)):
-        return js_str(v)
-    return v
-
-
-def loose_eq(a: Any, b: Any) -> bool:
-    """JavaScript `a == b`."""
-    if a is None or a is UNDEFINED:
-        return b is None or b is UNDEFINED
-    if b is None or b is UNDEFINED:
-        return False
-    a_obj = isinstance(a, (list, tuple, Mapping, bytes, bytearray))
-    b_obj = isinstance(b, (list, tuple, Mapping, bytes, bytearray))
-    if a_obj and b_obj:
-        return a is b
-    if a_obj:
-        a = _to_primitive(a)
-    if b_obj:
-        b = _to_primitive(b)
-    if isinstance(a, str) and isinstance(b, str):
-        return a == b
-    if isinstance(a, bool) and isinstance(b, bool):
-        return a == b
-    x, y = js_number(a), js_number(b)
-    if is_nan(x) or is_nan(y):
-        return False
-    return x == y
-
-
-def _relational(a: Any, b: Any) -> tuple[Any, Any] | None:
-    a, b = _to_primitive(a), _to_primitive(b)
-    if isinstance(a, str) and isinstance(b, str):
-        return a, b
-    x, y = js_number(a), js_number(b)
-    if is_nan(x) or is_nan(y):
-        return None
-    return x, y
-
-
-def js_lt(a: Any, b: Any) -> bool:
-    p = _relational(a, b)
-    return p is not None and p[0] < p[1]
-
-
-def js_lte(a: Any, b: Any) -> bool:
-    p = _relational(a, b)
-    return p is not None and p[0] <= p[1]
-
-
-def js_gt(a: Any, b: Any) -> bool:
-    p = _relational(a, b)
-    return p is not None and p[0] > p[1]
-
-
-def js_gte(a: Any, b: Any) -> bool:
-    p = _relational(a, b)
-    return p is not None and p[0] >= p[1]
-
-
-_NAMED_GROUP = re.compile(r"\(\?<(?![=!])")
-_NAMED_REF = re.compile(r"\\k<([A-Za-z_]\w*)>")
-
-
-def js_regex(source: str, flags: str = "") -> re.Pattern:
-    """Compile a JavaScript regular expression source with Python's re."""
-    pattern = _NAMED_GROUP.sub("(?P<", source)
-    pattern = _NAMED_REF.sub(r"(?P=\1)", pattern)
-    pattern = pattern.replace("[^]", r"[\s\S]")
-    f = 0
-    if "i" in flags:
-        f |= re.IGNORECASE
-    if "m" in flags:
-        f |= re.MULTILINE
-    if "s" in flags:
-        f |= re.DOTALL
-    return re.compile(pattern, f)
-
-
-_REPL_TOKEN = re.compile(r"\$(\$|&|`|'|\d{1,2}|<[^>]*>)")
-
-
-def js_replacer(replacement: str) -> Callable[[re.Match], str] | str:
-    """A re.sub replacement doing what a JS String.replace replacement string does."""
-    if "$" not in replacement:
-        return lambda m: replacement
-
-    def repl(m: re.Match) -> str:
-        def token(t: re.Match) -> str:
-            code = t.group(1)
-            if code == "$":
-                return "$"
-            if code == "&":
-                return m.group(0)
-            if code == "`":
-                return m.string[: m.start()]
-            if code == "'":
-                return m.string[m.end() :]
-            if code.startswith("<"):
-                if not m.re.groupindex:
-                    return t.group(0)
-                value = m.groupdict().get(code[1:-1])
-                return value or ""
-            n = int(code)
-            if 1 <= n <= m.re.groups:
-                return m.group(n) or ""
-            if len(code) == 2 and 1 <= int(code[0]) <= m.re.groups:
-                return (m.group(int(code[0])) or "") + code[1]
-            return t.group(0)
-
-        return _REPL_TOKEN.sub(token, replacement)
-
-    return repl
-
-
-def escape_regex(text: str) -> str:
-    """Escape text to match literally (what Node-RED's change node does to a string)."""
-    return re.escape(text)
-
-
-def get_property_or_undefined(msg: Any, expr: str) -> Any:
-    """Read a message property; UNDEFINED when it (or a parent) is missing."""
-    parts = parse_property_expression(expr[4:] if expr.startswith("msg.") else expr)
-    obj = msg
-    for key in parts:
-        if not isinstance(key, (str, int)):
-            from flowrt.propertypath import get_message_property
-
-            value = get_message_property(msg, expr)
-            return UNDEFINED if value is None else value
-        if isinstance(obj, Mapping):
-            if key in obj:
-                obj = obj[key]
-            elif type(key) is int and str(key) in obj:
-                obj = obj[str(key)]
-            else:
-                return UNDEFINED
-        elif isinstance(obj, (list, tuple, str, bytes, bytearray)):
-            if key == "length":
-                obj = len(obj)
-                continue
-            if isinstance(key, str):
-                if not (key.isascii() and key.isdigit()):
-                    return UNDEFINED
-                key = int(key)
-            if 0 <= key < len(obj):
-                obj = obj[key]
-            else:
-                return UNDEFINED
-        else:
-            return UNDEFINED
-    return obj
+from flowrt.propertypath import (
+    PropertyPathError,
+    get_message_property,
+    get_property_or_undefined,
+    parse_property_expression,
+)
 
 
 def is_buffer(v: Any) -> bool:
@@ -321,7 +58,7 @@ def _istype(a: Any, b: Any) -> bool:
     if b == "null":
         return a is None
     if b == "number":
-        return _is_num(a) and not is_nan(a)
+        return js_typeof(a) == "number" and not is_nan(a)
     if b == "string":
         return isinstance(a, str)
     if b == "boolean":

@@ -19,6 +19,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 from flowrt import Node, NodeError, register_type
+from flowrt.jsvalues import js_string
 
 _CHARSET = re.compile(r";\s*charset\s*=", re.IGNORECASE)
 
@@ -123,13 +124,7 @@ class HttpResponse(Node):
             body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode()
             res.setHeader("Content-Type", _with_charset(content_type or "application/json"))
         else:
-            if kind is bool:
-                text = "true" if payload else "false"
-            elif isinstance(payload, float) and payload.is_integer():
-                text = str(int(payload))
-            else:
-                text = str(payload)
-            body = text.encode("utf-8")
+            body = js_string(payload).encode("utf-8")
             res.setHeader("Content-Type", _with_charset(content_type or "text/html"))
         if not res.hasHeader("Content-Length"):
             res.setHeader("Content-Length", len(body))

@@ -18,9 +18,8 @@ import re
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
+from flowrt.jsvalues import is_nan, js_json_dumps, js_number, js_number_text
 from flowrt.message import clone_message
-
-from .json import js_number_text
 
 _NUMBER_LEGACY = re.compile(r"^[-]?(?!E)(?!0\d)\d*\.?\d*(E-?\+?)?\d+$", re.IGNORECASE)
 _SKIP_NUMBER = re.compile(r"^ *(\+|-0\d|0\d)")
@@ -32,8 +31,6 @@ class CSVParseError(ValueError):
 
 def _to_str(value: Any) -> str:
     """String(value) / RED.util.ensureString."""
-    from flowrt.nodes.parsers.json import js_json_dumps
-
     if value is None:
         return "null"
     if isinstance(value, str):
@@ -49,26 +46,8 @@ def _to_str(value: Any) -> str:
 
 def _js_plus_number(text: str) -> int | float | None:
     """+text in JavaScript, or None when NaN."""
-    t = text.strip(" \t\n\r\f\v")
-    if t == "":
-        return 0
-    try:
-        if re.fullmatch(r"0[xX][0-9a-fA-F]+", t):
-            return int(t, 16)
-        if re.fullmatch(r"0[bB][01]+", t):
-            return int(t, 2)
-        if re.fullmatch(r"0[oO][0-7]+", t):
-            return int(t, 8)
-        if re.fullmatch(r"[+-]?(Infinity)", t):
-            return float(t.replace("Infinity", "inf"))
-        if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", t):
-            return None
-        value = float(t)
-    except ValueError:
-        return None
-    if value.is_integer() and "e" not in t.lower() and "." not in t:
-        return int(t)
-    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+    number = js_number(text)
+    return None if is_nan(number) else number
 
 
 def _parse_float(text: str) -> int | float:

@@ -19,8 +19,7 @@ from soupsieve import SelectorSyntaxError
 from flowrt import Node, register_type
 from flowrt.message import clone_message
 from flowrt.propertypath import get_message_property, set_message_property
-
-from .json import _has_property
+from flowrt.propertypath import has_message_property as _has_property
 
 
 def _inner_html(tag: Tag) -> str:

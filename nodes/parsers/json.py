@@ -9,113 +9,15 @@ reports a catchable error.
 from __future__ import annotations
 
 import json as _json
-import math
 from typing import Any
 
 import jsonschema
 
 from flowrt import Node, register_type
-from flowrt.jsvalues import js_number_text
-from flowrt.propertypath import get_message_property, set_message_property
+from flowrt.jsvalues import JSParseError, js_json_dumps, js_json_loads, js_number_text
+from flowrt.propertypath import get_message_property, has_message_property, set_message_property
 
 __all__ = ["JSONNode", "JSParseError", "js_json_dumps", "js_json_loads", "js_number_text"]
-
-
-class JSParseError(ValueError):
-    """A JSON syntax error with a message in the style of JavaScript's JSON.parse."""
-
-
-def _to_jsonable(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray)):
-        return {"type": "Buffer", "data": list(value)}
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _to_jsonable(v) for k, v in value.items() if v is not _UNDEFINED}
-    if isinstance(value, (list, tuple)):
-        return [_to_jsonable(v) for v in value]
-    return value
-
-
-_UNDEFINED = object()
-
-
-class _JSEncoder(_json.JSONEncoder):
-    def default(self, o: Any) -> Any:
-        if isinstance(o, (set, frozenset)):
-            return {}
-        to_json = getattr(o, "toJSON", None)
-        if callable(to_json):
-            return to_json()
-        return str(o)
-
-
-def _float_repr(value: float) -> str:
-    return js_number_text(value)
-
-
-def js_json_dumps(value: Any, indent: int = 0) -> str:
-    """JSON.stringify(value, null, indent): compact separators, unicode kept, JS number text."""
-    encoder = _JSEncoder(
-        ensure_ascii=False,
-        separators=(",", ": ") if indent else (",", ":"),
-        indent=indent or None,
-        allow_nan=True,
-    )
-    # The pure-Python encoder loop accepts a float formatter: JavaScript number text.
-    chunks = _json.encoder._make_iterencode(  # type: ignore[attr-defined]
-        {},
-        encoder.default,
-        _json.encoder.py_encode_basestring,
-        encoder.indent if encoder.indent is None else " " * encoder.indent,
-        _float_repr,
-        encoder.key_separator,
-        encoder.item_separator,
-        False,
-        False,
-        True,
-    )(_to_jsonable(value), 0)
-    return "".join(chunks)
-
-
-_LITERALS = ("true", "false", "null")
-
-
-def js_json_loads(text: str | bytes | bytearray) -> Any:
-    """JSON.parse: whitespace around the value allowed; errors worded as V8 words them."""
-    if isinstance(text, (bytes, bytearray)):
-        text = bytes(text).decode("utf-8", errors="replace")
-    try:
-        return _json.loads(text, parse_constant=_reject_constant)
-    except _json.JSONDecodeError as err:
-        raise JSParseError(_v8_message(text, err.pos)) from None
-    except _ConstantError as err:
-        raise JSParseError(_v8_message(text, text.find(err.args[0]))) from None
-
-
-class _ConstantError(ValueError):
-    pass
-
-
-def _reject_constant(name: str) -> Any:
-    raise _ConstantError(name)
-
-
-def _v8_message(text: str, pos: int) -> str:
-    pos = max(0, pos)
-    # Python stops at the start of a bad literal; V8 at the first character that breaks it.
-    for literal in _LITERALS:
-        if text.startswith(literal[0], pos):
-            k = 0
-            while k < len(literal) and pos + k < len(text) and text[pos + k] == literal[k]:
-                k += 1
-            if k < len(literal):
-                pos += k
-            break
-    if pos >= len(text.rstrip()) or pos >= len(text):
-        return "Unexpected end of JSON input"
-    shown = text if len(text) <= 30 else text[:30] + "..."
-    return f"Unexpected token '{text[pos]}', \"{shown}\" is not valid JSON"
 
 
 def ajv_errors(validator: jsonschema.protocols.Validator, value: Any) -> list[dict]:
@@ -205,7 +107,7 @@ class JSONNode(Node):
                 return
             validate = True
         value = get_message_property(msg, self.property)
-        if value is None and not _has_property(msg, self.property):
+        if value is None and not has_message_property(msg, self.property):
             send(msg)
             done()
             return
@@ -246,24 +148,3 @@ class JSONNode(Node):
         else:
             self.warn("Dropped: the property is neither a JSON string nor an object")
             done()
-
-
-def _has_property(msg: dict, prop: str) -> bool:
-    """Whether a property that reads as None is present (JSON null) rather than missing."""
-    from flowrt.propertypath import normalise_property_expression
-
-    parts = normalise_property_expression(prop)
-    obj: Any = msg
-    for part in parts[:-1]:
-        if isinstance(obj, dict) and part in obj:
-            obj = obj[part]
-        elif isinstance(obj, list) and isinstance(part, int) and 0 <= part < len(obj):
-            obj = obj[part]
-        else:
-            return False
-    last = parts[-1]
-    if isinstance(obj, dict):
-        return last in obj or str(last) in obj
-    if isinstance(obj, list) and isinstance(last, int):
-        return 0 <= last < len(obj)
-    return False

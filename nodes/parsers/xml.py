@@ -22,6 +22,7 @@ from typing import Any
 from xml.parsers import expat
 
 from flowrt import Node, register_type
+from flowrt.jsvalues import js_join_item
 from flowrt.propertypath import get_message_property, set_message_property
 
 
@@ -140,9 +141,7 @@ def _escape(text: str, attr: bool = False) -> str:
 
 
 def _text(value: Any) -> str:
-    from flowrt.nodes.sequence.join import js_to_string
-
-    return js_to_string(value)
+    return js_join_item(value)
 
 
 def build_xml(obj: Any, options: dict | None = None, pretty: bool = False) -> str:

@@ -14,8 +14,7 @@ import yaml as pyyaml
 
 from flowrt import Node, register_type
 from flowrt.propertypath import get_message_property, set_message_property
-
-from .json import _has_property
+from flowrt.propertypath import has_message_property as _has_property
 
 
 class _CoreLoader(pyyaml.SafeLoader):

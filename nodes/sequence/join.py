@@ -23,35 +23,20 @@ import math
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
+from flowrt.jsvalues import js_join_item as js_to_string
 from flowrt.jsvalues import js_typeof
 from flowrt.message import clone_message
 from flowrt.node import error_text
-from flowrt.propertypath import PropertyPathError, get_message_property, set_message_property
+from flowrt.propertypath import (
+    PropertyPathError,
+    get_message_property,
+    has_message_property,
+    set_message_property,
+)
 
 from .split import unescape_separator
 
 TOO_MANY = "too many pending messages"
-
-
-def js_to_string(value: Any) -> str:
-    """String(value) as Array.prototype.join applies it to each item."""
-    from flowrt.nodes.parsers.json import js_number_text
-
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return js_number_text(value)
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).decode("utf-8", errors="replace")
-    if isinstance(value, list):
-        return ",".join(js_to_string(v) for v in value)
-    if isinstance(value, dict):
-        return "[object Object]"
-    return str(value)
 
 
 def _to_bytes(value: Any) -> bytes:
@@ -489,9 +474,7 @@ def _len_gt_one(value: Any) -> bool:
 
 
 def _present(msg: dict, prop: str) -> bool:
-    from flowrt.nodes.parsers.json import _has_property
-
     try:
-        return _has_property(msg, prop)
+        return has_message_property(msg, prop)
     except PropertyPathError:
         return False

@@ -12,60 +12,15 @@ the oldest group is dropped with an error.
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
+from flowrt.jsvalues import js_gt, js_number
+from flowrt.jsvalues import strict_eq as js_eq
 from flowrt.node import error_text
 from flowrt.propertypath import get_message_property, set_message_property
 
 TOO_MANY = "too many pending messages"
-
-
-def js_number(value: Any) -> float:
-    """Number(value) in JavaScript (NaN when not numeric)."""
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    if isinstance(value, (int, float)):
-        return float(value)
-    if value is None:
-        return math.nan
-    if isinstance(value, str):
-        text = value.strip()
-        if text == "":
-            return 0.0
-        try:
-            if text.lower().startswith(("0x", "0b", "0o")):
-                return float(int(text, 0))
-            if text.lower() in ("inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan"):
-                return {"infinity": math.inf, "+infinity": math.inf, "-infinity": -math.inf}.get(
-                    text.lower(), math.nan
-                )
-            return float(text)
-        except ValueError:
-            return math.nan
-    return math.nan
-
-
-def js_gt(a: Any, b: Any) -> bool:
-    """a > b with JavaScript's rules for primitives."""
-    if isinstance(a, str) and isinstance(b, str):
-        return a > b
-    x, y = js_number(a), js_number(b)
-    if math.isnan(x) or math.isnan(y):
-        return False
-    return x > y
-
-
-def js_eq(a: Any, b: Any) -> bool:
-    """a === b."""
-    if type(a) is not type(b) and not (isinstance(a, (int, float)) and isinstance(b, (int, float))):
-        return False
-    if isinstance(a, bool) != isinstance(b, bool):
-        return False
-    if isinstance(a, (dict, list)):
-        return a is b
-    return a == b
 
 
 @register_type("sort")

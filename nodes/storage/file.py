@@ -22,6 +22,8 @@ import os
 from typing import Any
 
 from flowrt import Node, NodeConfigError, iconv_codecs, register_type
+from flowrt.jsvalues import js_join_item as js_to_string
+from flowrt.jsvalues import js_json_dumps
 
 from .filename import filename_property, message_filename
 
@@ -210,9 +212,6 @@ def _write(path: str, data: bytes, mode: str) -> None:
 
 
 def _payload_data(payload: Any) -> str | bytes:
-    from flowrt.nodes.parsers.json import js_json_dumps
-    from flowrt.nodes.sequence.join import js_to_string
-
     if isinstance(payload, (bytes, bytearray)):
         return bytes(payload)
     if isinstance(payload, str):

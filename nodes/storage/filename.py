@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node
+from flowrt.jsvalues import js_join_item as js_to_string
 
 
 def resolve_filename(node: Node, filename: str) -> str:
@@ -29,8 +30,6 @@ def filename_property(config: dict) -> tuple[str, str]:
 
 
 def filename_text(value: Any) -> str:
-    from flowrt.nodes.sequence.join import js_to_string
-
     if value is None:
         return ""
     return value if isinstance(value, str) else js_to_string(value)
