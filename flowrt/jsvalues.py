@@ -471,7 +471,7 @@ def _to_jsonable(value: Any) -> Any:
     if isinstance(value, float) and (value != value or value in (math.inf, -math.inf)):
         return None
     if isinstance(value, dict):
-        return {_json_key(k): _to_jsonable(v) for k, v in value.items() if v is not UNDEFINED}
+        return {k: _to_jsonable(v) for k, v in _js_key_order(value) if v is not UNDEFINED}
     if isinstance(value, (list, tuple)):
         return [None if v is UNDEFINED else _to_jsonable(v) for v in value]
     if isinstance(value, datetime.datetime):
@@ -479,8 +479,31 @@ def _to_jsonable(value: Any) -> Any:
     return value
 
 
-def _json_key(key: Any) -> str:
-    return key if isinstance(key, str) else js_string(key)
+def _is_array_index(key: str) -> bool:
+    return key.isascii() and key.isdigit() and (key == "0" or key[0] != "0") and int(key) < 2**32 - 1
+
+
+def _js_key_order(obj: dict) -> list[tuple[str, Any]]:
+    """An object's entries in JavaScript's property order: array-index keys ("0", "17")
+    ascending first, then the other keys in insertion order."""
+    items = [(k if isinstance(k, str) else js_string(k), v) for k, v in obj.items()]
+    if not any(k[:1].isdigit() and _is_array_index(k) for k, _ in items):
+        return items
+    indexed = sorted(((k, v) for k, v in items if _is_array_index(k)), key=lambda kv: int(kv[0]))
+    return indexed + [(k, v) for k, v in items if not _is_array_index(k)]
+
+
+_JSON_ESCAPE = re.compile(r'[\x00-\x1f\\"\ud800-\udfff]')
+_JSON_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _json_string(text: str) -> str:
+    """A JSON string literal as JSON.stringify writes it (lone surrogates as \\udxxx escapes)."""
+    return (
+        '"'
+        + _JSON_ESCAPE.sub(lambda m: _JSON_ESCAPES.get(m.group(0)) or f"\\u{ord(m.group(0)):04x}", text)
+        + '"'
+    )
 
 
 def _date_iso(value: datetime.datetime) -> str:
@@ -513,7 +536,7 @@ def js_json_dumps(value: Any, indent: int = 0) -> str:
     chunks = _json.encoder._make_iterencode(  # type: ignore[attr-defined]
         {},
         encoder.default,
-        _json.encoder.py_encode_basestring,
+        _json_string,
         encoder.indent if encoder.indent is None else " " * encoder.indent,
         js_number_text,
         encoder.key_separator,
