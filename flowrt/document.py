@@ -24,6 +24,7 @@ __all__ = [
     "FlowFileError",
     "Problem",
     "YAML_SUFFIXES",
+    "add_missing_tabs",
     "convert_file",
     "dump_flow_file",
     "load_deployment",
@@ -42,7 +43,7 @@ class Problem:
     message: str
     line: int | None = None
     column: int | None = None
-    severity: str = "error"  # or "warning"
+    severity: str = "error"  # or "warning", or "note" (what loading did, as Node-RED does)
     node_type: str | None = None
 
     def __str__(self) -> str:
@@ -91,6 +92,40 @@ class Deployment:
     # Deployment by hand): the file each node came from and, for YAML files, its line.
     node_files: list[str | None] = field(default_factory=list)
     node_lines: list[int | None] = field(default_factory=list)
+    #: One-line notes about what loading added (a tab made for nodes whose tab is not in the files).
+    notes: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Node-RED's runtime creates the tab a node's z names when the flow file lacks it
+        # (selection exports, clipboard copies, example flows); so do we, here, so that
+        # validation, `flowrt run` and the runtime all see the same configuration.
+        nodes, added = add_missing_tabs(self.nodes)
+        if not added:
+            return
+        aligned = len(self.node_files) == len(self.nodes)
+        lined = len(self.node_lines) == len(self.nodes)
+        new_tabs = {index: (tab_id, users) for index, tab_id, users in added}
+        files: list[str | None] = []
+        lines: list[int | None] = []
+        old_index = 0
+        for new_index in range(len(nodes)):
+            file, line = self.origin(old_index)  # a new tab's origin: its first node's
+            if new_index in new_tabs:
+                tab_id, users = new_tabs[new_index]
+                files.append(file)
+                lines.append(None)
+                if file:
+                    self.sources.setdefault(tab_id, file)
+                self.notes.append(_missing_tab_note(file, line, tab_id, users))
+            else:
+                files.append(file)
+                lines.append(line)
+                old_index += 1
+        self.nodes = nodes
+        if aligned:
+            self.node_files = files
+        if lined:
+            self.node_lines = lines
 
     def origin(self, index: int) -> tuple[str | None, int | None]:
         """(file, line) of ``nodes[index]``, as well as is known."""
@@ -106,6 +141,51 @@ class Deployment:
         if len(self.node_lines) == len(self.nodes):
             line = self.node_lines[index]
         return file, line
+
+
+def add_missing_tabs(nodes: list) -> tuple[list, list[tuple[int, str, list[str]]]]:
+    """Node-RED's rule for a ``z`` that names no node: the runtime creates a tab of that id.
+
+    Returns the node list with a ``{"id", "type": "tab"}`` inserted before the first node on
+    each such tab (the same list object when nothing is missing), and for each added tab its
+    index, its id and the ids of the nodes on it. Tabs and subflows are never members (their
+    ``z`` is ignored, as Node-RED does); a ``z`` naming a node that is not a tab or subflow is
+    left for validation to report.
+    """
+    known: set[str] = set()
+    for node in nodes:
+        if isinstance(node, dict) and isinstance(node.get("id"), str):
+            known.add(node["id"])
+    first_user: dict[str, int] = {}
+    users: dict[str, list[str]] = {}
+    for index, node in enumerate(nodes):
+        if not isinstance(node, dict) or node.get("type") in ("tab", "subflow"):
+            continue
+        z = node.get("z")
+        if isinstance(z, str) and z and z not in known:
+            first_user.setdefault(z, index)
+            users.setdefault(z, []).append(str(node.get("id")))
+    if not first_user:
+        return nodes, []
+    result = list(nodes)
+    added = []
+    for offset, (tab_id, index) in enumerate(sorted(first_user.items(), key=lambda item: item[1])):
+        result.insert(index + offset, {"id": tab_id, "type": "tab"})
+        added.append((index + offset, tab_id, users[tab_id]))
+    return result, added
+
+
+def _missing_tab_note(file: str | None, line: int | None, tab_id: str, users: list[str]) -> Problem:
+    shown = ", ".join(repr(u) for u in users[:3]) + (", ..." if len(users) > 3 else "")
+    return Problem(
+        file,
+        tab_id,
+        f"the flow has no tab {tab_id!r}: created it for the {len(users)} node(s) on it ({shown}), "
+        "as Node-RED does for an export of selected nodes or a copied flow",
+        line=line,
+        severity="note",
+        node_type="tab",
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -133,11 +133,12 @@ class Flow:
         for cfg in self.node_configs:
             if cfg.get("type") == "group":
                 self.groups[cfg["id"]] = Group(cfg, self)
+        self._break_group_cycles()
         for group in self._groups_outermost_first():
             group.start()
         created = []
         for cfg in self.node_configs:
-            if cfg.get("type") == "group" or cfg.get("d"):
+            if cfg.get("type") == "group" or cfg.get("d") is True:  # Node-RED: d !== true runs
                 continue
             node = self.runtime.create_node(cfg, self)
             if node is None:
@@ -148,6 +149,20 @@ class Flow:
                 created.extend(self.runtime.create_subflow_instance(node, self))
         self._index_event_nodes()
         return created
+
+    def _break_group_cycles(self) -> None:
+        """A group inside itself (directly or through others) is made top-level, with an error:
+        every walk up the group chain must end (validation refuses such flows)."""
+        for group in self.groups.values():
+            seen = {group.id}
+            parent = self.groups.get(group.g) if group.g else None
+            while parent is not None:
+                if parent.id in seen:
+                    self.runtime.log.error(f"group {parent.id!r} is inside itself (g): made top-level")
+                    parent.g = None
+                    break
+                seen.add(parent.id)
+                parent = self.groups.get(parent.g) if parent.g else None
 
     def _groups_outermost_first(self) -> list[Group]:
         def depth(group: Group) -> int:

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from flowrt.document import add_missing_tabs
 from flowrt.flow import Flow, GlobalFlow, SubflowFlow
 from flowrt.log import Logger
 from flowrt.node import Node, NodeConfigError, node_setting
@@ -24,6 +25,7 @@ from flowrt.registry import registry as default_registry
 from flowrt.settings import Settings
 
 STRUCTURAL_TYPES = frozenset({"tab", "subflow", "group"})
+CONTAINER_TYPES = ("tab", "subflow")  # never a member of another tab (Node-RED ignores their z)
 #: Deliveries per event-loop turn before other callbacks (I/O, timers) get their turn.
 DRAIN_BUDGET = 256
 
@@ -172,18 +174,24 @@ class Runtime:
         self.log.info(f"Started flows ({len(self.nodes)} nodes)")
 
     def _build(self, configs: list[dict]) -> None:
+        configs, _added = add_missing_tabs(configs)  # as Node-RED: a z naming no tab makes one
         self.configs = configs
         self.subflow_defs = {c["id"]: c for c in configs if c.get("type") == "subflow"}
         tabs = [c for c in configs if c.get("type") == "tab"]
         containers = {c["id"] for c in tabs} | set(self.subflow_defs)
-        global_nodes = [c for c in configs if c.get("type") not in STRUCTURAL_TYPES and not c.get("z")]
+        # Node-RED starts no node with editor coordinates outside a tab (parseConfig).
+        global_nodes = [
+            c
+            for c in configs
+            if c.get("type") not in STRUCTURAL_TYPES and not c.get("z") and not ("x" in c and "y" in c)
+        ]
         global_env = next((c.get("env") for c in configs if c.get("type") == "global-config"), None)
         self.global_flow = GlobalFlow(self, global_nodes, global_env)
         self._order = self.global_flow.create_nodes()
         for tab in tabs:
             if tab.get("disabled"):
                 continue
-            nodes = [c for c in configs if c.get("z") == tab["id"]]
+            nodes = [c for c in configs if c.get("z") == tab["id"] and c.get("type") not in CONTAINER_TYPES]
             flow = Flow(self, tab, nodes, self.global_flow)
             self.flows[tab["id"]] = flow
             self._order.extend(flow.create_nodes())
@@ -192,7 +200,7 @@ class Runtime:
             self.log.warn(
                 f"node {node_id!r} is on flow {self._config_by_id(node_id).get('z')!r}, which does not exist"
             )
-        self._disabled = {c["id"] for c in configs if c.get("d")} | {
+        self._disabled = {c["id"] for c in configs if c.get("d") is True} | {
             c["id"] for c in configs if c.get("z") in {t["id"] for t in tabs if t.get("disabled")}
         }
         missing: dict[str, list[str]] = {}
@@ -290,7 +298,11 @@ class Runtime:
             self.log.log("error", f"subflow {def_id!r} is not defined: instance not started", instance)
             self._discard(instance)
             return []
-        inner = [c for c in self.configs if c.get("z") == def_id]
+        if _inside_subflow(parent, def_id):
+            self.log.log("error", f"subflow {def_id!r} contains itself: instance not started", instance)
+            self._discard(instance)
+            return []
+        inner = [c for c in self.configs if c.get("z") == def_id and c.get("type") not in CONTAINER_TYPES]
         prefix = instance.id
         id_map = {c["id"]: f"{prefix}-{c['id']}" for c in inner}
         copies = {c["id"]: _remap_config(c, id_map, instance.id) for c in inner}
@@ -371,6 +383,15 @@ class Runtime:
         if self.http is not None:
             await self.http.stop()
             self.http = None
+
+
+def _inside_subflow(flow: Flow | None, def_id: str) -> bool:
+    """Is `flow` (or a flow holding it) a copy of subflow `def_id`? (A subflow inside itself.)"""
+    while flow is not None:
+        if isinstance(flow, SubflowFlow) and flow.definition.get("id") == def_id:
+            return True
+        flow = flow.parent
+    return False
 
 
 def _extend_port(config: dict, port: int, destinations: list[str]) -> None:

@@ -28,6 +28,7 @@ CONTAINER_TYPES = ("tab", "subflow")
 
 _SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 _MAX_MESSAGE = 240
+_MAX_QUOTE = 60
 
 
 @cache
@@ -64,6 +65,98 @@ def _json_path(path: Any) -> str:
 
 def _shorten(text: str) -> str:
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 3] + "..."
+
+
+def _quote(value: Any) -> str:
+    """A document value as a problem message shows it: repr, shortened."""
+    text = repr(value)
+    return text if len(text) <= _MAX_QUOTE else text[: _MAX_QUOTE - 3] + "..."
+
+
+def _js_falsy(value: Any) -> bool:
+    """JavaScript's falsiness for a JSON value (an empty list or object is truthy there)."""
+    return value is None or value is False or value == "" or (type(value) in (int, float) and not value)
+
+
+def _cycles(edges: dict[str, list[tuple[str, str]]]) -> list[list[tuple[str, str]]]:
+    """One cycle per strongly connected set of `edges` (node -> [(next node, label)]).
+
+    Each cycle is [(node, label of its edge to the next)], starting at the smallest node in
+    insertion order. Iterative (Tarjan), so a long chain cannot exhaust the stack."""
+    order = {node: n for n, node in enumerate(edges)}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[list[tuple[str, str]]] = []
+    for root in edges:
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, child = work.pop()
+            if child == 0:
+                index[node] = low[node] = len(index)
+                stack.append(node)
+                on_stack.add(node)
+            successors = edges.get(node, [])
+            if child < len(successors):
+                work.append((node, child + 1))
+                nxt = successors[child][0]
+                if nxt not in index:
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                members = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    members.add(member)
+                    if member == node:
+                        break
+                if len(members) > 1 or any(to == node for to, _ in edges.get(node, [])):
+                    found.append(_walk_cycle(edges, members, min(members, key=order.get)))
+    found.sort(key=lambda cycle: order[cycle[0][0]])
+    return found
+
+
+def _walk_cycle(
+    edges: dict[str, list[tuple[str, str]]], members: set[str], start: str
+) -> list[tuple[str, str]]:
+    """A path from `start` back to it inside one strongly connected set (breadth-first, shortest)."""
+    previous: dict[str, tuple[str, str]] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for to, label in edges.get(node, []):
+                if to not in members or to in previous:
+                    continue
+                previous[to] = (node, label)
+                following.append(to)
+        if start in previous:
+            break
+        frontier = following
+    path: list[tuple[str, str]] = []
+    node = start
+    while True:
+        before, label = previous[node]
+        path.append((before, label))
+        node = before
+        if node == start:
+            break
+    path.reverse()
+    return path
+
+
+def _pairs(cycle: list[tuple[str, str]]) -> list[tuple[tuple[str, str], str]]:
+    """((node, label), the node it points to) along a cycle."""
+    return [(step, cycle[(n + 1) % len(cycle)][0]) for n, step in enumerate(cycle)]
 
 
 class _Checker:
@@ -107,6 +200,7 @@ class _Checker:
             self.check_type(index, node, unknown)
         self.report_unknown(unknown)
         self.report_missing_targets()
+        self.check_cycles()
         return self.problems
 
     def report_missing_targets(self) -> None:
@@ -195,31 +289,150 @@ class _Checker:
     # -- z and g -------------------------------------------------------
 
     def check_scope(self, index: int, node: dict) -> None:
-        if "z" in node and node["z"] not in (None, ""):
-            z = node["z"]
-            if not isinstance(z, str):
-                self.add(index, f"z must be a string (the id of a tab or subflow), not {z!r}")
-            else:
-                target = self._find(z)
-                if target is None:
-                    self.add(index, f"z names {z!r}, but there is no tab or subflow with that id")
-                elif target.get("type") not in CONTAINER_TYPES:
-                    self.add(index, f"z names {z!r}, which is a {target.get('type')!r}, not a tab or subflow")
-        if "g" in node and node["g"] not in (None, ""):
-            g = node["g"]
-            if not isinstance(g, str):
-                self.add(index, f"g must be a string (the id of a group), not {g!r}")
-            else:
-                group = self._find(g)
-                if group is None:
-                    self.add(index, f"g names {g!r}, but there is no group with that id")
-                elif group.get("type") != "group":
-                    self.add(index, f"g names {g!r}, which is a {group.get('type')!r}, not a group")
-                elif group.get("z") != node.get("z"):
-                    self.add(index, f"is in group {g!r}, which belongs to another tab or subflow", "warning")
+        node_type = node["type"]
+        z = node.get("z")
+        if node_type in CONTAINER_TYPES:
+            if z not in (None, ""):
+                self.add(
+                    index,
+                    f"a {node_type} has z {_quote(z)}: tabs and subflows are always top-level, "
+                    "Node-RED ignores their z and so does flowrt (remove it)",
+                    "warning",
+                )
+        elif isinstance(z, str) and z:
+            target = self._find(z)
+            if target is None:
+                self.add(index, f"z names {z!r}, but there is no tab or subflow with that id")
+            elif target.get("type") not in CONTAINER_TYPES:
+                self.add(index, f"z names {z!r}, which is a {target.get('type')!r}, not a tab or subflow")
+        elif z not in (None, "") and not _js_falsy(z):
+            self.add(index, f"z must be a string (the id of a tab or subflow), not {_quote(z)}")
+        else:
+            self.check_no_scope(index, node, z)
+        if node_type not in CONTAINER_TYPES:
+            self.check_group_ref(index, node)
+        if "d" in node and not isinstance(node["d"], bool):
+            self.add(
+                index,
+                f"d is {_quote(node['d'])}, not a boolean: Node-RED disables a node only when d is true, "
+                "so this node runs",
+                "warning",
+            )
+
+    def check_no_scope(self, index: int, node: dict, z: Any) -> None:
+        """A node on no tab: a global config node, unless it has editor coordinates."""
+        if z not in (None, ""):
+            self.add(index, f"z is {_quote(z)}, which Node-RED reads as no z", "warning")
+        if node["type"] == "group":
+            self.add(
+                index, "a group with no z belongs to no tab: Node-RED ignores it, so does flowrt", "warning"
+            )
+        elif "x" in node and "y" in node:
+            self.add(
+                index,
+                "has editor coordinates (x, y) but no z, so it is neither on a tab nor a config node: "
+                "Node-RED does not start it, nor does flowrt (give it the z of its tab)",
+                "warning",
+            )
+
+    def check_group_ref(self, index: int, node: dict) -> None:
+        g = node.get("g")
+        if g in (None, ""):
+            return
+        if not isinstance(g, str):
+            self.add(index, f"g must be a string (the id of a group), not {_quote(g)}")
+            return
+        group = self._find(g)
+        ignored = "group env and group-scoped catch and status nodes do not apply to it"
+        if node["type"] == "group":
+            ignored = "it is a top-level group (Node-RED's runtime would never finish starting this flow)"
+        if group is None:
+            self.add(
+                index, f"g names {g!r}, but there is no group with that id: ignored, {ignored}", "warning"
+            )
+        elif group.get("type") != "group":
+            self.add(
+                index,
+                f"g names {g!r}, which is a {group.get('type')!r}, not a group: ignored, {ignored}",
+                "warning",
+            )
+        elif group.get("z") != node.get("z"):
+            self.add(index, f"is in group {g!r}, which belongs to another tab or subflow", "warning")
 
     def _find(self, node_id: str) -> dict | None:
         return self.by_id.get(node_id)
+
+    # -- reference cycles (Node-RED hangs, recurses or refuses on each) ---
+
+    def check_cycles(self) -> None:
+        groups: dict[str, list[tuple[str, str]]] = {}
+        subflows: dict[str, list[tuple[str, str]]] = {}
+        for node_id, node in self.by_id.items():
+            node_type = node.get("type")
+            if not isinstance(node_type, str):
+                continue
+            if node_type == "group":
+                parent = self._find_typed(node.get("g"), "group")
+                groups[node_id] = [(parent, "g")] if parent else []
+            elif node_type.startswith(SUBFLOW_PREFIX) and self._find_typed(node.get("z"), "subflow"):
+                inner = self._find_typed(node_type[len(SUBFLOW_PREFIX) :], "subflow")
+                if inner:
+                    subflows.setdefault(node["z"], []).append((inner, f"instance {node_id!r}"))
+        for cycle in _cycles(groups):
+            chain = " -> ".join(repr(node_id) for node_id, _ in cycle) + f" -> {cycle[0][0]!r}"
+            where = "is inside itself" if len(cycle) == 1 else f"is in a circle of groups (by g): {chain}"
+            self.add(
+                self.first_index[cycle[0][0]], f"group {where}; Node-RED never finishes starting such a flow"
+            )
+        for cycle in _cycles(subflows):
+            chain = " -> ".join(f"{sf!r} (by {how})" for sf, how in cycle) + f" -> {cycle[0][0]!r}"
+            self.add(
+                self.first_index[cycle[0][0]],
+                f"subflow contains an instance of itself: {chain}; it would be copied into itself forever",
+            )
+        for cycle in _cycles(self.config_references()):
+            if len(cycle) == 1:
+                what = f"config node names itself (property {cycle[0][1]!r} is its own id)"
+            else:
+                chain = ", ".join(f"{node_id!r}.{prop} names {to!r}" for (node_id, prop), to in _pairs(cycle))
+                what = f"config nodes name each other in a circle ({chain})"
+            self.add(
+                self.first_index[cycle[0][0]],
+                f"{what}: Node-RED refuses to start the flow (Circular config node dependency)",
+            )
+
+    def config_references(self) -> dict[str, list[tuple[str, str]]]:
+        """Config node -> [(config node of the same tab it names, property)], as Flow.start orders them."""
+        by_container: dict[str | None, dict[str, None]] = {}  # ordered sets
+        for node_id, node in self.by_id.items():
+            if isinstance(node.get("type"), str) and self._is_config(node):
+                by_container.setdefault(self._container(node), {})[node_id] = None
+        edges: dict[str, list[tuple[str, str]]] = {}
+        for configs in by_container.values():
+            for node_id in configs:
+                node = self.by_id[node_id]
+                edges[node_id] = [
+                    (value, key)
+                    for key, value in node.items()
+                    if key not in ("id", "wires", "_users") and isinstance(value, str) and value in configs
+                ]
+        return {node_id: edges[node_id] for node_id in self.by_id if node_id in edges}  # document order
+
+    def _is_config(self, node: dict) -> bool:
+        return (
+            node["type"] not in CORE_TYPES and not ("x" in node and "y" in node) and node.get("d") is not True
+        )
+
+    def _container(self, node: dict) -> str | None:
+        z = node.get("z")
+        return z if isinstance(z, str) and self._find_typed(z, *CONTAINER_TYPES) else None
+
+    def _find_typed(self, node_id: Any, *types: str) -> str | None:
+        """node_id when it names a node of one of `types`, else None."""
+        if not isinstance(node_id, str):
+            return None
+        node = self.by_id.get(node_id)
+        return node_id if node is not None and node.get("type") in types else None
 
     # -- types and property schemas --------------------------------------
 
@@ -305,4 +518,4 @@ def validate_deployment(deployment: Deployment, registry: Any, allow_unknown: bo
     its configuration properties).  With ``registry=None`` node types are not
     checked.  Unknown types are errors unless ``allow_unknown`` (then warnings).
     """
-    return _Checker(deployment, registry, allow_unknown).run()
+    return list(deployment.notes) + _Checker(deployment, registry, allow_unknown).run()

@@ -210,24 +210,60 @@ def test_wire_to_a_node_defined_later_is_fine():
     assert check(nodes) == []
 
 
-def test_z_must_name_a_tab_or_subflow():
+def test_z_naming_no_node_makes_a_tab_as_node_red_does():
     nodes = [
         TAB,
         {"id": "grp", "type": "group", "z": "t", "nodes": []},
         {"id": "a", "type": "debug", "z": "missing", "wires": []},
+        {"id": "a2", "type": "debug", "z": "missing", "wires": []},
         {"id": "b", "type": "debug", "z": "grp", "wires": []},
         {"id": "c", "type": "debug", "z": 3, "wires": []},
         {"id": "d", "type": "mqtt-broker", "z": ""},
+        {"id": "e", "type": "mqtt-broker", "z": 0},
     ]
-    messages = {p.node_id: p.message for p in check(nodes)}
-    assert messages == {
-        "a": "z names 'missing', but there is no tab or subflow with that id",
-        "b": "z names 'grp', which is a 'group', not a tab or subflow",
-        "c": "z must be a string (the id of a tab or subflow), not 3",
+    deployment = dep(nodes)
+    assert [n["id"] for n in deployment.nodes][:4] == ["t", "grp", "missing", "a"]
+    assert deployment.nodes[2] == {"id": "missing", "type": "tab"}
+    problems = {p.node_id: (p.severity, p.message) for p in validate_deployment(deployment, REGISTRY)}
+    assert problems == {
+        "missing": (
+            "note",
+            "the flow has no tab 'missing': created it for the 2 node(s) on it ('a', 'a2'), "
+            "as Node-RED does for an export of selected nodes or a copied flow",
+        ),
+        "b": ("error", "z names 'grp', which is a 'group', not a tab or subflow"),
+        "c": ("error", "z must be a string (the id of a tab or subflow), not 3"),
+        "e": ("warning", "z is 0, which Node-RED reads as no z"),
     }
 
 
-def test_g_must_name_a_group():
+def test_flow_node_without_z_is_not_started_as_in_node_red():
+    nodes = [{"id": "a", "type": "debug", "x": 10, "y": 20, "wires": []}, {"id": "b", "type": "mqtt-broker"}]
+    (problem,) = check(nodes)
+    assert (problem.severity, problem.node_id) == ("warning", "a")
+    assert "no z" in problem.message and "Node-RED does not start it" in problem.message
+
+
+def test_tab_or_subflow_with_z_is_a_warning_not_an_unknown_type():
+    nodes = [TAB, {"id": "t2", "type": "tab", "z": "t"}, {"id": "s", "type": "subflow", "z": "t"}]
+    problems = [(p.severity, p.node_id, p.message) for p in check(nodes)]
+    assert problems == [
+        (
+            "warning",
+            "t2",
+            "a tab has z 't': tabs and subflows are always top-level, Node-RED ignores their z "
+            "and so does flowrt (remove it)",
+        ),
+        (
+            "warning",
+            "s",
+            "a subflow has z 't': tabs and subflows are always top-level, Node-RED ignores their z "
+            "and so does flowrt (remove it)",
+        ),
+    ]
+
+
+def test_g_naming_no_group_is_ignored_with_a_warning():
     nodes = [
         TAB,
         {"id": "t2", "type": "tab"},
@@ -236,12 +272,15 @@ def test_g_must_name_a_group():
         {"id": "a", "type": "debug", "z": "t", "g": "nope", "wires": []},
         {"id": "b", "type": "debug", "z": "t", "g": "ok", "wires": []},
         {"id": "c", "type": "debug", "z": "t2", "g": "grp", "wires": []},
+        {"id": "d", "type": "debug", "z": "t", "g": ["grp"], "wires": []},
     ]
     problems = {p.node_id: (p.severity, p.message) for p in check(nodes)}
+    ignored = "ignored, group env and group-scoped catch and status nodes do not apply to it"
     assert problems == {
-        "a": ("error", "g names 'nope', but there is no group with that id"),
-        "b": ("error", "g names 'ok', which is a 'debug', not a group"),
+        "a": ("warning", f"g names 'nope', but there is no group with that id: {ignored}"),
+        "b": ("warning", f"g names 'ok', which is a 'debug', not a group: {ignored}"),
         "c": ("warning", "is in group 'grp', which belongs to another tab or subflow"),
+        "d": ("error", "g must be a string (the id of a group), not ['grp']"),
     }
 
 
@@ -382,9 +421,15 @@ flows:
     problems = validate_deployment(load_deployment([path]), REGISTRY)
     summary = [(p.severity, p.line, p.node_id, p.message) for p in problems]
     assert summary == [
+        (
+            "note",
+            8,
+            "nowhere",
+            "the flow has no tab 'nowhere': created it for the 1 node(s) on it ('b'), "
+            "as Node-RED does for an export of selected nodes or a copied flow",
+        ),
         ("error", 11, "a", f"duplicate id 'a': defined twice in {path}"),
         ("error", 4, "a", "property 'func': 1 is not of type 'string'"),
-        ("error", 8, "b", "z names 'nowhere', but there is no tab or subflow with that id"),
         ("error", 8, "b", "unknown node type 'mystery'"),
         (
             "warning",
@@ -414,3 +459,150 @@ def test_flow_schema_document_shape():
     assert validate_nodes_against_schema({"flows": []}) == [
         "(document): {'flows': []} is not of type 'array'"
     ]
+
+
+CYCLES = [
+    {"id": "t", "type": "tab"},
+    {"id": "g1", "type": "group", "z": "t", "g": "g2"},
+    {"id": "g2", "type": "group", "z": "t", "g": "g1"},
+    {"id": "g3", "type": "group", "z": "t", "g": "g3"},
+    {"id": "n", "type": "debug", "z": "t", "g": "g1", "wires": []},
+    {"id": "s1", "type": "subflow", "in": [], "out": []},
+    {"id": "s2", "type": "subflow", "in": [], "out": []},
+    {"id": "i1", "type": "subflow:s2", "z": "s1", "wires": []},
+    {"id": "i2", "type": "subflow:s1", "z": "s2", "wires": []},
+    {"id": "s3", "type": "subflow", "in": [], "out": []},
+    {"id": "i3", "type": "subflow:s3", "z": "s3", "wires": []},
+    {"id": "top", "type": "subflow:s1", "z": "t", "wires": []},
+    {"id": "top3", "type": "subflow:s3", "z": "t", "wires": []},
+    {"id": "c1", "type": "mqtt-broker", "name": "c2"},
+    {"id": "c2", "type": "mqtt-broker", "name": "c1"},
+    {"id": "c3", "type": "mqtt-broker", "z": "t", "broker": "c3"},
+    {"id": "c4", "type": "mqtt-broker", "z": "t", "other": "c1"},  # c1 is global: not in c4's flow
+]
+
+
+def test_every_reference_cycle_is_an_error_naming_the_ids():
+    problems = [(p.severity, p.node_id, p.message) for p in check(CYCLES)]
+    assert problems == [
+        (
+            "error",
+            "g1",
+            "group is in a circle of groups (by g): 'g1' -> 'g2' -> 'g1'; "
+            "Node-RED never finishes starting such a flow",
+        ),
+        ("error", "g3", "group is inside itself; Node-RED never finishes starting such a flow"),
+        (
+            "error",
+            "s1",
+            "subflow contains an instance of itself: 's1' (by instance 'i1') -> "
+            "'s2' (by instance 'i2') -> 's1'; it would be copied into itself forever",
+        ),
+        (
+            "error",
+            "s3",
+            "subflow contains an instance of itself: 's3' (by instance 'i3') -> 's3'; "
+            "it would be copied into itself forever",
+        ),
+        (
+            "error",
+            "c1",
+            "config nodes name each other in a circle ('c1'.name names 'c2', "
+            "'c2'.name names 'c1'): Node-RED refuses to start the flow (Circular config node dependency)",
+        ),
+        (
+            "error",
+            "c3",
+            "config node names itself (property 'broker' is its own id): "
+            "Node-RED refuses to start the flow (Circular config node dependency)",
+        ),
+    ]
+
+
+def test_a_long_group_chain_is_no_cycle_and_does_not_recurse():
+    chain = [TAB] + [
+        {"id": f"g{n}", "type": "group", "z": "t", **({"g": f"g{n + 1}"} if n < 5000 else {})}
+        for n in range(5001)
+    ]
+    assert check(chain) == []
+
+
+def test_disabled_config_nodes_are_outside_the_cycle_rule():
+    nodes = [{"id": "c1", "type": "mqtt-broker", "name": "c1", "d": True}]
+    assert check(nodes) == []
+
+
+RUN_CYCLES = """
+import asyncio, json, sys
+from flowrt.runtime import Runtime
+from flowrt.settings import Settings
+
+async def main():
+    runtime = Runtime(Settings({"httpServer": False, "userDir": sys.argv[2]}))
+    await runtime.start(json.loads(sys.argv[1]))
+    print("started", sorted(runtime.nodes))
+    await runtime.close()
+
+asyncio.run(main())
+"""
+
+
+def test_the_runtime_never_loops_on_cycles(tmp_path):
+    """Started without validation (as by the API), a cycle is broken with an error, not spun on."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_CYCLES, json.dumps(CYCLES), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "group 'g1' is inside itself (g): made top-level" in result.stderr
+    assert "subflow 's1' contains itself: instance not started" in result.stderr
+    assert "started ['n', 'top', 'top-i1', 'top3']" in result.stdout
+
+
+def test_d_other_than_true_is_a_warning_and_the_node_runs():
+    nodes = [TAB, {"id": "a", "type": "debug", "z": "t", "d": "false", "wires": []}]
+    (problem,) = check(nodes)
+    assert (problem.severity, problem.node_id) == ("warning", "a")
+    assert problem.message == (
+        "d is 'false', not a boolean: Node-RED disables a node only when d is true, so this node runs"
+    )
+
+
+async def test_only_d_true_disables_a_node():
+    from flowrt.testing import FlowTestHarness
+
+    flow = [
+        {"id": "on", "type": "junction", "d": "false", "wires": [["out"]]},
+        {"id": "also-on", "type": "junction", "d": 1, "wires": [["out"]]},
+        {"id": "off", "type": "junction", "d": True, "wires": [["out"]]},
+        {"id": "out", "type": "helper"},
+    ]
+    async with FlowTestHarness(flow) as h:
+        assert h.runtime.get_node("off") is None
+        h.node("on").receive({"payload": 1})
+        h.node("also-on").receive({"payload": 2})
+        assert [m["payload"] for m in await h.node("out").inputs(2)] == [1, 2]
+
+
+async def test_a_tab_or_subflow_with_z_is_not_started_as_a_node():
+    from flowrt.testing import FlowTestHarness
+
+    flow = [
+        {"id": "t1", "type": "tab"},
+        {"id": "t2", "type": "tab", "z": "t1"},
+        {"id": "sf", "type": "subflow", "z": "t1", "in": [{"wires": [{"id": "inner"}]}], "out": []},
+        {"id": "inner", "type": "helper", "z": "sf"},
+        {"id": "inst", "type": "subflow:sf", "z": "t2", "wires": []},
+        {"id": "a", "type": "junction", "z": "t2", "wires": [["inst"]]},
+    ]
+    async with FlowTestHarness(flow) as h:
+        assert [r.text for r in h.logs if r.level == "error"] == []
+        assert "t2" in h.runtime.flows
+        h.node("a").receive({"payload": "in"})
+        assert (await h.node("inst-inner").next_input())["payload"] == "in"
