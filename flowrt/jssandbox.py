@@ -7,10 +7,12 @@ never lets a Python exception escape into QuickJS.
 
 Values cross as JSON (see sandbox.js for the marker objects used for bytes,
 dates, non-finite numbers and live objects). Live Python objects (an HTTP
-request or response, or anything JSON cannot carry) are entered in a process-
-wide registry and appear in JS as handle objects; the registry holds them while
-some context's JS still references them (QuickJS's FinalizationRegistry tells
-us when it stops) and until that context closes.
+request or response, or anything JSON cannot carry) are entered in the
+sandbox's own capability table under a random token and appear in JS as handle
+objects; only that table resolves the token, so JS code cannot reach an object
+its sandbox was never given. The table holds an object while the context's JS
+still references it (QuickJS's FinalizationRegistry tells us when it stops) and
+until the context closes.
 
 Runaway code: the quickjs wheel refuses Python callbacks while its own time
 limit is set, so its time limit is never used. Instead a QuickJS interrupt
@@ -30,6 +32,7 @@ import json.encoder as _json_encoder
 import json.scanner as _json_scanner
 import math
 import re
+import secrets
 import time
 from collections.abc import Callable
 from importlib import resources
@@ -41,7 +44,15 @@ import quickjs
 from flowrt.context import KEEP_STORED, LENT_ALREADY, Borrower
 from flowrt.node import NodeError
 
-__all__ = ["JSMessage", "JSSandbox", "JSTimeout", "JSMemoryError", "SandboxError", "live_count"]
+__all__ = [
+    "ForeignHandle",
+    "JSMessage",
+    "JSSandbox",
+    "JSTimeout",
+    "JSMemoryError",
+    "SandboxError",
+    "live_count",
+]
 
 MARK = "\x01"
 _ESC = "\\u0001"
@@ -98,10 +109,10 @@ def _runtime_pointer(ctx: quickjs.Context) -> int:
 
 
 # ----------------------------------------------------------------- live objects
-_live: dict[int, Any] = {}  # handle id -> object
-_live_ids: dict[int, int] = {}  # id(object) -> handle id
-_live_refs: dict[int, int] = {}  # handle id -> number of sandboxes holding it
-_next_live = 0
+# Each sandbox has its own capability table (token -> object) holding only the live
+# objects that were sent into it; a token is random, so JS code can neither guess
+# another sandbox's handle nor resolve one it was never given (see _hook).
+_holders: dict[int, int] = {}  # id(object) -> number of sandboxes holding it
 
 _REQ_FIELDS = (
     "method",
@@ -122,7 +133,14 @@ _REQ_FIELDS = (
 
 def live_count() -> int:
     """How many live objects are currently referenced from JS (for leak tests)."""
-    return len(_live)
+    return len(_holders)
+
+
+class ForeignHandle(ValueError):
+    """JS code produced a live-object handle its sandbox was never given."""
+
+    def __init__(self) -> None:
+        super().__init__("the message holds a live-object handle this node was never given")
 
 
 def _kind(obj: Any) -> str:
@@ -137,34 +155,52 @@ _LIVE_CALLS = {"setHeader", "getHeader", "removeHeader", "writeHead", "flushHead
 
 
 # ----------------------------------------------------------------- decoding helpers
-def _hook(d: dict) -> Any:
-    if 0 < len(d) <= 3:
-        key = next(iter(d))
-        if key[:1] == MARK:
-            tag = key[1:]
-            value = d[key]
-            if tag == "b":
-                return value.encode("latin-1")
-            if tag == "d":
-                return _dt.datetime.fromtimestamp(value / 1000, _dt.UTC)
-            if tag == "h":
-                return _live.get(value)
-            if tag == "n":
-                return float(value)
-    return d
+def _make_hook(live: dict[str, Any]) -> Callable[[dict], Any]:
+    """The JSON object hook turning marker objects back into Python values; a live
+    handle resolves only through `live`, the capability table of one sandbox."""
+
+    def hook(d: dict) -> Any:
+        if 0 < len(d) <= 3:
+            key = next(iter(d))
+            if key[:1] == MARK:
+                tag = key[1:]
+                value = d[key]
+                if tag == "b":
+                    return value.encode("latin-1")
+                if tag == "d":
+                    return _dt.datetime.fromtimestamp(value / 1000, _dt.UTC)
+                if tag == "h":
+                    obj = live.get(value) if type(value) is str else None
+                    if obj is None:
+                        raise ForeignHandle()
+                    return obj
+                if tag == "n":
+                    return float(value)
+        return d
+
+    return hook
 
 
 _scan = _json_scanner.c_make_scanner(json.JSONDecoder()) if _json_scanner.c_make_scanner else None
-_scan_hook = json.JSONDecoder(object_hook=_hook).decode
 
 
-def loads(s: str) -> Any:
-    """Decode what the JS side encoded (valid JSON: the C scanner is used directly)."""
-    if _ESC in s:
-        return _scan_hook(s)
-    if _scan is not None:
-        return _scan(s, 0)[0]
-    return json.loads(s)
+def _make_loads(live: dict[str, Any]) -> Callable[[str], Any]:
+    scan_hook = json.JSONDecoder(object_hook=_make_hook(live)).decode
+
+    def loads(s: str) -> Any:
+        """Decode what the JS side encoded (valid JSON: the C scanner is used directly)."""
+        if _ESC in s:
+            return scan_hook(s)
+        if _scan is not None:
+            return _scan(s, 0)[0]
+        return json.loads(s)
+
+    return loads
+
+
+#: Decodes JS output that holds no live handle (a handle raises ForeignHandle);
+#: a sandbox's own `loads` resolves the handles it gave out.
+loads = _make_loads({})
 
 
 HANDLE_MARK = _ESC + 'h"'  # in encoded JSON: a live-object handle
@@ -264,7 +300,9 @@ class JSSandbox(Borrower):
         self.deadline: float | None = None
         self.limit: float = 0.0
         self.closed = False
-        self._held: set[int] = set()
+        self._live: dict[str, Any] = {}  # token -> live object sent into this sandbox
+        self._live_tokens: dict[int, str] = {}  # id(object) -> its token here
+        self.loads = _make_loads(self._live)
         self._tracked: list[Any] = []
         self._lenders: set[Any] = set()  # contexts whose store lent us values
         self._timers: dict[int, Any] = {}
@@ -347,34 +385,32 @@ class JSSandbox(Borrower):
         return self._live_ref(o)
 
     def _live_ref(self, obj: Any) -> dict:
-        global _next_live
-        hid = _live_ids.get(id(obj))
-        if hid is None:
-            _next_live += 1
-            hid = _next_live
-            _live[hid] = obj
-            _live_ids[id(obj)] = hid
-            _live_refs[hid] = 0
-        if hid not in self._held:
-            self._held.add(hid)
-            _live_refs[hid] += 1
+        """The marker for a live object, entered in this sandbox's table under a random
+        token (the same token while the sandbox holds the object)."""
+        oid = id(obj)
+        token = self._live_tokens.get(oid)
+        if token is None:
+            token = secrets.token_urlsafe(12)
+            self._live[token] = obj
+            self._live_tokens[oid] = token
+            _holders[oid] = _holders.get(oid, 0) + 1
         kind = _kind(obj)
-        out: dict[str, Any] = {MARK + "h": hid, "k": kind}
+        out: dict[str, Any] = {MARK + "h": token, "k": kind}
         if kind == "req":
             out["v"] = {f: getattr(obj, f) for f in _REQ_FIELDS if hasattr(obj, f)}
         return out
 
-    def _release(self, hid: int) -> None:
-        if hid in self._held:
-            self._held.discard(hid)
-            n = _live_refs.get(hid, 1) - 1
-            if n <= 0:
-                obj = _live.pop(hid, None)
-                _live_refs.pop(hid, None)
-                if obj is not None:
-                    _live_ids.pop(id(obj), None)
-            else:
-                _live_refs[hid] = n
+    def _release(self, token: str) -> None:
+        obj = self._live.pop(token, None)
+        if obj is None:
+            return
+        oid = id(obj)
+        del self._live_tokens[oid]
+        n = _holders.get(oid, 1) - 1
+        if n > 0:
+            _holders[oid] = n
+        else:
+            _holders.pop(oid, None)
 
     # ------------------------------------------------------------ compiling
     def define(self, kind: str, code: str, *, is_async: bool) -> None:
@@ -550,8 +586,8 @@ class JSSandbox(Borrower):
         for handle in self._timers.values():
             self.node.cancel_timer(handle)
         self._timers.clear()
-        for hid in list(self._held):
-            self._release(hid)
+        for token in list(self._live):
+            self._release(token)
         self._tracked.clear()
 
     # ------------------------------------------------------------ the host function
@@ -569,7 +605,7 @@ class JSSandbox(Borrower):
     def _dispatch(self, op: str, payload: str) -> str | None:
         node = self.node
         if op == "send":
-            node.send(loads(payload))
+            node.send(self.loads(payload))
             return None
         if op == "cget":  # "<scope>\n<key>": get from the default store
             scope, _, key = payload.partition("\n")
@@ -582,11 +618,11 @@ class JSSandbox(Borrower):
                 return "L\n" + self.dumps(value)
             return self._copy_for_js(value)
         if op == "ctx":
-            return self._context_op(*loads(payload))
+            return self._context_op(*self.loads(payload))
         if op == "sync":
             if payload:
                 tracked = self._tracked
-                for token, value in loads(payload):
+                for token, value in self.loads(payload):
                     _merge(tracked[token], value)
             self._tracked.clear()
             return None
@@ -600,37 +636,41 @@ class JSSandbox(Borrower):
                 node.cancel_timer(handle)
             return None
         if op == "log":
-            level, text = loads(payload)
+            level, text = self.loads(payload)
             node.js_log(level, text)
             return None
         if op == "error":
-            info, msg = loads(payload)
+            info, msg = self.loads(payload)
             node.error(self.make_error(info), msg)
             return None
         if op == "status":
             self.status_used = True
-            node.status(loads(payload))
+            node.status(self.loads(payload))
             return None
         if op == "live":
-            return self._live_op(*loads(payload))
+            return self._live_op(*self.loads(payload))
         if op == "release":
-            self._release(int(payload))
+            self._release(payload)
             return None
         if op == "env":
-            return self.dumps(node.get_setting(loads(payload)))
+            return self.dumps(node.get_setting(self.loads(payload)))
         if op == "evalprop":
-            value, type_, msg = loads(payload)
+            value, type_, msg = self.loads(payload)
             return self.dumps(node.evaluate(value, type_, msg))
         if op == "result":
-            token, msgs = loads(payload)
+            try:
+                token, msgs = self.loads(payload)
+            except ForeignHandle as err:
+                node.js_fail(json.loads(payload)[0], NodeError(str(err)))
+                return None
             node.js_result(token, msgs)
             return None
         if op == "fail":
-            token, info = loads(payload)
+            token, info = self.loads(payload)
             node.js_fail(token, self.make_error(info))
             return None
         if op == "done":
-            token, info = loads(payload)
+            token, info = self.loads(payload)
             node.js_done(token, None if info is None else self.make_error(info))
             return None
         raise ValueError(f"unknown host operation {op!r}")
@@ -687,12 +727,12 @@ class JSSandbox(Borrower):
             scope, _, key = token.partition("\n")
             self.node.warn(f"could not hand back {scope} context value '{key}': {text[1:]}")
             return KEEP_STORED
-        value = loads(text)
+        value = self.loads(text)
         self._tracked.append(value)
         return value
 
-    def _live_op(self, hid: int, method: str, args: list) -> str | None:
-        obj = _live.get(hid)
+    def _live_op(self, token: str, method: str, args: list) -> str | None:
+        obj = self._live.get(token)
         if obj is None:
             raise RuntimeError("this object is no longer available")
         if method in _LIVE_CALLS:

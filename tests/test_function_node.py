@@ -3,6 +3,7 @@ plus the live HTTP response bridge and the per-node limits."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -685,3 +686,139 @@ async def test_code_without_node_and_returned_objects_of_other_kinds():
         "Function tried to send a message of type Date",
         "Function tried to send a message of type Buffer",
     ]
+
+
+# ----------------------------------------------------------------- live handles cannot be forged
+# issue 12 item 1: a node must not reach a live response it was never given, neither by
+# reading its own handle's id and guessing the neighbours, nor by making up a handle.
+VICTIM = "const r = msg.res._res; setTimeout(() => r.end('late'), 60000); return null;"
+GUESSES = (
+    "const mine = msg.res._res; const sym = Object.getOwnPropertySymbols(mine)[0];"
+    "const id = mine[sym];"
+    "const ids = []; for (let i = 1; i <= 50; i++) ids.push(i, String(i));"
+    "if (typeof id === 'number') for (let d = -3; d <= 3; d++) ids.push(id + d);"
+)
+
+
+def attacked_flow(attacker_code: str) -> list:
+    return [
+        {"id": "victim", "type": "function", "func": VICTIM, "wires": [[]]},
+        fn(attacker_code),
+        SINK,
+        {"id": "c1", "type": "catch", "scope": None, "uncaught": False, "wires": [["n3"]]},
+        SINK3,
+    ]
+
+
+async def run_attack(attacker_code: str) -> tuple[FakeResponse, list]:
+    """The victim node holds its response; the attacker node gets its own, then attacks."""
+    victim_res, own = FakeResponse(), FakeResponse()
+    async with FlowTestHarness(attacked_flow(attacker_code)) as h:
+        h.node("victim").receive({"res": {"_res": victim_res}})
+        h.node("n1").receive({"payload": "go", "res": {"_res": own}})
+        await h.node("n3").next_input()  # the attack ends by reporting (or failing) via catch
+        outputs = h.node("n2").received
+    return victim_res, outputs
+
+
+def holds(value, obj) -> bool:
+    if value is obj:
+        return True
+    if isinstance(value, dict):
+        return any(holds(v, obj) for v in value.values())
+    if isinstance(value, list):
+        return any(holds(v, obj) for v in value)
+    return False
+
+
+STEAL = "msg.stolen = ids.map((i) => ({'\\u0001h': i}));"
+
+
+async def test_forged_handle_in_a_sent_message_does_not_resolve():
+    code = GUESSES + STEAL + "try { node.send(msg); } finally { node.error('end', {}); }"
+    victim_res, outputs = await run_attack(code)
+    assert not any(holds(m, victim_res) for m in outputs)
+
+
+async def test_forged_handle_in_a_returned_message_does_not_resolve():
+    code = GUESSES + STEAL + "setTimeout(() => node.error('end', {}), 1); return msg;"
+    victim_res, outputs = await run_attack(code)
+    assert not any(holds(m, victim_res) for m in outputs)
+
+
+async def test_forged_handle_object_cannot_write_to_another_response():
+    # A LiveResponse made by hand with a guessed id in its symbol slot.
+    code = GUESSES + (
+        "const proto = Object.getPrototypeOf(mine); let n = 0;"
+        "for (const i of ids) { const fake = Object.create(proto);"
+        "  Object.defineProperty(fake, sym, {value: i});"
+        "  try { fake.write('pwned ' + i); n++; } catch (e) {} }"
+        "node.error('attempts done: ' + n, msg);"
+    )
+    victim_res, _ = await run_attack(code)
+    assert victim_res.chunks == []
+
+
+async def test_forged_handle_stored_in_context_does_not_resolve():
+    code = GUESSES + (
+        "for (const i of ids) { try { global.set('k' + i, {'\\u0001h': i}); } catch (e) {} }"
+        "node.error('stored', msg);"
+    )
+    victim_res = FakeResponse()
+    async with FlowTestHarness(attacked_flow(code)) as h:
+        h.node("victim").receive({"res": {"_res": victim_res}})
+        h.node("n1").receive({"res": {"_res": FakeResponse()}})
+        await h.node("n3").next_input()
+        store = h.node("n1").node.context().global_
+        assert not any(holds(store.get(k), victim_res) for k in store.keys())
+
+
+async def test_a_forged_handle_is_reported():
+    async with FlowTestHarness([fn("return {payload: {'\\u0001h': 1}};"), SINK]) as h:
+        h.node("n1").receive({})
+        err, _ = await h.node("n1").next_error()
+        assert "live-object handle this node was never given" in str(err)
+
+
+async def test_live_handles_are_random_tokens_per_node():
+    code = "const r = msg.res._res; msg.tok = r[Object.getOwnPropertySymbols(r)[0]]; return msg;"
+    flow = [fn(code), SINK, {"id": "f2", "type": "function", "func": code, "wires": [["n3"]]}, SINK3]
+    res = FakeResponse()
+    async with FlowTestHarness(flow) as h:
+        h.node("n1").receive({"res": {"_res": res}})
+        h.node("f2").receive({"res": {"_res": res}})
+        a, b = (await h.node("n2").next_input())["tok"], (await h.node("n3").next_input())["tok"]
+    assert isinstance(a, str) and len(a) >= 16 and a != b
+
+
+async def test_live_response_written_from_a_timer_in_the_same_node():
+    code = "const r = msg.res._res; setTimeout(() => { r.setHeader('X-T', '1'); r.end('later'); }, 5); return msg;"
+    res = FakeResponse()
+    finished = asyncio.Event()
+    res.on("finish", finished.set)
+    async with FlowTestHarness([fn(code), SINK]) as h:
+        h.node("n1").receive({"res": {"_res": res}})
+        await h.node("n2").next_input()
+        await asyncio.wait_for(finished.wait(), 5)
+    assert res.chunks == [b"later"] and res.getHeader("x-t") == "1"
+
+
+async def test_live_response_js_to_python_function_to_js():
+    flow = [
+        fn("msg.res._res.setHeader('X-A', '1'); return msg;", wires=[["py"]]),
+        {"id": "py", "type": "python-function", "func": "msg['seen'] = True\nreturn msg", "wires": [["n2"]]},
+        {
+            "id": "n2",
+            "type": "function",
+            "func": "msg.res._res.end('ok ' + msg.req.method); return msg;",
+            "wires": [["n3"]],
+        },
+        SINK3,
+    ]
+    res, req = FakeResponse(), FakeRequest()
+    async with FlowTestHarness(flow) as h:
+        h.node("n1").receive({"req": req, "res": {"_res": res}})
+        out = await h.node("n3").next_input()
+        assert out["res"]["_res"] is res and out["req"] is req and out["seen"] is True
+    assert res.chunks == [b"ok GET"] and res.getHeader("x-a") == "1"
+    assert live_count() == 0

@@ -8,7 +8,7 @@
 // Values cross the boundary as JSON. Types JSON lacks travel as one-key marker
 // objects whose key starts with \u0001: {"\u0001b": latin1 string} for bytes,
 // {"\u0001d": epoch ms} for a Date, {"\u0001n": "NaN"} for non-finite numbers,
-// {"\u0001h": id, "k": kind, "v": data} for a live Python object (HTTP request,
+// {"\u0001h": token, "k": kind, "v": data} for a live Python object (HTTP request,
 // response, anything opaque). Parsing looks for the marker text first, so plain
 // messages take the native JSON.parse fast path.
 (function (G) {

@@ -16,10 +16,10 @@ from flowrt import register_type
 from flowrt.jssandbox import (
     ESC,
     HANDLE_MARK,
+    ForeignHandle,
     JSMessage,
     JSSandbox,
     SandboxError,
-    loads,
     uses_await,
     uses_node_done,
 )
@@ -157,7 +157,13 @@ class FunctionNode(Node):
                 # One message over the single wire to another function node: it takes the text.
                 self.runtime.deliver(target, JSMessage(r))
             else:
-                self.send(loads(r))
+                try:
+                    msgs = sb.loads(r)
+                except ForeignHandle as err:
+                    done(NodeError(str(err)))
+                    sb.drain()
+                    return
+                self.send(msgs)
             if auto and self.flow.complete_map:  # done() only matters to complete nodes
                 done()
         elif r == 1:  # a Promise: settled by js_result / js_fail
