@@ -572,6 +572,11 @@ class JSSandbox(Borrower):
         if not self.closed:
             self._enter(self.js_callback, cbid, self.dumps(args))
 
+    def run_callback(self, cbid: int, args: list) -> None:
+        """Call the JS callback registered under `cbid` with `args` on a later loop turn
+        (never from inside a run of this sandbox's JS)."""
+        self.node.loop.call_soon(self._fire_callback, cbid, args)
+
     def _enter(self, fn: Any, *args: Any) -> None:
         try:
             self.call(fn, *args)
@@ -651,6 +656,9 @@ class JSSandbox(Borrower):
             return self._live_op(*self.loads(payload))
         if op == "release":
             self._release(payload)
+            return None
+        if op == "linkcall":
+            node.js_linkcall(*self.loads(payload))
             return None
         if op == "env":
             return self.dumps(node.get_setting(self.loads(payload)))

@@ -714,6 +714,36 @@
     set(v) { Object.defineProperty(this, "done", { value: v, writable: true, configurable: true }); },
     configurable: true,
   });
+  // node.linkcall (Node-RED 5): send a copy of msg to a link in (id or name) and resolve
+  // with the message a link out in return mode brings back; errors and timeouts reject.
+  NodeProto.linkcall = function linkcall(target, msg, options) {
+    return new Promise((resolve, reject) => {
+      if (typeof target !== "string" || target.trim() === "") throw new Error("Error link call target parameter is not valid, expected a string");
+      if (typeof msg !== "object" || msg === null) throw new Error("Error link call msg parameter is not valid, expected an object");
+      options = options || {};
+      const clone = options.clone !== false;
+      const id = nextCallback++;
+      callbacks.set(id, (err, res) => {
+        if (err !== null) { reject(new Error(err)); return; }
+        if (!clone) { assignInPlace(msg, res); res = msg; } // the caller's msg follows the subroutine's changes
+        resolve(res);
+      });
+      try {
+        host("linkcall", enc([target, clone ? cloneMessage(msg) : msg, Number(options.timeout) || 5000, id]));
+      } catch (err) { callbacks.delete(id); throw err; }
+    });
+  };
+  function isPlain(v) { return v !== null && typeof v === "object" && (getProto(v) === ObjProto || isArray(v)); }
+  function assignInPlace(dst, src) {
+    for (const k of Object.keys(dst)) if (!(k in src)) delete dst[k];
+    for (const k of Object.keys(src)) {
+      const d = dst[k], v = src[k];
+      if (isPlain(d) && isPlain(v) && isArray(d) === isArray(v)) {
+        assignInPlace(d, v);
+        if (isArray(d)) d.length = v.length;
+      } else dst[k] = v;
+    }
+  }
   function makeNode(msgid, token, mode) { return new NodeObject(msgid, token, mode); }
 
   // ------------------------------------------------------------ entry points (taken by Python, then removed)

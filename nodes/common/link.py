@@ -88,7 +88,8 @@ class LinkOutNode(Node):
             if isinstance(stack, list) and stack:
                 event = stack.pop()
                 node = self.runtime.get_node(event.get("node")) if isinstance(event, dict) else None
-                if isinstance(node, LinkCallNode):
+                # a link call node, or a function node's node.linkcall (Node-RED 5)
+                if callable(getattr(node, "return_link_message", None)):
                     caller = node
                     caller.return_link_message(event.get("id"), msg)
             if caller is None:

@@ -9,6 +9,7 @@ flowrt cannot load: such a node does not start). See docs/function-nodes.md.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -91,6 +92,7 @@ class FunctionNode(Node):
         self._pending: dict[int, Any] = {}
         self._token = 0
         self._queue: list[tuple[dict, Callable, Callable]] = []
+        self._linkcalls: dict[str, tuple[int, Any]] = {}  # event id -> (JS callback id, timer)
         self._state = READY
         self._run = sb.js_run
         self._has_fin = False
@@ -221,6 +223,53 @@ class FunctionNode(Node):
             return
         entry(err) if err is not None else entry()
 
+    # ------------------------------------------------------------ node.linkcall (Node-RED 5)
+    def js_linkcall(self, target: str, msg: dict, timeout_ms: float, cbid: int) -> None:
+        """Send msg to a link in; its return (through a link out in return mode,
+        `return_link_message`) or the timeout settles the JS promise `cbid`."""
+        link_in = self._link_in(target)
+        stack = msg.get("_linkSource")
+        if not isinstance(stack, list):
+            stack = msg["_linkSource"] = []
+        event_id = secrets.token_hex(14)
+        timer = self.call_later(max(0.0, timeout_ms) / 1000.0, self._linkcall_timeout, event_id)
+        self._linkcalls[event_id] = (cbid, timer)
+        stack.append({"id": event_id, "node": self.id})
+        self.runtime.deliver(link_in, msg)
+
+    def _link_in(self, target: str) -> Node:
+        """Node-RED 5's lookup: a node id (which must be a link in), else a link in's
+        name: the one on this tab, else the only one outside subflows."""
+        runtime = self.runtime
+        node = runtime.get_node(target)
+        if node is None:
+            named = [n for n in runtime.nodes.values() if n.type == "link in" and (n.name or n.id) == target]
+            here = [n for n in named if n.flow is self.flow]
+            outside = [n for n in named if n.flow.kind != "subflow"]
+            if len(here) == 1:
+                node = here[0]
+            elif len(outside) == 1:
+                node = outside[0]
+            elif len(outside) > 1:
+                raise LookupError(f"Multiple link-in nodes named '{target}' found")
+        if node is None or node.type != "link in":
+            raise LookupError(f"target link-in node '{target}' not found")
+        return node
+
+    def return_link_message(self, event_id: Any, msg: dict) -> None:
+        """Called by a `link out` in return mode with the message coming back."""
+        if isinstance(msg.get("_linkSource"), list) and not msg["_linkSource"]:
+            del msg["_linkSource"]
+        entry = self._linkcalls.pop(event_id, None) if isinstance(event_id, str) else None
+        if entry is not None:
+            self.cancel_timer(entry[1])
+            self._sb.run_callback(entry[0], [None, msg])
+
+    def _linkcall_timeout(self, event_id: str) -> None:
+        entry = self._linkcalls.pop(event_id, None)
+        if entry is not None:
+            self._sb.run_callback(entry[0], ["timeout"])
+
     def js_log(self, level: str, text: str) -> None:
         if level == "error":
             self.error(text)
@@ -262,6 +311,9 @@ class FunctionNode(Node):
             self.status({})
         self._pending.clear()
         self._queue = []
+        for _cbid, timer in self._linkcalls.values():
+            self.cancel_timer(timer)
+        self._linkcalls.clear()
 
     def __repr__(self) -> str:
         return f"<FunctionNode {self.id}>"
