@@ -42,6 +42,7 @@ import _quickjs
 import quickjs
 
 from flowrt.context import KEEP_STORED, LENT_ALREADY, Borrower
+from flowrt.jsvalues import js_error_text
 from flowrt.node import NodeError
 
 __all__ = [
@@ -275,6 +276,15 @@ def _merge(old: Any, new: Any) -> None:
 
 
 _FRAME = re.compile(r"<input>:(\d+):(\d+)")
+# QuickJS: "cannot read property 'x' of null"; V8 (Node-RED): "Cannot read properties of null (reading 'x')"
+_V8_PROPERTY = re.compile(r"^cannot (read|set) property '(.*)' of (null|undefined)$", re.S)
+
+
+def _v8_property_message(m: re.Match) -> str:
+    verb, key, value = m.groups()
+    return f"Cannot {verb} properties of {value} ({'reading' if verb == 'read' else 'setting'} '{key}')"
+
+
 _NODE_REFS = re.compile(r"\bnode\b|\barguments\b|\beval\b|\\u")
 
 
@@ -490,22 +500,33 @@ class JSSandbox(Borrower):
             frames.append(re.sub(r"at __nr_(?:body|setup|cleanup) \((.*)\)$", r"at \1", line))
         if name == "ReferenceError":
             message = re.sub(r"^'([^']*)' is not defined", r"\1 is not defined", message)
-            message = f"ReferenceError: {message}"
+            head = f"ReferenceError: {message}"
+            # Node-RED puts "ReferenceError: ... (line N, col M)" in the message, so the
+            # error's text (its toString) names the type twice, as Node-RED reports it.
+            message = head
             if first_user is not None:
                 message += f" (line {first_user[1]}, col {first_user[2]})"
-            head = message
         else:
-            head = f"{name}: {message}" if message else name
+            if name == "TypeError":
+                message = _V8_PROPERTY.sub(_v8_property_message, message)
+            head = js_error_text(info.get("name"), message)
         stack = "\n".join([head, *frames])
-        return NodeError(message, stack=stack)
+        # The text is Error.prototype.toString, as Node-RED's msg.error.message and log show.
+        return NodeError(js_error_text(info.get("name"), message), stack=stack)
+
+    def timeout_error(self) -> JSTimeout:
+        """Node's vm timeout, as Node-RED reports it (an Error with this code)."""
+        ms = round(self.limit * 1000)
+        return JSTimeout(
+            f"Error: Script execution timed out after {ms}ms", code="ERR_SCRIPT_EXECUTION_TIMEOUT"
+        )
 
     def engine_error(self, err: Exception) -> NodeError:
         """An exception raised out of QuickJS itself: timeout, out of memory, internal."""
         text = str(err)
         first = text.split("\n", 1)[0].strip()
         if "interrupted" in first:
-            ms = round(self.limit * 1000)
-            return JSTimeout(f"Script execution timed out after {ms}ms")
+            return self.timeout_error()
         if first in ("null", "") or "out of memory" in first:
             try:
                 self.ctx.gc()
@@ -546,7 +567,7 @@ class JSSandbox(Borrower):
                     break
                 ran += 1
                 if ran & 63 == 0 and self.deadline is not None and time.monotonic() > self.deadline:
-                    raise JSTimeout(f"Script execution timed out after {round(self.limit * 1000)}ms")
+                    raise self.timeout_error()
             self.js_flush()
         except NodeError as err:
             self.node.error(err)

@@ -142,7 +142,7 @@ async def test_clone_false_lets_the_subroutine_change_the_callers_message():
 async def test_errors_reach_the_catch_node(flow_extra, target, expected):
     code = f"const m = await node.linkcall('{target}', msg, {{ timeout: 300 }}); return m;"
     out = await run(TABS + flow_extra + main(code, "tab-main"))
-    assert out["error"]["message"] == expected
+    assert out["error"]["message"] == "Error: " + expected  # an Error's toString, as Node-RED reports it
     assert out["error"]["source"]["id"] == "f1"
 
 

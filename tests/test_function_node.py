@@ -291,7 +291,7 @@ async def test_thrown_error_reaches_catch_with_user_line():
         h.node("n1").receive({"payload": "foo"})
         caught = await h.node("n3").next_input()
         assert caught["payload"] == "foo"
-        assert caught["error"]["message"] == "This is an error"
+        assert caught["error"]["message"] == "Error: This is an error"  # as Node-RED: err.toString()
         assert caught["error"]["source"]["id"] == "n1"
         assert "at Function node:n1:3:13" in caught["error"]["stack"]  # QuickJS points at the callee
 
@@ -300,7 +300,9 @@ async def test_reference_error_message_has_line_and_col():
     async with FlowTestHarness([fn("var a = 1;\nretunr"), SINK]) as h:
         h.node("n1").receive({})
         err, _ = await h.node("n1").next_error()
-        assert str(err) == "ReferenceError: retunr is not defined (line 2, col 1)"
+        # Node-RED sets the message to "ReferenceError: ... (line, col)"; its toString repeats the name
+        assert str(err) == "ReferenceError: ReferenceError: retunr is not defined (line 2, col 1)"
+        assert err.stack.splitlines()[0] == "ReferenceError: retunr is not defined"
 
 
 @pytest.mark.parametrize(
@@ -312,6 +314,65 @@ async def test_thrown_non_errors(code, text):
         h.node("n1").receive({})
         err, _ = await h.node("n1").next_error()
         assert str(err) == text
+
+
+# What Node-RED 4.1.13 and 5.0.4 put in msg.error.message (and the log line) for each case,
+# recorded from real Node-RED (an inject per case, a catch node reporting msg.error).
+NODE_RED_ERROR_TEXTS = [
+    ("throw new Error('big error');", "Error: big error"),
+    ("throw new TypeError('bad type');", "TypeError: bad type"),
+    ("const a = null; return a.x;", "TypeError: Cannot read properties of null (reading 'x')"),
+    ("let u; return u.x;", "TypeError: Cannot read properties of undefined (reading 'x')"),
+    ("let u; u.x = 1;", "TypeError: Cannot set properties of undefined (setting 'x')"),
+    ("node.error('text', msg); return null;", "text"),
+    ("node.error(new Error('e5'), msg); return null;", "Error: e5"),
+    ("await Promise.reject(new Error('rej'));", "Error: rej"),
+    ("node.done(new Error('d')); return null;", "Error: d"),
+    ("node.done('dstr'); return null;", "dstr"),
+    ("const e = new Error('c'); e.name = 'MyErr'; throw e;", "MyErr: c"),
+    ("throw new RangeError('r');", "RangeError: r"),
+    ("function f() { return f() + 1; } f();", "RangeError: Maximum call stack size exceeded"),
+    ("var a = 1;\nretunr", "ReferenceError: ReferenceError: retunr is not defined (line 2, col 1)"),
+]
+
+
+@pytest.mark.parametrize(("code", "text"), NODE_RED_ERROR_TEXTS)
+async def test_error_texts_as_node_red_reports_them(code, text):
+    flow = [
+        fn(code),
+        SINK,
+        {"id": "c1", "type": "catch", "scope": None, "uncaught": False, "wires": [["n3"]]},
+        SINK3,
+    ]
+    async with FlowTestHarness(flow) as h:
+        h.node("n1").receive({"payload": 1})
+        caught = await h.node("n3").next_input()
+        assert caught["error"]["message"] == text
+
+
+async def test_timeout_error_text_and_code_as_node_red():
+    flow = [
+        fn("while (true) {}", timeout=0.05),
+        SINK,
+        {"id": "c1", "type": "catch", "scope": None, "uncaught": False, "wires": [["n3"]]},
+        SINK3,
+    ]
+    async with FlowTestHarness(flow) as h:
+        h.node("n1").receive({})
+        caught = await h.node("n3").next_input()
+    assert caught["error"]["message"] == "Error: Script execution timed out after 50ms"
+    assert caught["error"]["code"] == "ERR_SCRIPT_EXECUTION_TIMEOUT"
+
+
+async def test_missing_context_keys_and_env_are_undefined():
+    code = (
+        "msg.t = [typeof flow.get('nope'), typeof global.get('nope'), typeof context.get('nope'),"
+        " typeof flow.get('a.b'), typeof flow.get(['x', 'y'])[0], typeof env.get('FLOWRT_NOPE_X')];"
+        "flow.get('nope', (err, v) => { msg.cb = typeof v; });"
+        "flow.set('n', 0); msg.zero = flow.get('n'); return msg;"
+    )
+    out = await one(code, {})
+    assert out["t"] == ["undefined"] * 6 and out["cb"] == "undefined" and out["zero"] == 0
 
 
 # ----------------------------------------------------------------- limits: the node fails alone
@@ -545,7 +606,7 @@ async def test_js_to_js_error_reaches_catch_with_the_message():
         err, msg = await h.node("n2").next_error()
     assert ("n2", "JSMessage") in seen
     assert caught["payload"] == "from n1" and "x" not in caught  # the message n2 received
-    assert caught["error"]["message"] == "bad from n1" and caught["error"]["source"]["id"] == "n2"
+    assert caught["error"]["message"] == "Error: bad from n1" and caught["error"]["source"]["id"] == "n2"
     assert "at Function node:n2:2:" in caught["error"]["stack"]
     assert type(msg) is dict and msg["payload"] == "from n1"
 

@@ -394,13 +394,14 @@
   //   end of the current run (values that cannot be lent).
   const borrowed = new Map(); // "<scope>\n<key>" -> the object
   let tracked = [];
+  function undefinedIfNull(v) { return v === null ? undefined : v; }
   function trackGet(scope, args) {
     if (Array.isArray(args[0])) {
       const r = host("ctx", enc([scope, "get", args]));
       // r = [values, tokens]; tokens parallel to the values read (null when not an object)
       const value = r[0], tokens = r[1];
       if (tokens) value.forEach((v, i) => { if (tokens[i] !== null) tracked.push([tokens[i], v, enc(v)]); });
-      return value;
+      return value.map(undefinedIfNull);
     }
     // one key: "=" (borrowed already), "L\n<JSON>" (lent now), or "<token or null>\n<JSON>",
     // whose JSON is the snapshot the value is compared with at the end of the run
@@ -419,6 +420,7 @@
     }
     const i = r.indexOf("\n");
     const text = r.slice(i + 1);
+    if (text === "null") return undefined; // a missing key (the stores hold no null)
     const value = dec(text);
     if (c === 76 && i === 1) borrowed.set(scope + "\n" + key, value); // "L"
     else if (i !== 4 || c !== 110) tracked.push([Number(r.slice(0, i)), value, text]); // not "null"
@@ -668,7 +670,7 @@
     log: logAt("info"), info: logAt("info"), debug: logAt("debug"), trace: logAt("trace"),
     warn: logAt("warn"), error: logAt("error"),
   };
-  const env = { get(name) { return host("env", enc(name)); } };
+  const env = { get(name) { const v = host("env", enc(name)); return v === null ? undefined : v; } };
 
   // ------------------------------------------------------------ node object
   let meta = { id: "", name: "", path: "", outputCount: 1 };
