@@ -234,6 +234,10 @@ class Flow:
         return handled
 
     def handle_status(self, node: Node, status: dict, reporting: Node | None = None) -> bool:
+        if not self.runtime.started:
+            # Node-RED builds a flow's status-node list after constructing all its nodes: statuses set
+            # while nodes start (setup) reach the editor, never status nodes
+            return False
         reporting = reporting or node
         handled = False
         for target in self._candidates(self.status_nodes, reporting):

@@ -126,3 +126,76 @@ async def test_catch_uncaught_only_gets_unhandled_errors():
         assert (await h.node("b").next_input())["payload"] == 2
         await asyncio.sleep(0.01)
         assert len(h.node("a").received) == 1 and len(h.node("b").received) == 1
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        {
+            "type": "switch",
+            "property": "payload",
+            "rules": [{"t": "nnull"}],
+            "checkall": "true",
+            "outputs": 1,
+        },
+        {"type": "rbe", "func": "rbe", "property": "payload"},
+    ],
+    ids=["switch", "filter"],
+)
+async def test_switch_and_filter_do_not_trigger_complete_nodes(node):
+    """Node-RED's switch and filter (rbe) register a one-argument input handler and never call
+    done(), so a complete node watching them gets nothing; a change node in the same scope does."""
+    flow = [
+        {"id": "watched", **node, "wires": [["out"]]},
+        {"id": "ch", "type": "change", "rules": [], "wires": [["out"]]},
+        {"id": "cp", "type": "complete", "scope": ["watched", "ch"], "wires": [["done"]]},
+        {"id": "out", "type": "helper"},
+        {"id": "done", "type": "helper"},
+    ]
+    async with FlowTestHarness(flow) as h:
+        h.node("watched").receive({"payload": "first"})
+        h.node("ch").receive({"payload": "second"})
+        assert (await h.node("out").next_input())["payload"] == "first"  # it did pass the message on
+        msg = await h.node("done").next_input()
+        assert msg["payload"] == "second"
+        assert msg["complete"]["source"]["id"] == "ch"
+
+
+async def test_complete_output_carries_msg_complete_so_a_manual_join_sends_each_alone():
+    """Flow.js handleComplete sets msg.complete = {source}; join (manual mode) sends a group when a
+    message has a `complete` property: each completed message leaves the join on its own."""
+    flow = [
+        {"id": "ch", "type": "change", "rules": [], "wires": [[]]},
+        {"id": "cp", "type": "complete", "scope": ["ch"], "wires": [["j"]]},
+        {"id": "j", "type": "join", "mode": "custom", "build": "array", "count": "3", "wires": [["out"]]},
+        {"id": "out", "type": "helper"},
+    ]
+    async with FlowTestHarness(flow) as h:
+        for payload in (1, 2):
+            h.node("ch").receive({"payload": payload})
+        first, second = await h.node("out").inputs(2)
+        assert first["payload"] == [1] and second["payload"] == [2]
+
+
+@register_type("test-csc-start-status")
+class StartStatusSetter(StatusSetter):
+    def setup(self):
+        self.status({})  # as csv, file, delay... clear their status when they start
+        self.status({"fill": "grey", "shape": "ring", "text": "starting"})
+
+
+async def test_status_nodes_get_no_start_up_statuses():
+    """Flow.start builds statusNodes after creating every node, so statuses set while nodes start
+    (constructors in Node-RED, setup here) reach no status node; later ones do."""
+    flow = [
+        {"id": "s", "type": "test-csc-start-status", "wires": []},
+        {"id": "dbg", "type": "debug", "active": True, "tosidebar": False, "tostatus": True, "wires": []},
+        {"id": "st", "type": "status", "wires": [["out"]]},
+        {"id": "out", "type": "helper"},
+    ]
+    async with FlowTestHarness(flow) as h:
+        assert h.node("s").node is not None
+        h.node("s").receive({"payload": "later"})
+        msg = await h.node("out").next_input()
+        assert msg["status"]["text"] == "later"
+        assert msg["status"]["source"]["id"] == "s"

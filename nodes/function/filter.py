@@ -51,9 +51,9 @@ class FilterNode(Node):
         self.septopics = n.get("septopics") is not False
         self.previous: dict[Any, Any] = {}
 
-    def on_input(self, msg: dict, send: Callable, done: Callable) -> None:
+    def on_input(self, msg: dict, send: Callable) -> None:
+        # no done(): Node-RED's rbe input handler takes only msg, so complete nodes never fire for it
         self._handle(msg)
-        done()
 
     def _handle(self, msg: dict) -> None:
         try:

@@ -329,9 +329,9 @@ class SwitchNode(Node):
         return onward
 
     # ------------------------------------------------------------------ input
-    def on_input(self, msg: dict, send: Callable, done: Callable) -> None:
+    def on_input(self, msg: dict, send: Callable) -> None:
+        # no done(): Node-RED's switch input handler takes only msg, so complete nodes never fire for it
         self._process(msg, True)
-        done()
 
     def _process(self, msg: dict, check_parts: bool) -> None:
         has_parts = self.needs_count and _has_parts(msg)
