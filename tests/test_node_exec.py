@@ -167,3 +167,55 @@ async def test_spawn_preserves_properties(command, port):
         h.node("n1").receive({"payload": "x", "topic": "bar", "foo": {"a": 1}})
         msg = await h.node(port).next_input()
         assert msg["topic"] == "bar" and msg["foo"] == {"a": 1}
+
+
+# ------------------------------------------------------------------ empty command, maxBuffer
+# Node-RED runs child_process.exec(line, {maxBuffer: execMaxBufferSize || 10000000, shell: /bin/bash});
+# past maxBuffer Node kills the child and calls back with RangeError ERR_CHILD_PROCESS_STDIO_MAXBUFFER
+# ("stdout maxBuffer length exceeded"), the output cut at maxBuffer bytes, and no signal on the error.
+
+
+async def test_exec_empty_command_runs_an_empty_shell_line():
+    # "" through /bin/bash -c is a successful no-op, as in Node-RED
+    async with FlowTestHarness(flow_of(command="", addpay=False)) as h:
+        h.node("n1").receive({"payload": "x"})
+        assert (await h.node("n2").next_input())["payload"] == ""
+        assert (await h.node("n4").next_input())["payload"] == {"code": 0}
+
+
+async def test_spawn_empty_command_is_node_reds_type_error():
+    async with FlowTestHarness(flow_of(command="", addpay=False, useSpawn="true")) as h:
+        h.node("n1").receive({"payload": "x"})
+        err, msg = await h.node("n1").next_error()
+        assert str(err) == "TypeError: Cannot read properties of null (reading 'map')"
+        assert msg["payload"] == "x"
+        assert h.node("n4").received == [] and h.node("n2").received == []
+
+
+async def test_exec_output_over_the_default_10_mb_limit_is_cut_and_an_error():
+    async with FlowTestHarness(flow_of(command="head -c 10000123 /dev/zero", addpay=False)) as h:
+        h.node("n1").receive({"payload": ""})
+        out = await h.node("n2").next_input()
+        rc = await h.node("n4").next_input()
+        assert len(out["payload"]) == 10_000_000
+        error = {"code": "ERR_CHILD_PROCESS_STDIO_MAXBUFFER", "message": "stdout maxBuffer length exceeded"}
+        assert rc["payload"] == error and out["rc"] == error
+        assert h.node("n1").statuses[-1] == {
+            "fill": "red",
+            "shape": "dot",
+            "text": "error:ERR_CHILD_PROCESS_STDIO_MAXBUFFER",
+        }
+
+
+@pytest.mark.parametrize("stream,command", [("stdout", "yes"), ("stderr", "yes >&2")])
+async def test_exec_max_buffer_setting_kills_an_endless_command(stream, command):
+    settings = {"execMaxBufferSize": 1000}
+    async with FlowTestHarness(flow_of(command=command, addpay=False), settings=settings) as h:
+        h.node("n1").receive({"payload": ""})
+        rc = await h.node("n4").next_input()
+        assert rc["payload"] == {
+            "code": "ERR_CHILD_PROCESS_STDIO_MAXBUFFER",
+            "message": f"{stream} maxBuffer length exceeded",
+        }
+        port = "n2" if stream == "stdout" else "n3"
+        assert h.node(port).received[-1]["payload"] == "y\n" * 500

@@ -94,6 +94,10 @@ class ExecNode(Node):
         if self.append:
             arg += " " + self.append
         if self.use_spawn:
+            if not _ARG_RE.search(arg):
+                # Node-RED: arg.match(...) is null for a blank line and .map throws; the message stops
+                self.error("TypeError: Cannot read properties of null (reading 'map')", msg)
+                return
             self.create_task(self._spawn(arg, msg, send, done))
         else:
             self.create_task(self._exec(arg, msg, send, done))
@@ -108,8 +112,6 @@ class ExecNode(Node):
             a[1:-1] if len(a) > 1 and a.startswith('"') and a.endswith('"') else a
             for a in _ARG_RE.findall(line)
         ]
-        if not args:
-            args = [""]
         self.debug(f"{args[0]} [{','.join(args[1:])}]")
         try:
             proc = await asyncio.create_subprocess_exec(
@@ -180,11 +182,10 @@ class ExecNode(Node):
         self.status({"fill": "blue", "shape": "dot", "text": f"pid:{pid}"})
         self.active[pid] = proc
         timer = self._watch(proc)
-        stdout, stderr = await proc.communicate()
-        rc = proc.returncode
+        output = _BoundedOutput(proc, self.max_buffer)
+        stdout, stderr = await output.read()
+        rc = await proc.wait()
         self.cancel_timer(timer)
-        overflow = len(stdout) > self.max_buffer or len(stderr) > self.max_buffer
-        stdout, stderr = stdout[: self.max_buffer], stderr[: self.max_buffer]
         msg.pop("payload", None)
         msg2 = msg3 = None
         if stderr:
@@ -193,15 +194,18 @@ class ExecNode(Node):
         msg["payload"] = _text_or_bytes(stdout)
         self.status({})
         sig = _signal_name(rc)
-        if rc != 0 or overflow:
-            code = None if sig else rc
-            message = f"Command failed: {line}\n{stderr.decode('utf-8', 'replace')}"
-            if overflow:
-                message = "stdout maxBuffer length exceeded"
+        if rc != 0 or output.exceeded:
+            if output.exceeded:
+                # Node's exec: a RangeError, the child killed; the error has no signal
+                code: Any = "ERR_CHILD_PROCESS_STDIO_MAXBUFFER"
+                error = {"code": code, "message": f"{output.exceeded} maxBuffer length exceeded"}
+            else:
+                code = None if sig else rc
+                error = {"code": code, "message": f"Command failed: {line}\n{stderr.decode('latin-1')}"}
+                if sig:
+                    error["signal"] = sig
             msg3 = clone_message(msg)
-            msg3["payload"] = {"code": code, "message": message}
-            if sig:
-                msg3["payload"]["signal"] = sig
+            msg3["payload"] = error
             if code is None:
                 self.status({"fill": "red", "shape": "dot", "text": "killed"})
             else:
@@ -228,6 +232,39 @@ class ExecNode(Node):
         for proc in active.values():
             if proc.returncode is None:
                 await proc.wait()
+
+
+class _BoundedOutput:
+    """stdout and stderr of a child, as Node's child_process.exec collects them: at most
+    `limit` bytes each; past that the output is cut at `limit`, the child gets SIGTERM and
+    `exceeded` names the stream ("stdout"/"stderr")."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, limit: int) -> None:
+        self.proc = proc
+        self.limit = limit
+        self.exceeded: str | None = None
+
+    async def read(self) -> tuple[bytes, bytes]:
+        stdout, stderr = await asyncio.gather(
+            self._collect(self.proc.stdout, "stdout"), self._collect(self.proc.stderr, "stderr")
+        )
+        return stdout, stderr
+
+    async def _collect(self, stream: asyncio.StreamReader | None, name: str) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while stream is not None and not self.exceeded:
+            data = await stream.read(65536)
+            if not data:
+                break
+            if size + len(data) > self.limit:
+                chunks.append(data[: self.limit - size])
+                self.exceeded = name
+                _kill(self.proc, signal.SIGTERM)
+                break
+            chunks.append(data)
+            size += len(data)
+        return b"".join(chunks)
 
 
 def _as_pid(value: Any) -> int | None:
