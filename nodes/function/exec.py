@@ -171,19 +171,25 @@ class ExecNode(Node):
 
     async def _exec(self, line: str, msg: dict, send: Callable, done: Callable) -> None:
         self.debug(line)
-        proc = await asyncio.create_subprocess_shell(
-            line,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            stdin=asyncio.subprocess.DEVNULL,
-            executable=self.shell,
-        )
+        output = _BoundedOutput(self.max_buffer)
+        try:
+            proc = await asyncio.create_subprocess_shell(
+                line,
+                stdout=output.stdout_fd,
+                stderr=output.stderr_fd,
+                stdin=asyncio.subprocess.DEVNULL,
+                executable=self.shell,
+            )
+        except BaseException:
+            output.close()
+            raise
+        finally:
+            output.close_child_ends()
         pid = proc.pid
         self.status({"fill": "blue", "shape": "dot", "text": f"pid:{pid}"})
         self.active[pid] = proc
         timer = self._watch(proc)
-        output = _BoundedOutput(proc, self.max_buffer)
-        stdout, stderr = await output.read()
+        stdout, stderr = await output.read(proc)
         rc = await proc.wait()
         self.cancel_timer(timer)
         msg.pop("payload", None)
@@ -236,31 +242,71 @@ class ExecNode(Node):
 
 class _BoundedOutput:
     """stdout and stderr of a child, as Node's child_process.exec collects them: at most
-    `limit` bytes each; past that the output is cut at `limit`, the child gets SIGTERM and
-    `exceeded` names the stream ("stdout"/"stderr")."""
+    `limit` bytes each. Past that the output is cut at `limit`, our ends of both pipes are closed
+    (a grandchild still writing gets EPIPE, as when Node destroys the streams), the child gets
+    SIGTERM and `exceeded` names the stream ("stdout"/"stderr").
 
-    def __init__(self, proc: asyncio.subprocess.Process, limit: int) -> None:
-        self.proc = proc
+    The pipes are our own (not asyncio's subprocess pipes) so that closing them is ours to do and
+    the child's exit status does not wait for them."""
+
+    def __init__(self, limit: int) -> None:
         self.limit = limit
         self.exceeded: str | None = None
+        self._ends: list[int] = []  # the child's write ends, until it has them
+        self._readers: list[tuple[asyncio.StreamReader, asyncio.ReadTransport]] = []
+        self._pipes = [os.pipe(), os.pipe()]
 
-    async def read(self) -> tuple[bytes, bytes]:
-        stdout, stderr = await asyncio.gather(
-            self._collect(self.proc.stdout, "stdout"), self._collect(self.proc.stderr, "stderr")
-        )
+    @property
+    def stdout_fd(self) -> int:
+        return self._pipes[0][1]
+
+    @property
+    def stderr_fd(self) -> int:
+        return self._pipes[1][1]
+
+    def close_child_ends(self) -> None:
+        for _, write_end in self._pipes:
+            os.close(write_end)
+
+    def close(self) -> None:
+        for transport in (t for _, t in self._readers):
+            transport.close()
+        if not self._readers:  # never connected: our read ends are still plain fds
+            for read_end, _ in self._pipes:
+                os.close(read_end)
+
+    async def read(self, proc: asyncio.subprocess.Process) -> tuple[bytes, bytes]:
+        loop = asyncio.get_running_loop()
+        for read_end, _ in self._pipes:
+            reader = asyncio.StreamReader(limit=65536)
+            pipe = os.fdopen(read_end, "rb", buffering=0)
+            transport, _ = await loop.connect_read_pipe(
+                lambda r=reader: asyncio.StreamReaderProtocol(r), pipe
+            )
+            self._readers.append((reader, transport))
+        try:
+            stdout, stderr = await asyncio.gather(
+                self._collect(self._readers[0][0], "stdout", proc),
+                self._collect(self._readers[1][0], "stderr", proc),
+            )
+        finally:
+            self.close()
         return stdout, stderr
 
-    async def _collect(self, stream: asyncio.StreamReader | None, name: str) -> bytes:
+    async def _collect(
+        self, stream: asyncio.StreamReader, name: str, proc: asyncio.subprocess.Process
+    ) -> bytes:
         chunks: list[bytes] = []
         size = 0
-        while stream is not None and not self.exceeded:
+        while True:
             data = await stream.read(65536)
-            if not data:
+            if not data or self.exceeded:
                 break
             if size + len(data) > self.limit:
                 chunks.append(data[: self.limit - size])
                 self.exceeded = name
-                _kill(self.proc, signal.SIGTERM)
+                self.close()
+                _kill(proc, signal.SIGTERM)
                 break
             chunks.append(data)
             size += len(data)
