@@ -21,6 +21,7 @@ __all__ = [
     "NAN",
     "UNDEFINED",
     "JSParseError",
+    "JSRegExp",
     "error_to_string",
     "is_nan",
     "is_undefined",
@@ -72,6 +73,74 @@ NAN = float("nan")
 # What String.prototype.trim and Number() strip: WhiteSpace and LineTerminator (ES2023 §12.2/12.3).
 JS_WHITESPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 _MAX_SAFE = 2**53
+
+
+class JSRegExp:
+    """A JavaScript RegExp: its JavaScript ``source`` and ``js_flags``, and the compiled Python
+    pattern that matches what it matches (made by :func:`flowrt.jsregex.js_regex`). It has the
+    methods of ``re.Pattern``; ``pattern`` is the JavaScript source."""
+
+    __slots__ = (
+        "source",
+        "js_flags",
+        "compiled",
+        "search",
+        "match",
+        "fullmatch",
+        "finditer",
+        "findall",
+        "sub",
+        "subn",
+        "split",
+    )
+
+    def __init__(self, source: str, js_flags: str, compiled: Any) -> None:
+        self.source = source
+        self.js_flags = js_flags
+        self.compiled = compiled
+        self.search = compiled.search
+        self.match = compiled.match
+        self.fullmatch = compiled.fullmatch
+        self.finditer = compiled.finditer
+        self.findall = compiled.findall
+        self.sub = compiled.sub
+        self.subn = compiled.subn
+        self.split = compiled.split
+
+    @property
+    def pattern(self) -> str:
+        return self.source
+
+    @property
+    def flags(self) -> int:
+        return self.compiled.flags
+
+    @property
+    def groups(self) -> int:
+        return self.compiled.groups
+
+    @property
+    def groupindex(self) -> Mapping[str, int]:
+        return self.compiled.groupindex
+
+    def __str__(self) -> str:
+        """RegExp.prototype.toString: /source/flags."""
+        return f"/{self.source or '(?:)'}/{self.js_flags}"
+
+    def __repr__(self) -> str:
+        return f"JSRegExp({self})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JSRegExp) and (other.source, other.js_flags) == (self.source, self.js_flags)
+
+    def __hash__(self) -> int:
+        return hash((self.source, self.js_flags))
+
+    def __copy__(self) -> JSRegExp:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> JSRegExp:
+        return self
 
 
 def is_undefined(value: Any) -> bool:
@@ -150,6 +219,8 @@ def js_string(value: Any) -> str:
         return bytes(value).decode("utf-8", "replace")  # Buffer.prototype.toString()
     if isinstance(value, BaseException):
         return error_to_string(value)
+    if isinstance(value, JSRegExp):
+        return str(value)
     if isinstance(value, re.Pattern):
         return f"/{value.pattern or '(?:)'}/"
     if isinstance(value, datetime.datetime):

@@ -28,6 +28,7 @@ from jsonata.utils import Utils as _JsonataUtils
 
 from .context import parse_context_store
 from .env import evaluate_env_property
+from .jsregex import JSRegexError, is_regex, js_regex, jsonata_regex_engine
 from .jsvalues import is_nan, js_number, js_string
 from .propertypath import get_message_property, normalise_property_expression
 
@@ -106,12 +107,13 @@ def _bin(value: Any) -> bytes:
     raise TypedInputError("Invalid buffer data: not string or array", "INVALID_BUFFER_DATA")
 
 
-def _regex(value: Any) -> re.Pattern:
-    if isinstance(value, re.Pattern):
+def _regex(value: Any) -> Any:
+    """The ``re`` typed input: ``new RegExp(value)``."""
+    if is_regex(value):
         return value
     try:
-        return re.compile(_js_str(value))
-    except re.error as err:
+        return js_regex(_js_str(value))
+    except JSRegexError as err:
         raise TypedInputError(f"Invalid regular expression {value!r}: {err}", "INVALID_REGEX") from err
 
 
@@ -226,7 +228,7 @@ def _compile(expression: str) -> PreparedJsonata:
     try:
         # jsonata-python 0.7.1's tokenizer reads past the end after a closing "*/" (IndexError on
         # "$.a /* note */"); a trailing newline is insignificant in JSONata and gives it a character.
-        compiled = Jsonata(expression + "\n")
+        compiled = Jsonata(expression + "\n", jsonata_regex_engine)
     except JException as err:
         raise JsonataError(f"Invalid JSONata expression {expression!r}: {err}", "INVALID_JSONATA") from err
     except IndexError as err:  # the same tokenizer on an unclosed comment or a lone trailing "/"

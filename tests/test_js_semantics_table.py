@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from flowrt.jsregex import js_regex, js_replacer
 from flowrt.jsvalues import (
     UNDEFINED,
     error_to_string,
@@ -180,3 +181,18 @@ def test_error_text(row):
     assert js_string(err) == row["String"]
     as_object = {"name": row.get("name", row["ctor"]), "message": row.get("message", "")}
     assert error_to_string(as_object) == row["toString"]
+
+
+@pytest.mark.parametrize("row", TABLE["regex"], ids=[f"/{r['pattern']}/{r['flags']}" for r in TABLE["regex"]])
+def test_regex_exec_and_replace(row):
+    pattern = js_regex(row["pattern"], row["flags"])
+    m = pattern.search(row["text"])
+    expected = row["match"]
+    if expected is None:
+        assert m is None, f"matched {m.group(0)!r}; Node: no match"
+    else:
+        assert m is not None, f"no match; Node: {expected}"
+        assert m.start() == expected["index"]
+        assert [m.group(0), *m.groups()] == expected["groups"]
+        assert (m.groupdict() or None) == expected["named"]
+    assert pattern.sub(js_replacer(row["replacement"]), row["text"]) == row["replaced"]

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from flowrt.context import ContextManager
+from flowrt.jsvalues import JSRegExp
 from flowrt.propertypath import PropertyPathError
 from flowrt.typedinput import (
     JsonataError,
@@ -111,9 +112,10 @@ def test_json():
 
 def test_re():
     pattern = evaluate_node_property("^abc$", "re", None, None)
-    assert isinstance(pattern, re.Pattern)
+    assert isinstance(pattern, JSRegExp)  # new RegExp("^abc$")
     assert pattern.pattern == "^abc$"
     assert pattern.search("abc")
+    assert not pattern.search("abc\n")  # JavaScript's $ is the end of input
     with pytest.raises(TypedInputError):
         evaluate_node_property("(", "re", None, None)
 

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node, register_type
+from flowrt.jsregex import is_regex
+from flowrt.jsvalues import JSRegExp
 from flowrt.jsvalues import js_number_text as _js_number
 from flowrt.propertypath import parse_property_expression
 
@@ -57,7 +59,7 @@ def _to_jsonable(value: Any, max_length: int, ancestors: list, path: str, key: s
     if isinstance(value, (bytes, bytearray, memoryview)):
         data = list(bytes(value))
         return {"type": "Buffer", "data": data[:max_length], "__enc__": True, "length": len(data)}
-    if isinstance(value, re.Pattern):
+    if is_regex(value):
         return {"__enc__": True, "type": "regexp", "data": _regexp_text(value)}
     if callable(value) and not isinstance(value, (dict, list)):
         return {"__enc__": True, "type": "function"}
@@ -92,7 +94,9 @@ def _to_jsonable(value: Any, max_length: int, ancestors: list, path: str, key: s
     return text[:max_length] + "..." if len(text) > max_length else text
 
 
-def _regexp_text(pattern: re.Pattern) -> str:
+def _regexp_text(pattern: Any) -> str:
+    if isinstance(pattern, JSRegExp):
+        return str(pattern)
     flags = ("i" if pattern.flags & re.IGNORECASE else "") + ("m" if pattern.flags & re.MULTILINE else "")
     return f"/{pattern.pattern}/{flags}"
 
@@ -128,7 +132,7 @@ def encode_value(value: Any, max_length: int = 1000) -> tuple[str, str]:
             return f"set[{len(value)}]", _stringify(value, max_length)
         if isinstance(value, dict):
             return "Object", _stringify(value, max_length)
-        if isinstance(value, re.Pattern):
+        if is_regex(value):
             return "regexp", _regexp_text(value)
         if callable(value):
             return "function", "[function]"

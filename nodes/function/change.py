@@ -13,7 +13,7 @@ from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
 from flowrt.context import parse_context_store
-from flowrt.jsregex import js_regex, js_replacer
+from flowrt.jsregex import is_regex, js_regex, js_replacer
 from flowrt.jsvalues import js_number, js_typeof
 from flowrt.jsvalues import js_string as js_str
 from flowrt.message import clone_value
@@ -157,7 +157,7 @@ class ChangeNode(Node):
                 source = _escape(source)
             try:
                 rule["fromRE"] = js_regex(source)
-            except re.error as err:
+            except ValueError as err:  # JSRegexError
                 raise NodeConfigError(f"invalid 'from' property: {err}") from err
         tot = rule["tot"]
         if tot == "num":
@@ -270,7 +270,7 @@ class ChangeNode(Node):
                 return "bool", value, None
             if isinstance(value, (int, float)):
                 return "num", value, None
-            if isinstance(value, re.Pattern):
+            if is_regex(value):
                 return "re", value, value
             if isinstance(value, str):
                 return "str", value, js_regex(_escape(value))
@@ -401,7 +401,7 @@ class ChangeNode(Node):
                 if from_re is None:
                     # JavaScript replaces the text "undefined" when there is no pattern
                     return current.replace("undefined", js_str(value), 1)
-                if isinstance(from_re, re.Pattern):
+                if is_regex(from_re):
                     result = from_re.sub(js_replacer(js_str(value)), current)
                 else:
                     result = current

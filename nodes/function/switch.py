@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.jsregex import js_regex
+from flowrt.jsregex import js_regex, jsonata_regex_engine
 from flowrt.jsvalues import UNDEFINED, is_nan, js_gt, js_gte, js_lt, js_lte, js_number, js_typeof, loose_eq
 from flowrt.jsvalues import js_string as js_str
 from flowrt.message import clone_message, generate_id
@@ -227,7 +227,7 @@ class SwitchNode(Node):
 
                 from flowrt.typedinput import PreparedJsonata
 
-                compiled = Jsonata(prepared.expression)
+                compiled = Jsonata(prepared.expression, jsonata_regex_engine)
                 compiled.set_validate_input(False)
                 prepared = PreparedJsonata(prepared.expression, compiled, prepared.legacy)
             return (_JSONATA, prepared)

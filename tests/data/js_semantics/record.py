@@ -325,6 +325,77 @@ JSON_ONLY = [
     [[], {}, [[]]],
 ]
 
+# (pattern, flags, text, replacement): the first match of new RegExp(pattern, flags) in text
+# (exec), and text.replace with the g flag added.
+REGEXES = [
+    (r"(?<=\$\d+\.)\d+", "", "cost $12.50", "[$&]"),
+    (r"(?<=\b(?:Mr|Mrs)\.? )\w+", "", "Mrs. Smith and Mr Jones", "X"),
+    (r"(?<!\d{2,})px", "", "5px 100px", "em"),
+    (r"(?<year>\d{4})-(?<m>\d\d)", "", "on 2024-05 and 1999-12", "$<m>/$<year>"),
+    (r"\d+", "", "\u0661\u0662\u0663 42", "#"),
+    (r"\d+", "u", "\u0661\u0662\u0663 42", "#"),
+    (r"^a.c$", "", "a\rc", "-"),
+    (r"^a.c$", "s", "a\rc", "-"),
+    (r"a.c", "", "a\u2028c abc", "-"),
+    (r"abc$", "", "abc\n", "-"),
+    (r"^b$", "m", "a\r\nb\rc", "-"),
+    (r"^\w", "m", "ab\ncd\u2029ef", "<$&>"),
+    (r"x$", "m", "ax\nbx", "Y"),
+    (r"\bé", "", "café é", "E"),
+    (r"\w+", "", "naïve", "W"),
+    (r"\w+", "iu", "naïve \u017f", "W"),
+    (r"\Bb", "", "ab b", "B"),
+    (r"(a)?b\1", "", "b ab aba", "[$1]"),
+    (r"\1(a)", "", "aa", "-"),
+    (r"[^]", "", "\n", "-"),
+    (r"a[]", "", "a", "-"),
+    (r"x{,5}", "", "x{,5}", "-"),
+    (r"a{2}", "", "aaa", "-"),
+    (r"a{2,}", "", "aaaaa", "-"),
+    (r"\cJ", "", "a\nb", "-"),
+    (r"\c1", "", "\\c1", "-"),
+    (r"\u{1F600}", "u", "x\U0001F600", "-"),
+    (r"\ud83d\ude00", "", "x\U0001F600", "-"),
+    (r"\a\/\e", "", "a/e", "-"),
+    (r"\101\0", "", "A\x00", "-"),
+    (r"\8", "", "8", "-"),
+    (r"\k<x>(?<x>a)", "", "a", "-"),
+    (r"(?<x>a)\k<x>", "", "aa", "-"),
+    (r"\k", "", "k", "-"),
+    (r"[\d\-x]+", "", "1-x2", "-"),
+    (r"[\D]+", "", "ab1", "-"),
+    (r"[\W]+", "", "ab+-1", "-"),
+    (r"[\s]+", "", "\u00a0\u3000x", "-"),
+    (r"[\S]+", "", "\u00a0ab\u3000", "-"),
+    (r"\s", "", "\x1c\x85", "-"),
+    (r"\s+", "", "a\ufeff\u2028b", "_"),
+    (r"[\b]", "", "a\bb", "-"),
+    (r"\p{L}+", "u", "héllo1", "-"),
+    (r"\p{Lu}", "u", "abC", "-"),
+    (r"\p{L}", "", "p{L}", "-"),
+    (r"HELLO", "i", "say hello", "-"),
+    (r"[a-z]+(?!\d)", "", "abc1", "-"),
+    (r"(?:a|b)+", "", "abab", "-"),
+    (r"(a)|(b)", "", "b", "[$1|$2]"),
+    (r"(\w)(\w)", "", "abcd", "$2$1"),
+    (r"o", "", "foo", "$`|$'"),
+    (r"(o)", "", "foo", "$10 $2 $$"),
+    (r"[.*+?^${}()|]", "", "a.b*c", "\\"),
+    (r"]", "", "a]b", "-"),
+    (r"}", "", "a}b", "-"),
+    (r"\x41\x4", "", "Ax4", "-"),
+    (r"[\x41-\x43]+", "", "ABCD", "-"),
+    (r"\t\v\f", "", "\t\v\f", "-"),
+    (r"(?:)", "", "ab", "-"),
+    (r"a|", "", "b", "-"),
+    (r"[-a]+", "", "-a-", "-"),
+    (r"[a-]+", "", "-a-", "-"),
+    (r"[\w-.]+", "", "a-b.c!", "-"),
+    (r"\$\d+", "", "costs $30", "-"),
+    (r"^$", "", "", "empty"),
+    (r".", "g", "ab", "-"),
+]
+
 NODE_SCRIPT = r"""
 const input = JSON.parse(require('fs').readFileSync(0, 'utf8'));
 function dec(v) {
@@ -382,6 +453,15 @@ for (const raw of input.json) {
   const v = dec(raw);
   out.json.push({input: raw, JSON: str(JSON.stringify(v)), JSON2: str(JSON.stringify(v, null, 2))});
 }
+out.regex = [];
+for (const [pattern, flags, text, replacement] of input.regex) {
+  const m = new RegExp(pattern, flags).exec(text);
+  const g = flags.includes('g') ? flags : flags + 'g';
+  out.regex.push({pattern, flags, text, replacement,
+    match: m === null ? null : {index: m.index, groups: Array.from(m, (x) => x === undefined ? null : x),
+      named: m.groups === undefined ? null : Object.fromEntries(Object.entries(m.groups).map(([k, x]) => [k, x === undefined ? null : x]))},
+    replaced: text.replace(new RegExp(pattern, g), replacement)});
+}
 process.stdout.write(JSON.stringify(out, null, 1) + '\n');
 """
 
@@ -393,6 +473,7 @@ def main() -> int:
         "compare": COMPARE,
         "errors": ERRORS,
         "json": JSON_ONLY,
+        "regex": [list(r) for r in REGEXES],
     }
     # Dates print in the local zone: record in UTC, as the test reads them.
     env = {**os.environ, "TZ": "UTC"}
@@ -409,7 +490,7 @@ def main() -> int:
         return 1
     (HERE / "table.json").write_text(result.stdout, encoding="utf-8")
     table = json.loads(result.stdout)
-    rows = sum(len(table[k]) for k in ("unary", "radix", "compare", "errors", "json"))
+    rows = sum(len(table[k]) for k in ("unary", "radix", "compare", "errors", "json", "regex"))
     print(f"recorded {rows} rows with Node.js {table['node']} into {HERE / 'table.json'}")
     return 0
 
