@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -14,6 +15,9 @@ from flowrt import __version__
 
 EXIT_OK = 0
 EXIT_INVALID = 2
+#: A second Ctrl-C (or SIGTERM) while stopping ends the process at once with this status.
+EXIT_INTERRUPTED = 130
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 DESCRIPTION = """\
 Run Node-RED flows (JSON exports or flowrt YAML) without Node.js.
@@ -231,21 +235,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         return asyncio.run(_serve(deployment.nodes, settings, args.safe))
     except OSError as err:
         return _fail(str(err))
+    finally:
+        _exit_at_once_on_signal()  # the interpreter's own shutdown must not print a traceback either
 
 
 async def _serve(configs: list[dict], settings, safe: bool) -> int:
+    from flowrt.context import ContextError
     from flowrt.runtime import Runtime
 
     runtime = Runtime(settings)
     runtime.warn_missing_wires = False  # validation already printed one warning per missing target
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+
+    def first_signal() -> None:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+        _exit_at_once_on_signal()
+        stop.set()
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, first_signal)
     if safe:
         runtime.log.info("safe mode: flows loaded and validated, not started")
     else:
-        await runtime.start(configs)
+        try:
+            await runtime.start(configs)
+        except ContextError as err:
+            await runtime.close()
+            return _fail(f"not started: {err}")
         if runtime.http is not None:
             runtime.log.info(f"Server now running at {runtime.http.base_url}/")
     await stop.wait()
@@ -253,3 +271,16 @@ async def _serve(configs: list[dict], settings, safe: bool) -> int:
     await runtime.close()
     runtime.log.info("Stopped")
     return EXIT_OK
+
+
+def _exit_at_once_on_signal() -> None:
+    """From now on a stop signal ends the process at once, with one line and no traceback.
+
+    A plain Python handler, not the event loop's: it runs even while the loop is busy."""
+
+    def exit_now(signum: int, frame: object) -> None:
+        os.write(2, f"flowrt: {signal.Signals(signum).name} while stopping: exiting at once\n".encode())
+        os._exit(EXIT_INTERRUPTED)
+
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, exit_now)

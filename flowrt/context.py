@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from .propertypath import (
     PropertyAccessError,
@@ -266,6 +267,28 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, indent=4, default=_json_default, allow_nan=False, ensure_ascii=False)
 
 
+#: Characters a node or flow id may use as-is in a context file name (Node-RED's ids are hex
+#: with at most a dot); every other character is percent-encoded, so no id leaves the store.
+_FILE_NAME_SAFE = "-_."
+
+
+def file_name_for_id(node_id: str) -> str:
+    """A node or flow id as a context file (or directory) name that stays in its directory.
+
+    Node-RED joins ids into the path as they are (so `../x` escapes); ids of the usual shape
+    keep Node-RED's layout, anything else is percent-encoded: `/`, NUL, `%`, and a leading dot
+    (so `.` and `..` never name a directory)."""
+    name = quote(node_id, safe=_FILE_NAME_SAFE, errors="surrogatepass")
+    if not name or name.startswith("."):
+        name = "%2E" + name[1:] if name else "%"
+    return name
+
+
+def id_for_file_name(name: str) -> str:
+    """The id a context file name stands for (the inverse of file_name_for_id)."""
+    return "" if name == "%" else unquote(name, errors="surrogatepass")
+
+
 class LocalFileSystemStore(ContextStore):
     """Node-RED's ``localfilesystem`` store.
 
@@ -313,9 +336,9 @@ class LocalFileSystemStore(ContextStore):
         if ":" not in scope:
             if scope == "global":
                 return self.base_dir / "global" / "global.json"
-            return self.base_dir / scope / "flow.json"
+            return self.base_dir / file_name_for_id(scope) / "flow.json"
         node_id, flow_id = scope.split(":", 1)
-        return self.base_dir / flow_id / f"{node_id}.json"
+        return self.base_dir / file_name_for_id(flow_id) / f"{file_name_for_id(node_id)}.json"
 
     def _list_files(self) -> list[tuple[str, Path]]:
         found: list[tuple[str, Path]] = []
@@ -330,9 +353,9 @@ class LocalFileSystemStore(ContextStore):
                 if sub.name == "global":
                     scope = "global"
                 elif file.name == "flow.json":
-                    scope = sub.name
+                    scope = id_for_file_name(sub.name)
                 else:
-                    scope = f"{file.stem}:{sub.name}"
+                    scope = f"{id_for_file_name(file.stem)}:{id_for_file_name(sub.name)}"
                 found.append((scope, file))
         return found
 
@@ -341,11 +364,17 @@ class LocalFileSystemStore(ContextStore):
     def _load_all(self) -> dict[str, dict]:
         loaded: dict[str, dict] = {}
         for scope, file in self._list_files():
-            text = file.read_text(encoding="utf-8")
+            try:
+                text = file.read_text(encoding="utf-8")
+            except UnicodeDecodeError as err:
+                raise ContextError(f"Invalid context file {file}: not UTF-8 text ({err.reason})") from None
+            except OSError as err:
+                raise ContextError(f"Cannot read context file {file}: {err.strerror}") from None
             try:
                 data = json.loads(text) if text.strip() else {}
-            except ValueError as err:
-                raise ContextError(f"Invalid JSON in context file {file}: {err}") from err
+            except (ValueError, RecursionError) as err:
+                problem = err if isinstance(err, ValueError) else "nested too deeply"
+                raise ContextError(f"Invalid JSON in context file {file}: {problem}") from None
             if not isinstance(data, dict):
                 raise ContextError(f"Invalid context file {file}: not a JSON object")
             loaded.setdefault(scope, {}).update(data)

@@ -106,6 +106,12 @@ class HttpServer:
         site = web.SockSite(self._runner, sock)
         await site.start()
 
+    async def stop_accepting(self) -> None:
+        """Close the listening socket; connections already open are still served."""
+        if self._runner is not None:
+            for site in list(self._runner.sites):
+                await site.stop()
+
     async def stop(self) -> None:
         for stream in list(self.open_streams):
             stream.close()

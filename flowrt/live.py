@@ -63,3 +63,23 @@ class LiveResponse(Protocol):
     def on(self, event: str, callback: Callable[..., Any]) -> None:
         """'close' (client gone or response done) and 'finish' (response ended)."""
         ...
+
+
+def live_response(msg: Any) -> LiveResponse | None:
+    """The live response a message carries (`msg["res"]["_res"]`), if any."""
+    res = msg.get("res") if isinstance(msg, dict) else None
+    live = res.get("_res") if isinstance(res, dict) else None
+    return live if isinstance(live, LiveResponse) else None
+
+
+def answer_if_open(res: LiveResponse, status: int, text: str) -> bool:
+    """Answer `status` with a plain-text body when nothing has been sent yet; True if it did.
+
+    For the answers the server gives on a flow's behalf: an uncaught error (500), no answer
+    in time (504), shutting down (503)."""
+    if res.headersSent or res.finished or getattr(res, "closed", False):
+        return False
+    res.statusCode = status
+    res.setHeader("Content-Type", "text/plain; charset=utf-8")
+    res.end(text + "\n")
+    return True

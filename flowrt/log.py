@@ -9,6 +9,15 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 LEVELS = {"fatal": 10, "error": 20, "warn": 30, "info": 40, "debug": 50, "trace": 60}
+#: Default of the `logMaxLength` setting: longest text of one written log line, in characters.
+MAX_LENGTH = 10_000
+
+
+def truncate(text: str, max_length: int | None) -> str:
+    """`text` cut to `max_length` characters, saying how long it was (as debug's `...`)."""
+    if not max_length or len(text) <= max_length:
+        return text
+    return f"{text[:max_length]}... [truncated: {len(text)} characters]"
 
 
 @dataclass
@@ -20,20 +29,26 @@ class LogRecord:
     node_name: str | None = None
     timestamp: float = field(default_factory=time.time)
 
-    def format(self) -> str:
+    def format(self, max_length: int | None = None) -> str:
         stamp = time.strftime("%d %b %H:%M:%S", time.localtime(self.timestamp))
         where = ""
         if self.node_type:
             where = f"[{self.node_type}:{self.node_name or self.node_id}] "
-        return f"{stamp} - [{self.level}] {where}{self.text}"
+        return f"{stamp} - [{self.level}] {where}{truncate(self.text, max_length)}"
 
 
 class Logger:
-    """Writes records at or above `level` to a stream and to any listeners."""
+    """Writes records at or above `level` to a stream and to any listeners.
 
-    def __init__(self, level: str = "info", stream: TextIO | None = None) -> None:
+    Written lines are cut to `max_length` characters of text (0: never); listeners get the
+    whole record."""
+
+    def __init__(
+        self, level: str = "info", stream: TextIO | None = None, max_length: int = MAX_LENGTH
+    ) -> None:
         self.set_level(level)
         self.stream = stream
+        self.max_length = max_length
         self.listeners: list[Callable[[LogRecord], Any]] = []
 
     def set_level(self, level: str) -> None:
@@ -50,7 +65,7 @@ class Logger:
             listener(record)
         if LEVELS[record.level] <= self._threshold:
             stream = self.stream or sys.stderr
-            print(record.format(), file=stream, flush=True)
+            print(record.format(self.max_length), file=stream, flush=True)
 
     def log(self, level: str, text: str, node: Any = None) -> None:
         if node is None:

@@ -234,7 +234,7 @@ class Node:
         if msg is not None and isinstance(msg, dict):
             handled = self.flow.handle_error(self, err, msg)
         if not handled:
-            self.runtime.log.log("error", error_text(err), self)
+            self.runtime.uncaught_error(self, err, msg)
 
     def warn(self, text: Any) -> None:
         self.runtime.log.log("warn", str(text), self)

@@ -18,8 +18,9 @@ from typing import Any
 
 from flowrt.document import add_missing_tabs
 from flowrt.flow import Flow, GlobalFlow, SubflowFlow
-from flowrt.log import Logger
-from flowrt.node import Node, NodeConfigError, node_setting
+from flowrt.live import LiveResponse, answer_if_open, live_response
+from flowrt.log import MAX_LENGTH, Logger
+from flowrt.node import Node, NodeConfigError, error_text, node_setting
 from flowrt.registry import Registry, load_builtin_nodes
 from flowrt.registry import registry as default_registry
 from flowrt.settings import Settings
@@ -28,6 +29,28 @@ STRUCTURAL_TYPES = frozenset({"tab", "subflow", "group"})
 CONTAINER_TYPES = ("tab", "subflow")  # never a member of another tab (Node-RED ignores their z)
 #: Deliveries per event-loop turn before other callbacks (I/O, timers) get their turn.
 DRAIN_BUDGET = 256
+#: How often a check queued behind the messages in flight goes back to the end of the
+#: queue while more messages keep coming, before it runs anyway.
+SETTLE_ROUNDS = 64
+
+
+class _AfterDeliveries:
+    """A pseudo-node in the delivery queue: runs a callback once the messages queued before it,
+    and those their deliveries queued in turn, are delivered (or after SETTLE_ROUNDS rounds)."""
+
+    _closed = False
+    path = "runtime"
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.rounds = SETTLE_ROUNDS
+
+    def _handle_input(self, callback: Callable[[], None]) -> None:
+        if self.runtime._queue and self.rounds > 0:
+            self.rounds -= 1
+            self.runtime.deliver(self, callback)
+        else:
+            callback()
 
 
 class InertNode(Node):
@@ -73,7 +96,10 @@ class Runtime:
 
         self.settings = settings or Settings()
         self.registry = registry or default_registry
-        self.log = logger or Logger(self.settings.get("logLevel", "info"))
+        self.log = logger or Logger(
+            self.settings.get("logLevel", "info"),
+            max_length=int(self.settings.get("logMaxLength", MAX_LENGTH)),
+        )
         self.context = ContextManager(
             self.settings.get("contextStorage"),
             self.settings.get("userDir"),
@@ -96,6 +122,11 @@ class Runtime:
         #: False when the caller already reported missing wire targets (flowrt run validates first).
         self.warn_missing_wires = True
         self._context_started = False
+        #: Set once close() begins: `http in` answers new requests 503.
+        self.stopping = False
+        #: Responses of `http in` requests the flows have not answered yet.
+        self.open_responses: set[LiveResponse] = set()
+        self._responses_settled: asyncio.Event | None = None
 
     # ----- message delivery (hot path) -------------------------------------------
     @property
@@ -137,6 +168,51 @@ class Runtime:
             self.loop.call_soon(self._drain)
         else:
             self._drain_scheduled = False
+
+    def after_deliveries(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the messages now in flight have been delivered."""
+        self.deliver(_AfterDeliveries(self), callback)
+
+    # ----- errors and open requests ----------------------------------------------
+    def uncaught_error(self, node: Node, err: Any, msg: dict | None) -> None:
+        """An error no catch node handled: log it; a request it carries that nothing answers
+        (once the messages in flight are delivered) gets a 500."""
+        self.log.log("error", error_text(err), node)
+        res = live_response(msg)
+        if res is not None and not res.headersSent:
+            self.after_deliveries(lambda: self._answer_failed(node, msg, res))
+
+    def _answer_failed(self, node: Node, msg: dict, res: LiveResponse) -> None:
+        text = "Internal Server Error: the flow failed before answering (the error is in the server log)"
+        if answer_if_open(res, 500, text):
+            self.log.log("warn", f"{_describe_request(msg)}: answered 500 after the uncaught error", node)
+
+    def track_response(self, res: LiveResponse) -> None:
+        """An `http in` request is waiting for the flow's answer."""
+        self.open_responses.add(res)
+
+    def untrack_response(self, res: LiveResponse) -> None:
+        self.open_responses.discard(res)
+        if not self.open_responses and self._responses_settled is not None:
+            self._responses_settled.set()
+
+    async def _settle_open_responses(self, timeout: float) -> None:
+        """Let the flows answer the requests in flight, for up to `timeout` seconds; then answer
+        what is still open with 503 (a stream already started is ended)."""
+        if self.open_responses:
+            self._responses_settled = asyncio.Event()
+            try:
+                await asyncio.wait_for(self._responses_settled.wait(), timeout)
+            except TimeoutError:
+                pass
+        still_open = list(self.open_responses)
+        for res in still_open:
+            text = "Service Unavailable: the server is stopping"
+            if not answer_if_open(res, 503, text) and not res.finished:
+                res.end()
+        if still_open:
+            self.log.warn(f"Stopping: {len(still_open)} request(s) not answered in time: answered 503")
+            await asyncio.sleep(0)  # the handlers write what was just queued
 
     def emit_status(self, node: Node, status: dict) -> None:
         for listener in self.status_listeners:
@@ -374,15 +450,27 @@ class Runtime:
         self.started = True
 
     async def close(self) -> None:
-        """Stop flows, flush context, stop the HTTP server."""
+        """Shut down in Node-RED's order: stop accepting requests, let the flows answer the
+        ones in flight (up to nodeCloseTimeout; the rest get 503), stop the flows, close the
+        HTTP server and its streams, flush context."""
+        self.stopping = True
+        if self.http is not None:
+            await self.http.stop_accepting()
+            await self._settle_open_responses(float(self.settings.get("nodeCloseTimeout", 15)))
         if self.started:
             await self.stop(None)
-        if self._context_started:
-            await self.context.stop()
-            self._context_started = False
         if self.http is not None:
             await self.http.stop()
             self.http = None
+        if self._context_started:
+            await self.context.stop()
+            self._context_started = False
+
+
+def _describe_request(msg: dict) -> str:
+    req = msg.get("req")
+    method, path = getattr(req, "method", None), getattr(req, "path", None)
+    return f"{method} {path}" if method and path else "HTTP request"
 
 
 def _inside_subflow(flow: Flow | None, def_id: str) -> bool:

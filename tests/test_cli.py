@@ -180,3 +180,18 @@ async def test_user_node_dir_settings_file_and_file_context_survive_restart(tmp_
         finally:
             status = await proc.stop(signal.SIGTERM)
         assert status == 0, proc.output
+
+
+async def test_run_with_a_corrupt_context_file_names_it_and_exits_2_without_traceback(tmp_path):
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("contextStorage:\n  default: {module: localfilesystem}\n")
+    user_dir = tmp_path / "user"
+    bad = user_dir / "context" / "global" / "global.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text('{"count": 1,')
+    flow = tmp_path / "flow.json"
+    flow.write_text(json.dumps([{"id": "t", "type": "tab"}]))
+    result = run_cli("run", str(flow), "-p", "0", "-s", str(settings), "-u", str(user_dir))
+    assert result.returncode == 2, result.stderr
+    assert str(bad) in result.stderr
+    assert "Traceback" not in result.stderr

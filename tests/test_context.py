@@ -510,3 +510,66 @@ async def test_file_store_set_from_another_thread_is_flushed(tmp_path):
     path = tmp_path / "context" / "global" / "global.json"
     assert json.loads(path.read_text()) == {"from_thread": [1]}
     await store.close()
+
+
+# ----- file layout: ids never leave the context directory, corrupt files are named ---------------
+
+
+@pytest.mark.parametrize(
+    "node_id, flow_id",
+    [
+        ("../../etc/passwd", "f1"),
+        ("n1", "../../outside"),
+        ("/abs/path", "/etc"),
+        ("a\0b", ".."),
+        (".", "x/.."),
+        ("", "f2"),
+    ],
+)
+async def test_file_store_ids_stay_inside_the_context_directory_and_round_trip(tmp_path, node_id, flow_id):
+    base = tmp_path / "user"
+    cm = ContextManager({"default": {"module": "localfilesystem"}}, base)
+    await cm.start()
+    cm.node_context(node_id, flow_id).set("k", "node value")
+    cm.flow_context(flow_id).set("k", "flow value")
+    await cm.stop()
+    context_dir = (base / "context").resolve()
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(written) == 2
+    for path in written:
+        assert path.resolve().is_relative_to(context_dir), path
+    cm2 = ContextManager({"default": {"module": "localfilesystem"}}, base)
+    await cm2.start()
+    assert cm2.node_context(node_id, flow_id).get("k") == "node value"
+    assert cm2.flow_context(flow_id).get("k") == "flow value"
+    await cm2.stop()
+
+
+def test_usual_node_red_ids_keep_node_reds_file_layout(tmp_path):
+    store = LocalFileSystemStore({"dir": str(tmp_path)})
+    assert store.scope_path("8a3b4c5d.9e8f7a:f1f2f3f4f5f6f7f8") == (
+        tmp_path / "context" / "f1f2f3f4f5f6f7f8" / "8a3b4c5d.9e8f7a.json"
+    )
+    assert store.scope_path("tab_1-a") == tmp_path / "context" / "tab_1-a" / "flow.json"
+
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        (b"{not json", "Invalid JSON"),
+        (b"[1, 2]", "not a JSON object"),
+        (b"\xff\xfe\x00junk", "not UTF-8"),
+        (b"[" * 100_000, "Invalid JSON"),
+    ],
+    ids=["syntax", "array", "binary", "deep"],
+)
+async def test_a_corrupt_context_file_is_a_context_error_naming_the_file(tmp_path, content, fragment):
+    bad = tmp_path / "context" / "f1" / "flow.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(content)
+    cm = ContextManager({"default": {"module": "localfilesystem"}}, tmp_path)
+    with pytest.raises(ContextError) as caught:
+        await cm.start()
+    assert str(bad) in str(caught.value)
+    assert fragment in str(caught.value)
+    assert len(str(caught.value)) < 500

@@ -20,9 +20,13 @@ from aiohttp import web
 from flowrt import Node, NodeConfigError, register_type
 from flowrt.httpobjects import AioRequest, AioResponse, parse_query
 from flowrt.httpserver import RouteConflictError
+from flowrt.live import answer_if_open
 from flowrt.message import generate_id
 
 METHODS = ("get", "post", "put", "delete", "patch")
+#: Default of the `httpNodeResponseTimeout` setting (ms): a request the flow leaves unanswered
+#: this long gets a 504 (Node-RED leaves it open until the client gives up).
+RESPONSE_TIMEOUT_MS = 120_000
 
 
 class BodyError(Exception):
@@ -108,6 +112,7 @@ class HttpIn(Node):
         if http is None:
             raise NodeConfigError("the HTTP server is disabled: cannot create the endpoint")
         self.http = http
+        self.response_timeout = _response_timeout(self.settings.get("httpNodeResponseTimeout"))
         try:
             http.add_route(self.method, url, self._handle, owner=self)
         except RouteConflictError as err:
@@ -167,6 +172,9 @@ class HttpIn(Node):
         return fields
 
     async def _handle(self, request: web.BaseRequest, params: dict[str, str]) -> web.StreamResponse:
+        if self.runtime.stopping:
+            text = "Service Unavailable: the server is stopping\n"
+            return web.Response(status=503, text=text, headers={"Connection": "close"})
         req = AioRequest(request, params)
         res = AioResponse(request, self.http.open_streams)
         for name, value in self.http.cors_headers(request).items():
@@ -184,4 +192,42 @@ class HttpIn(Node):
             req.body = payload
         self.send({"_msgid": msgid, "req": req, "res": {"_res": res}, "payload": payload})
         self.runtime.deliver_now()  # a flow that answers at once has answered by now
-        return res.sent_at_once() or await res.pump()
+        sent = res.sent_at_once()
+        if sent is not None:
+            return sent
+        return await self._await_answer(request, res)
+
+    async def _await_answer(self, request: web.BaseRequest, res: AioResponse) -> web.StreamResponse:
+        """Wait for the flow's answer; none within the response timeout: 504."""
+        runtime = self.runtime
+        timer = None
+        if self.response_timeout:
+            timer = self.loop.call_later(self.response_timeout, self._no_answer, request, res)
+        runtime.track_response(res)
+        try:
+            return await res.pump()
+        finally:
+            runtime.untrack_response(res)
+            if timer is not None:
+                timer.cancel()
+
+    def _no_answer(self, request: web.BaseRequest, res: AioResponse) -> None:
+        limit = f"{self.response_timeout:g} s"
+        text = f"Gateway Timeout: the flow did not answer within {limit}"
+        if answer_if_open(res, 504, text):
+            self.warn(
+                f"{request.method} {request.path}: no answer from the flow within {limit}: answered 504"
+            )
+
+
+def _response_timeout(value: Any) -> float:
+    """httpNodeResponseTimeout (ms) in seconds; 0 or less: no limit."""
+    if value is None:
+        value = RESPONSE_TIMEOUT_MS
+    try:
+        ms = float(value)
+    except (TypeError, ValueError):
+        raise NodeConfigError(
+            f"httpNodeResponseTimeout must be a number of milliseconds, not {value!r}"
+        ) from None
+    return max(0.0, ms / 1000)
