@@ -144,7 +144,9 @@ def evaluate_env_list(
 
     setting_node = _SettingNode(lookup_parent, jsonata_node)
 
-    for entry in env or []:
+    for entry in env if isinstance(env, list) else []:  # Node-RED skips what is not a list of entries
+        if not isinstance(entry, dict):
+            continue
         name = entry.get("name")
         if not isinstance(name, str) or not name:
             continue

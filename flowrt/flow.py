@@ -180,7 +180,8 @@ class Flow:
             elif node.type == "status":
                 self.status_nodes.append(node)
             elif node.type == "complete":
-                for source_id in node.config.get("scope") or []:
+                scope = node.config.get("scope")
+                for source_id in scope if isinstance(scope, list) else []:
                     self.complete_map.setdefault(source_id, []).append(node)
 
     # ----- routing of errors, status, completion ---------------------------------
@@ -321,10 +322,10 @@ class SubflowFlow(Flow):
 
     def env_config(self) -> list:
         merged: dict[str, dict] = {}
-        for entry in self.definition.get("env") or []:
-            merged[entry.get("name")] = entry
-        for entry in self.instance_node.config.get("env") or []:
-            merged[entry.get("name")] = entry
+        for env in (self.definition.get("env"), self.instance_node.config.get("env")):
+            for entry in env if isinstance(env, list) else []:
+                if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                    merged[entry["name"]] = entry
         return list(merged.values())
 
     def _parent_setting(self, name: str) -> Any:

@@ -49,6 +49,8 @@ TEST_TAB = "flowrt-test-tab"
 class HelperNode(Node):
     """A sink for tests: receives messages so the harness can observe them."""
 
+    schema = {"type": "object"}
+
     def on_input(self, msg: dict, send: Callable) -> None:
         return None
 

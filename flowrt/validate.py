@@ -44,6 +44,45 @@ def _core_validator(kind: str) -> Any:
     return jsonschema.Draft202012Validator(sub)
 
 
+def is_fatal(error: Any, schema: dict) -> bool:
+    """Does a schema violation lie inside a subschema marked ``"x-fatal": true``?
+
+    Such a mark says Node-RED refuses to start the node with that value (its constructor
+    throws, or the flow does not start): validation reports an error. Every other violation
+    is a warning. A missing required property is fatal when its own subschema is marked."""
+    here: Any = schema
+    path = list(error.absolute_schema_path)
+    for key in path[:-1]:
+        if isinstance(here, dict) and here.get("x-fatal") is True:
+            return True
+        if isinstance(here, dict) and key not in here and "$ref" in here:
+            here = _resolve_ref(schema, here["$ref"])  # the error's path skips "$ref" hops
+        if key == "$ref":
+            continue
+        try:
+            here = here[key]
+        except (KeyError, IndexError, TypeError):
+            return False
+    if not isinstance(here, dict):
+        return False
+    if here.get("x-fatal") is True:
+        return True
+    if error.validator == "required" and isinstance(error.instance, dict):
+        properties = here.get("properties") or {}
+        missing = [name for name in error.validator_value if name not in error.instance]
+        return any(
+            isinstance(properties.get(n), dict) and properties[n].get("x-fatal") is True for n in missing
+        )
+    return False
+
+
+def _resolve_ref(schema: dict, ref: Any) -> Any:
+    """A local "#/$defs/name" reference of `schema`, else an empty schema."""
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        return (schema.get("$defs") or {}).get(ref[len("#/$defs/") :], {})
+    return {}
+
+
 def validate_nodes_against_schema(nodes: Any) -> list[str]:
     """Check a flat node list against flow.schema.json; returns readable error strings."""
     validator = jsonschema.Draft202012Validator(flow_schema())
@@ -441,7 +480,9 @@ class _Checker:
         if node_type in CORE_TYPES:
             self.check_properties(index, node, _core_validator(node_type))
             return
+        self.check_properties(index, node, _core_validator("common"))
         if node_type.startswith(SUBFLOW_PREFIX):
+            self.check_properties(index, node, _core_validator("subflowInstance"))
             sf_id = node_type[len(SUBFLOW_PREFIX) :]
             definition = self._find(sf_id)
             if definition is None:
@@ -486,7 +527,10 @@ class _Checker:
         for error in errors:
             path = _json_path(error.absolute_path)
             where = f"property {path!r}" if path else "properties"
-            self.add(index, f"{where}: {_shorten(error.message)}")
+            if is_fatal(error, validator.schema):
+                self.add(index, f"{where}: {_shorten(error.message)} (Node-RED does not start the node)")
+            else:
+                self.add(index, f"{where}: {_shorten(error.message)}", "warning")
 
     def report_unknown(self, unknown: dict[str, list[int]]) -> None:
         for node_type, indexes in unknown.items():

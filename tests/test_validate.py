@@ -24,7 +24,7 @@ class Function(FakeNode):
         "type": "object",
         "required": ["func"],
         "properties": {
-            "func": {"type": "string"},
+            "func": {"type": "string", "x-fatal": True},
             "outputs": {"type": "integer", "minimum": 0},
             "libs": {"type": "array", "items": {"type": "object", "required": ["var", "module"]}},
         },
@@ -363,19 +363,36 @@ def test_property_schema_errors_name_file_node_type_and_path():
         {"id": "h", "type": "http in", "z": "t", "method": "fetch", "url": "/x", "wires": []},
     ]
     problems = check(nodes)
-    got = [(p.node_id, p.node_type, p.message) for p in problems]
+    got = [(p.severity, p.node_id, p.node_type, p.message) for p in problems]
+    refused = "(Node-RED does not start the node)"
     assert got == [
-        ("f1", "function", "property 'func': 42 is not of type 'string'"),
-        ("f1", "function", "property 'libs[0]': 'module' is a required property"),
-        ("f1", "function", "property 'outputs': -1 is less than the minimum of 0"),
-        ("f2", "function", "properties: 'func' is a required property"),
+        ("error", "f1", "function", f"property 'func': 42 is not of type 'string' {refused}"),
+        ("warning", "f1", "function", "property 'libs[0]': 'module' is a required property"),
+        ("warning", "f1", "function", "property 'outputs': -1 is less than the minimum of 0"),
+        ("error", "f2", "function", f"properties: 'func' is a required property {refused}"),
         (
+            "warning",
             "h",
             "http in",
             "property 'method': 'fetch' is not one of ['get', 'post', 'put', 'delete', 'patch']",
         ),
     ]
-    assert str(problems[0]) == "f.json: node 'f1' (function): property 'func': 42 is not of type 'string'"
+    assert str(problems[0]) == (
+        f"f.json: node 'f1' (function): property 'func': 42 is not of type 'string' {refused}"
+    )
+    assert str(problems[1]) == (
+        "f.json: node 'f1' (function): warning: property 'libs[0]': 'module' is a required property"
+    )
+
+
+def test_common_node_properties_are_checked_as_warnings():
+    nodes = [TAB, {"id": "a", "type": "debug", "z": "t", "x": "10", "y": None, "name": 5, "wires": []}]
+    got = [(p.severity, p.message) for p in check(nodes)]
+    assert got == [
+        ("warning", "property 'name': 5 is not of type 'string'"),
+        ("warning", "property 'x': '10' is not of type 'number'"),
+        ("warning", "property 'y': None is not of type 'number'"),
+    ]
 
 
 def test_invalid_node_schema_is_reported_once():
@@ -388,15 +405,15 @@ def test_core_type_properties_checked_against_flow_schema():
     nodes = [
         {"id": "t", "type": "tab", "label": 5, "disabled": "no"},
         {"id": "g", "type": "group", "z": "t", "nodes": "a"},
-        {"id": "sf", "type": "subflow", "in": [{}, {}], "env": [{"value": 1}]},
+        {"id": "sf", "type": "subflow", "in": ["x"], "env": [{"value": 1}]},
     ]
-    got = sorted((p.node_id, p.message) for p in check(nodes))
+    got = sorted((p.node_id, p.severity, p.message) for p in check(nodes))
     assert got == [
-        ("g", "property 'nodes': 'a' is not of type 'array'"),
-        ("sf", "property 'env[0]': 'name' is a required property"),
-        ("sf", "property 'in': [{}, {}] is too long"),
-        ("t", "property 'disabled': 'no' is not of type 'boolean'"),
-        ("t", "property 'label': 5 is not of type 'string'"),
+        ("g", "warning", "property 'nodes': 'a' is not of type 'array'"),
+        ("sf", "error", "property 'in[0]': 'x' is not of type 'object' (Node-RED does not start the node)"),
+        ("sf", "warning", "property 'env[0]': 'name' is a required property"),
+        ("t", "warning", "property 'disabled': 'no' is not of type 'boolean'"),
+        ("t", "warning", "property 'label': 5 is not of type 'string'"),
     ]
 
 
@@ -429,7 +446,7 @@ flows:
             "as Node-RED does for an export of selected nodes or a copied flow",
         ),
         ("error", 11, "a", f"duplicate id 'a': defined twice in {path}"),
-        ("error", 4, "a", "property 'func': 1 is not of type 'string'"),
+        ("error", 4, "a", "property 'func': 1 is not of type 'string' (Node-RED does not start the node)"),
         ("error", 8, "b", "unknown node type 'mystery'"),
         (
             "warning",
@@ -606,3 +623,73 @@ async def test_a_tab_or_subflow_with_z_is_not_started_as_a_node():
         assert "t2" in h.runtime.flows
         h.node("a").receive({"payload": "in"})
         assert (await h.node("inst-inner").next_input())["payload"] == "in"
+
+
+def test_every_registered_node_type_declares_a_valid_schema():
+    import jsonschema
+
+    from flowrt.registry import load_builtin_nodes, registry
+
+    load_builtin_nodes()
+    # built-in types (other tests register their own node classes in the same registry)
+    types = {
+        name: cls
+        for name, cls in registry.types().items()
+        if registry.origin(name).startswith(("flowrt.nodes.", "flowrt.testing"))
+    }
+    assert len(types) > 30
+    for name, cls in types.items():
+        schema = cls.schema
+        assert isinstance(schema, dict), f"node type {name!r} declares no schema"
+        assert schema.get("type") == "object", name
+        jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_function_node_schema_as_node_red():
+    from flowrt.registry import load_builtin_nodes, registry
+
+    load_builtin_nodes()
+    base = {"id": "f", "type": "function", "z": "t", "wires": [[]]}
+    cases = {
+        "func": (123, "warning"),  # Node-RED pastes String(func) into the code
+        "outputs": ({}, "warning"),
+        "libs": ("fs", "error"),  # "fs".forEach throws in the constructor
+        "initialize": (5, "error"),  # (5).trim throws
+    }
+    for key, (value, severity) in cases.items():
+        problems = validate_deployment(dep([TAB, {**base, key: value}]), registry)
+        assert [p.severity for p in problems] == [severity], (key, problems)
+        assert f"property {key!r}" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    "node, severity",
+    [
+        ({"type": "link out", "links": 123}, "error"),  # parseConfig: links.forEach
+        ({"type": "link in", "links": "abc"}, "error"),
+        ({"type": "link out", "links": ""}, None),
+        ({"type": "complete", "scope": True}, "error"),  # Flow.start: scope.forEach
+        ({"type": "complete", "scope": None}, None),
+        ({"type": "catch", "scope": 5}, "warning"),  # only fails when an error is routed
+    ],
+)
+def test_values_node_red_refuses_at_start_are_errors(node, severity):
+    from flowrt.registry import load_builtin_nodes, registry
+
+    load_builtin_nodes()
+    problems = validate_deployment(dep([TAB, {"id": "n", "z": "t", "wires": [], **node}]), registry)
+    assert [p.severity for p in problems] == ([severity] if severity else []), problems
+
+
+async def test_the_runtime_starts_with_non_list_links_and_scopes():
+    from flowrt.testing import FlowTestHarness
+
+    flow = [
+        {"id": "lo", "type": "link out", "links": 123, "wires": []},
+        {"id": "li", "type": "link in", "links": True, "wires": [["out"]]},
+        {"id": "c", "type": "complete", "scope": 7, "wires": [["out"]]},
+        {"id": "out", "type": "helper"},
+    ]
+    async with FlowTestHarness(flow) as h:
+        h.node("li").receive({"payload": 1})
+        assert (await h.node("out").next_input())["payload"] == 1

@@ -17,7 +17,11 @@ class CompleteNode(Node):
         "type": "object",
         "properties": {
             "name": {"type": "string"},
-            "scope": {"type": ["array", "null"], "items": {"type": "string"}},
+            # Flow.start calls scope.forEach: a truthy non-list keeps the flow from starting.
+            "scope": {
+                "anyOf": [{"type": "array", "items": {"type": "string"}}, {"enum": [None, False, 0, ""]}],
+                "x-fatal": True,
+            },
             "uncaught": {"type": ["boolean", "string"]},
         },
     }

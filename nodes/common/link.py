@@ -19,7 +19,13 @@ from flowrt import Node, register_type
 from flowrt.jsvalues import is_nan, parse_float
 from flowrt.message import clone_message
 
-_LINKS = {"type": "array", "items": {"type": "string"}}
+_LINK_IDS = {"type": "array", "items": {"type": "string"}}
+# Node-RED's parseConfig calls links.forEach on a link in/out: a truthy non-list stops every flow.
+_LINKS = {"anyOf": [_LINK_IDS, {"enum": [None, False, 0, ""]}], "x-fatal": True}
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _parse_float(value: Any, default: float) -> float:
@@ -59,11 +65,12 @@ class LinkOutNode(Node):
 
     def _link_targets(self) -> list[Node]:
         ids: list[str] = []
-        for target_id in self.config.get("links") or []:
+        links = self.config.get("links")
+        for target_id in links if isinstance(links, list) else []:
             if target_id not in ids:
                 ids.append(target_id)
         for node in self.runtime.nodes.values():
-            if node.type == "link in" and self.id in (node.config.get("links") or []):
+            if node.type == "link in" and self.id in _as_list(node.config.get("links")):
                 if node.id not in ids:
                     ids.append(node.id)
         targets = []
@@ -116,7 +123,7 @@ class LinkCallNode(Node):
         "type": "object",
         "properties": {
             "name": {"type": "string"},
-            "links": {"anyOf": [_LINKS, {"type": "string"}]},
+            "links": {"anyOf": [_LINK_IDS, {"type": "string"}]},
             "linkType": {"type": "string", "enum": ["static", "dynamic", ""]},
             "timeout": {"type": ["string", "number"]},
         },

@@ -42,9 +42,12 @@ class ExecNode(Node):
     schema = {
         "type": "object",
         "properties": {
-            "command": {"type": "string"},
+            "command": {
+                "anyOf": [{"type": "string"}, {"enum": [None, False, 0]}],
+                "x-fatal": True,
+            },  # .trim() in the constructor
             "addpay": {"type": ["string", "boolean"]},
-            "append": {"type": "string"},
+            "append": {"anyOf": [{"type": "string"}, {"enum": [None, False, 0]}], "x-fatal": True},
             "useSpawn": {"type": ["string", "boolean"]},
             "timer": {"type": ["string", "number"]},
             "oldrc": {"type": ["boolean", "string"]},

@@ -24,6 +24,7 @@ from flowrt.jssandbox import (
     uses_await,
     uses_node_done,
 )
+from flowrt.jsvalues import js_string, js_type_name
 from flowrt.node import Node, NodeConfigError, NodeError
 
 RESOLVING, READY, FAILED = 0, 1, 2
@@ -37,9 +38,42 @@ def _seconds(value: Any) -> float:
         return 0.0
 
 
+def _code_text(cfg: dict, key: str) -> str:
+    """On Start / On Stop code; a truthy non-string makes Node-RED's constructor throw (.trim)."""
+    value = cfg.get(key)
+    if not value:
+        return ""
+    if not isinstance(value, str):
+        raise NodeConfigError(f"{key} must be JavaScript code text, not {js_type_name(value)}")
+    return value.strip()
+
+
 @register_type("function")
 class FunctionNode(Node):
     """JavaScript function node on QuickJS."""
+
+    # As 10-function.js's constructor: a non-string `func` is pasted into the code as its text
+    # (123 runs, {} is a syntax error the node reports); a truthy non-string On Start/On Stop
+    # (.trim()) and `libs` that is not a list (.forEach) make it throw: the node does not start.
+    schema = {
+        "type": "object",
+        "properties": {
+            "func": {"type": "string"},
+            "outputs": {"type": "integer", "minimum": 0},
+            "timeout": {"type": ["number", "string"]},
+            "noerr": {"type": "integer"},
+            "initialize": {"anyOf": [{"type": "string"}, {"enum": [None, False, 0]}], "x-fatal": True},
+            "finalize": {"anyOf": [{"type": "string"}, {"enum": [None, False, 0]}], "x-fatal": True},
+            "libs": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"var": {"type": "string"}, "module": {"type": "string"}},
+                },
+                "x-fatal": True,
+            },
+        },
+    }
 
     #: The function node this one's single wire leads to (messages go there still encoded).
     _js_target: FunctionNode | None = None
@@ -63,9 +97,10 @@ class FunctionNode(Node):
                 "external modules cannot be loaded in flowrt's JavaScript sandbox; the node is not started"
             )
         settings = self.settings
-        self.func = cfg.get("func") or ""
-        self.ini = (cfg.get("initialize") or "").strip()
-        self.fin = (cfg.get("finalize") or "").strip()
+        func = cfg.get("func")
+        self.func = "" if func is None else js_string(func)  # as Node-RED pastes it into the code
+        self.ini = _code_text(cfg, "initialize")
+        self.fin = _code_text(cfg, "finalize")
         try:
             self.output_count = int(cfg.get("outputs", 1))
         except (TypeError, ValueError):

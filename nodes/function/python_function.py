@@ -155,6 +155,17 @@ def _compile(code: str, name: str, params: tuple[str, ...], filename: str) -> tu
 class PythonFunctionNode(Node):
     """Python function node: trusted code, in-process."""
 
+    # flowrt's own type: its code must be text (there is no JavaScript-style String() of it).
+    schema = {
+        "type": "object",
+        "properties": {
+            "func": {"type": "string", "x-fatal": True},
+            "initialize": {"type": "string", "x-fatal": True},
+            "finalize": {"type": "string", "x-fatal": True},
+            "outputs": {"type": "integer", "minimum": 0},
+        },
+    }
+
     def setup(self) -> None:
         cfg = self.config
         try:

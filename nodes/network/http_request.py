@@ -33,9 +33,10 @@ class TlsConfig(Node):
     schema = {
         "type": "object",
         "properties": {
-            "ca": {"type": "string"},
-            "cert": {"type": "string"},
-            "key": {"type": "string"},
+            # Node-RED 5 (4.x: even when missing): n.ca.trim() in the constructor.
+            "ca": {"anyOf": [{"type": "string"}, {"enum": [None, False, 0]}], "x-fatal": True},
+            "cert": {"anyOf": [{"type": "string"}, {"enum": [None, False, 0]}], "x-fatal": True},
+            "key": {"anyOf": [{"type": "string"}, {"enum": [None, False, 0]}], "x-fatal": True},
             "verifyservercert": {"type": "boolean", "default": True},
             "servername": {"type": "string"},
         },

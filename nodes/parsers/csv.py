@@ -200,12 +200,18 @@ class CSVNode(Node):
         "type": "object",
         "properties": {
             "spec": {"type": "string"},
-            "temp": {"type": "string"},
-            "sep": {"type": "string"},
+            "temp": {
+                "anyOf": [{"type": "string"}, {"enum": [None, False, 0]}],
+                "x-fatal": True,
+            },  # .trim() in the constructor
+            "sep": {
+                "anyOf": [{"type": "string"}, {"enum": [None, False, 0]}],
+                "x-fatal": True,
+            },  # .replace() in the constructor
             "hdrin": {"type": ["boolean", "string"]},
             "hdrout": {"type": ["boolean", "string"]},
             "multi": {"type": "string"},
-            "ret": {"type": "string"},
+            "ret": {"anyOf": [{"type": "string"}, {"enum": [None, False, 0]}], "x-fatal": True},
             "skip": {"type": ["string", "number"]},
             "strings": {"type": "boolean"},
             "include_empty_strings": {"type": ["boolean", "string"]},

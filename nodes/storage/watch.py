@@ -81,7 +81,10 @@ def _file_type(mode: int) -> str:
 class WatchNode(Node):
     schema = {
         "type": "object",
-        "properties": {"files": {"type": "string"}, "recursive": {"type": ["boolean", "string"]}},
+        "properties": {
+            "files": {"anyOf": [{"type": "string"}, {"enum": [None, False, 0]}], "x-fatal": True},
+            "recursive": {"type": ["boolean", "string"]},
+        },
     }
 
     def setup(self) -> None:
