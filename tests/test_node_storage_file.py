@@ -366,3 +366,51 @@ async def test_fail_when_target_is_a_directory(tmp_path, overwrite, prefix):
         assert str(err).startswith(prefix)
         assert "EISDIR" in str(err)
         assert h.node("helperNode1").received == []
+
+
+# Node's fs error wording inside Node-RED's messages ("failed to ... file: " + err.toString())
+
+
+async def test_write_to_a_directory_error_has_nodes_wording(tmp_path):
+    async with FlowTestHarness(file_flow(filename=str(tmp_path), overwriteFile="true")) as h:
+        h.node("fileNode1").receive({"payload": "test"})
+        err, _ = await h.node("fileNode1").next_error()
+        assert (
+            str(err)
+            == f"failed to write to file: Error: EISDIR: illegal operation on a directory, open '{tmp_path}'"
+        )
+
+
+async def test_delete_missing_file_error_has_nodes_wording(target):
+    async with FlowTestHarness(file_flow(filename=str(target), overwriteFile="delete")) as h:
+        h.node("fileNode1").receive({"payload": "x"})
+        err, _ = await h.node("fileNode1").next_error()
+        assert (
+            str(err) == f"failed to delete file: Error: ENOENT: no such file or directory, unlink '{target}'"
+        )
+
+
+async def test_create_dir_below_a_file_error_has_nodes_wording(tmp_path):
+    (tmp_path / "f").write_text("")
+    path = tmp_path / "f" / "x" / "out.txt"
+    async with FlowTestHarness(file_flow(filename=str(path), createDir=True)) as h:
+        h.node("fileNode1").receive({"payload": "x"})
+        err, _ = await h.node("fileNode1").next_error()
+        assert (
+            str(err)
+            == f"failed to create file: Error: ENOTDIR: not a directory, mkdir '{tmp_path / 'f' / 'x'}'"
+        )
+
+
+def test_permission_error_is_worded_as_libuv():
+    from flowrt.nodes.storage.file import node_fs_error, os_error_text
+
+    err = PermissionError(13, "Permission denied", "/x/y")
+    assert node_fs_error(err, "open", "/x/y") == {
+        "message": "EACCES: permission denied, open '/x/y'",
+        "code": "EACCES",
+        "errno": -13,
+        "syscall": "open",
+        "path": "/x/y",
+    }
+    assert os_error_text(err, "open", "/x/y") == "Error: EACCES: permission denied, open '/x/y'"

@@ -224,3 +224,42 @@ async def test_lines_with_multibyte_encoding_across_chunks(tmp_path):
     path.write_bytes(text.encode("shift_jis"))
     msgs = await read({"filename": str(path), "format": "lines", "encoding": "Shift_JIS"}, n=3)
     assert [m["payload"] for m in msgs] == ["試験" * 40000, "試験" * 40000, ""]
+
+
+# Node's fs error wording, as 10-file.js reports it: node.error(err, msg) shows err.toString()
+# ("Error: ENOENT: ..."), and with sendError the message carries the error object (message without
+# the "Error: " prefix, code, errno, syscall, path).
+
+
+async def test_missing_file_error_has_nodes_wording(tmp_path):
+    missing = str(tmp_path / "x" / "y")
+    flow_nodes = flow(filename=missing, format="") + [
+        {"id": "c1", "type": "catch", "scope": ["fileInNode1"], "wires": [["caught"]]},
+        {"id": "caught", "type": "helper"},
+    ]
+    async with FlowTestHarness(flow_nodes) as h:
+        h.node("fileInNode1").receive({"payload": ""})
+        msg = await h.node("n2").next_input()
+        assert msg["error"] == {
+            "message": f"ENOENT: no such file or directory, open '{missing}'",
+            "code": "ENOENT",
+            "errno": -2,
+            "syscall": "open",
+            "path": missing,
+        }
+        caught = await h.node("caught").next_input()
+        assert caught["error"]["message"] == f"Error: ENOENT: no such file or directory, open '{missing}'"
+
+
+async def test_reading_a_directory_is_nodes_eisdir_read_error(tmp_path):
+    async with FlowTestHarness(flow(filename=str(tmp_path), format="utf8")) as h:
+        h.node("fileInNode1").receive({"payload": ""})
+        msg = await h.node("n2").next_input()
+        assert msg["error"] == {
+            "message": "EISDIR: illegal operation on a directory, read",
+            "code": "EISDIR",
+            "errno": -21,
+            "syscall": "read",
+        }
+        err, _ = await h.node("fileInNode1").next_error()
+        assert str(err) == "Error: EISDIR: illegal operation on a directory, read"

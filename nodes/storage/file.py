@@ -90,14 +90,58 @@ def decode_bytes(data: bytes, encoding: str | None) -> str:
     return data.decode(codec, errors="replace")
 
 
-def os_error_text(err: OSError) -> str:
-    """An OSError the way Node's fs errors read: 'CODE: description, syscall path'."""
+# libuv's uv_strerror texts, which Node's fs errors carry (Python's strerror words them otherwise)
+_UV_TEXT = {
+    "E2BIG": "argument list too long",
+    "EACCES": "permission denied",
+    "EAGAIN": "resource temporarily unavailable",
+    "EBADF": "bad file descriptor",
+    "EBUSY": "resource busy or locked",
+    "EEXIST": "file already exists",
+    "EFBIG": "file too large",
+    "EINTR": "interrupted system call",
+    "EINVAL": "invalid argument",
+    "EIO": "i/o error",
+    "EISDIR": "illegal operation on a directory",
+    "ELOOP": "too many symbolic links encountered",
+    "EMFILE": "too many open files",
+    "EMLINK": "too many links",
+    "ENAMETOOLONG": "name too long",
+    "ENFILE": "file table overflow",
+    "ENODEV": "no such device",
+    "ENOENT": "no such file or directory",
+    "ENOMEM": "not enough memory",
+    "ENOSPC": "no space left on device",
+    "ENOTDIR": "not a directory",
+    "ENOTEMPTY": "directory not empty",
+    "ENXIO": "no such device or address",
+    "EPERM": "operation not permitted",
+    "EPIPE": "broken pipe",
+    "EROFS": "read-only file system",
+    "ESPIPE": "invalid seek",
+    "ETXTBSY": "text file is busy",
+    "EXDEV": "cross-device link not permitted",
+}
+
+
+def node_fs_error(err: OSError, syscall: str, path: str | None = None) -> dict:
+    """An OSError as Node's fs error object: {message, code, errno, syscall, path}, the message
+    worded as Node does: "ENOENT: no such file or directory, open '/x/y'" (no path: "..., read")."""
     import errno
 
     code = errno.errorcode.get(err.errno or 0, "EIO")
-    text = err.strerror or str(err)
-    where = f" '{err.filename}'" if err.filename else ""
-    return f"Error: {code}: {text.lower() if text else ''}{',' if where else ''}{where}"
+    text = _UV_TEXT.get(code) or (err.strerror or str(err)).lower()
+    where = f" '{path}'" if path is not None else ""
+    error = {"message": f"{code}: {text}, {syscall}{where}", "code": code, "errno": -(err.errno or 0)}
+    error["syscall"] = syscall
+    if path is not None:
+        error["path"] = path
+    return error
+
+
+def os_error_text(err: OSError, syscall: str, path: str | None = None) -> str:
+    """The error's toString() as Node-RED prints it: "Error: ENOENT: ..., open '/x/y'"."""
+    return "Error: " + node_fs_error(err, syscall, path)["message"]
 
 
 @register_type("file")
@@ -153,7 +197,7 @@ class FileNode(Node):
             try:
                 await asyncio.to_thread(os.unlink, full)
             except OSError as err:
-                self.error(f"failed to delete file: {os_error_text(err)}", msg)
+                self.error(f"failed to delete file: {os_error_text(err, 'unlink', full)}", msg)
             else:
                 self.debug(f"deleted file: {filename}")
                 send(msg)
@@ -166,7 +210,7 @@ class FileNode(Node):
             try:
                 await asyncio.to_thread(os.makedirs, os.path.dirname(full) or ".", exist_ok=True)
             except OSError as err:
-                self.error(f"failed to create file: {os_error_text(err)}", msg)
+                self.error(f"failed to create file: {os_error_text(err, 'mkdir', err.filename)}", msg)
                 done()
                 return
         data = _payload_data(msg["payload"])
@@ -191,7 +235,7 @@ class FileNode(Node):
             await asyncio.to_thread(_write, full, buf, mode)
         except OSError as err:
             what = "failed to write to file" if mode == "wb" else "failed to append to file"
-            self.error(f"{what}: {os_error_text(err)}", msg)
+            self.error(f"{what}: {os_error_text(err, 'open', full)}", msg)
             done()
             return
         send(msg)

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import errno
 
 from flowrt import Node, NodeConfigError, register_type
 from flowrt.message import clone_message
 
-from .file import codec_for, decode_bytes, os_error_text
+from .file import codec_for, decode_bytes, node_fs_error
 from .filename import filename_property, message_filename
 
 CHUNK = 64 * 1024  # Node's default highWaterMark for file streams
@@ -72,7 +71,7 @@ class FileInNode(Node):
                 msg["payload"] = decode_bytes(data, self.encoding) if self.format == "utf8" else data
                 send(msg)
         except OSError as err:
-            self._read_error(err, full, msg, send)
+            self._read_error(err, full, msg, send, "read")
         finally:
             await asyncio.to_thread(fh.close)
         done()
@@ -145,19 +144,17 @@ class FileInNode(Node):
                 }
             )
 
-    def _read_error(self, err: OSError, path: str, msg: dict, send) -> None:
-        self.error(os_error_text(err), msg)
+    def _read_error(self, err: OSError, path: str, msg: dict, send, syscall: str = "open") -> None:
+        if syscall == "read" or isinstance(err, IsADirectoryError):
+            # Node opens a directory for reading and fails at the first read; read errors name no path
+            error = node_fs_error(err, "read")
+        else:
+            error = node_fs_error(err, "open", path)
+        self.error("Error: " + error["message"], msg)
         if self.send_error:
             out = clone_message(msg)
             out.pop("payload", None)
-            code = errno.errorcode.get(err.errno or 0, "EIO")
-            out["error"] = {
-                "message": os_error_text(err),
-                "code": code,
-                "errno": -(err.errno or 0),
-                "syscall": "open",
-                "path": path,
-            }
+            out["error"] = error
             send(out)
 
     def on_close(self, removed: bool) -> None:
