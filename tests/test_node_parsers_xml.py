@@ -106,3 +106,36 @@ def test_round_trip_with_attributes_and_text():
 
 def test_build_without_single_root_uses_root():
     assert build_xml({"a": 1, "b": 2}, {"headless": True}) == "<root><a>1</a><b>2</b></root>"
+
+
+# 70-XML.js takes msg.options itself (no copy) and sets options.async (false to build, true to
+# parse) and, when parsing, attrkey/charkey (the node's, else msg.options', else "$"/"_").
+
+
+async def test_msg_options_gain_node_reds_parse_defaults():
+    msg = await run({"payload": "<a b='1'>t</a>", "options": {"trim": True}})
+    assert msg["options"] == {"trim": True, "async": True, "attrkey": "$", "charkey": "_"}
+    assert msg["payload"] == {"a": {"$": {"b": "1"}, "_": "t"}}
+
+
+async def test_msg_options_keys_of_the_node_win():
+    msg = await run({"payload": "<a b='1'>t</a>", "options": {"attrkey": "@"}}, attr="A", chr="C")
+    assert msg["options"] == {"attrkey": "A", "charkey": "C", "async": True}
+
+
+async def test_msg_options_gain_async_false_when_building():
+    msg = await run({"payload": {"a": 1}, "options": {"headless": True}})
+    assert msg["options"] == {"headless": True, "async": False}
+    assert msg["payload"] == "<a>1</a>"
+
+
+async def test_no_msg_options_none_added():
+    msg = await run({"payload": "<a>1</a>"})
+    assert "options" not in msg
+
+
+async def test_null_msg_options_is_node_reds_type_error():
+    async with FlowTestHarness(flow()) as h:
+        h.node("n1").receive({"payload": "<a>1</a>", "options": None})
+        err, _ = await h.node("n1").next_error()
+        assert str(err) == "TypeError: Cannot set properties of null (setting 'async')"

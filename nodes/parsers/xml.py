@@ -229,14 +229,21 @@ class XMLNode(Node):
             send(msg)
             done()
             return
+        # Node-RED uses msg.options itself (no copy) and sets its async/attrkey/charkey on it
+        if "options" in msg and msg["options"] is None and isinstance(value, (dict, list, str)):
+            done("TypeError: Cannot set properties of null (setting 'async')")  # typeof null is "object"
+            return
         options = msg.get("options") if isinstance(msg.get("options"), dict) else None
         if isinstance(value, (dict, list)):
+            if options is not None:
+                options["async"] = False
             text = build_xml(value, options, pretty=options is not None)
             set_message_property(msg, self.property, text)
             send(msg)
             done()
         elif isinstance(value, str):
-            opts = dict(options or {})
+            opts = options if options is not None else {}
+            opts["async"] = True
             opts["attrkey"] = self.attrkey or opts.get("attrkey") or "$"
             opts["charkey"] = self.charkey or opts.get("charkey") or "_"
             try:
