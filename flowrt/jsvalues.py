@@ -22,6 +22,7 @@ __all__ = [
     "UNDEFINED",
     "JSParseError",
     "JSRegExp",
+    "ensure_string",
     "error_to_string",
     "is_nan",
     "is_undefined",
@@ -228,6 +229,16 @@ def js_string(value: Any) -> str:
     if callable(value) and not isinstance(value, Mapping):
         return f"function {getattr(value, '__name__', '')}() {{ [native code] }}"
     return "[object Object]"
+
+
+def ensure_string(value: Any) -> str:
+    """Node-RED's RED.util.ensureString: a Buffer decoded, any other object (null included)
+    as JSON.stringify writes it, everything else String(value)."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    if js_typeof(value) == "object" and not isinstance(value, BaseException):
+        return js_json_dumps(value)
+    return js_string(value)
 
 
 def js_join_item(value: Any) -> str:

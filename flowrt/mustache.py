@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from flowrt.jsvalues import UNDEFINED
 from flowrt.jsvalues import js_number_text as _js_number
 from flowrt.jsvalues import js_string as _js_string
 
@@ -33,14 +34,7 @@ class MustacheError(ValueError):
     """The template cannot be parsed (unclosed tag or section)."""
 
 
-class _Missing:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING: Any = _Missing()
+MISSING: Any = UNDEFINED  # a name no context has (JavaScript undefined)
 
 _HTML = {
     "&": "&amp;",

@@ -353,4 +353,3 @@ def error_stack(err: Any) -> str | None:
     if isinstance(err, BaseException) and err.__traceback__ is not None:
         return "".join(traceback.format_exception(err)).rstrip()
     return None
-

@@ -28,7 +28,7 @@ import functools
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from flowrt.jsvalues import UNDEFINED
+from flowrt.jsvalues import UNDEFINED, js_string
 
 __all__ = [
     "PropertyAccessError",
@@ -209,15 +209,13 @@ def _has_refs(parts: tuple) -> bool:
 
 
 def _as_key(value: Any) -> str | int:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
+    """A nested reference's value as a key: an integral number indexes, anything else is
+    String(value), as JavaScript's obj[value] converts it."""
+    if type(value) is int:
         return value
-    if isinstance(value, float) and value.is_integer():
+    if type(value) is float and value.is_integer() and abs(value) < 2**53:
         return int(value)
-    if isinstance(value, str):
-        return value
-    return str(value)
+    return js_string(value)
 
 
 def _resolve(parts: tuple, msg: Any, expr: str) -> tuple:

@@ -11,6 +11,7 @@ import pytest
 
 from flowrt.jsvalues import (
     UNDEFINED,
+    ensure_string,
     error_to_string,
     js_join_item,
     js_number,
@@ -141,3 +142,20 @@ def test_a_live_object_is_an_object():
 
     assert js_string(Req()) == "[object Object]"
     assert js_number(Req()) != js_number(Req())  # NaN
+
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        (b"ab", "ab"),
+        (None, "null"),
+        ({"a": [1, 1.5e-7]}, '{"a":[1,1.5e-7]}'),
+        ([1, None], "[1,null]"),
+        ("text", "text"),
+        (1e21, "1e+21"),
+        (True, "true"),
+        (UNDEFINED, "undefined"),
+    ],
+)
+def test_ensure_string_as_node_red_util(value, expected):
+    assert ensure_string(value) == expected

@@ -414,3 +414,36 @@ def test_has_message_property():
     assert not has_message_property(msg, "b[1]")
     assert not has_message_property(msg, "x")
     assert not has_message_property(msg, "x.y")
+
+
+# ------------------------------------------------ nodes that read paths see the same keys
+
+
+async def test_debug_shows_a_trailing_numeric_segment_and_live_request_fields(live_request):
+    import asyncio
+
+    from flowrt.nodes.common.debug import DebugNode
+
+    from flowrt.testing import FlowTestHarness
+
+    published: list[dict] = []
+    both = asyncio.Event()
+
+    def listener(node, data):
+        published.append(data)
+        if len(published) == 2:
+            both.set()
+
+    DebugNode.listeners.append(listener)
+    flow = [
+        {"id": "d1", "type": "debug", "complete": "payload.1"},
+        {"id": "d2", "type": "debug", "complete": "req.params.name"},
+    ]
+    try:
+        async with FlowTestHarness(flow) as h:
+            h.node("d1").receive({"payload": ["a", "b"]})
+            h.node("d2").receive({"payload": "", "req": live_request})
+            await asyncio.wait_for(both.wait(), 5)
+    finally:
+        DebugNode.listeners.remove(listener)
+    assert sorted(d["msg"] for d in published) == ["Nick", "b"]

@@ -20,11 +20,11 @@ from typing import Any
 
 from flowrt import Node, register_type
 from flowrt.jsregex import is_regex
-from flowrt.jsvalues import JSRegExp
+from flowrt.jsvalues import UNDEFINED, JSRegExp
 from flowrt.jsvalues import js_number_text as _js_number
-from flowrt.propertypath import parse_property_expression
+from flowrt.propertypath import PropertyPathError, get_property_or_undefined
 
-_MISSING = object()  # JavaScript undefined, where it differs from null
+_MISSING = UNDEFINED  # JavaScript undefined, where it differs from null
 
 
 # ----- encoding for the "sidebar" (Node-RED's RED.util.encodeObject) ----------------
@@ -192,28 +192,9 @@ def inspect(value: Any, depth: int = 10, _seen: tuple = ()) -> str:
 def _lookup(msg: dict, path: str) -> Any:
     """A message property, or _MISSING when it (or its parent) does not exist."""
     try:
-        parts = parse_property_expression(path)
-    except Exception:
+        return get_property_or_undefined(msg, path)
+    except PropertyPathError:
         return _MISSING
-    current: Any = msg
-    for part in parts:
-        if isinstance(current, dict):
-            if part in current:
-                current = current[part]
-            elif str(part) in current:
-                current = current[str(part)]
-            else:
-                return _MISSING
-        elif isinstance(current, (list, tuple, str, bytes)) and isinstance(part, int):
-            if 0 <= part < len(current):
-                current = current[part]
-            else:
-                return _MISSING
-        elif part == "length" and isinstance(current, (list, tuple, str, bytes)):
-            current = len(current)
-        else:
-            return _MISSING
-    return current
 
 
 def _bool_setting(value: Any, default: bool) -> bool:

@@ -21,6 +21,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import aiohttp
 
 from flowrt import Node, NodeConfigError, NodeError, register_type
+from flowrt.jsvalues import js_string
 from flowrt.mustache import render
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
@@ -174,7 +175,7 @@ class HttpRequest(Node):
                 elif isinstance(payload, bool):
                     data = b"true" if payload else b"false"
                 else:
-                    data = str(payload).encode()
+                    data = js_string(payload).encode()
                 if "content-length" not in lower:
                     headers["Content-Length"] = str(len(data))
         if self.auth_type == "basic" and (self.user or self.password):

@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.jsvalues import is_nan, js_json_dumps, js_number, js_number_text
+from flowrt.jsvalues import ensure_string, is_nan, js_number
 from flowrt.message import clone_message
 
 _NUMBER_LEGACY = re.compile(r"^[-]?(?!E)(?!0\d)\d*\.?\d*(E-?\+?)?\d+$", re.IGNORECASE)
@@ -31,17 +31,7 @@ class CSVParseError(ValueError):
 
 def _to_str(value: Any) -> str:
     """String(value) / RED.util.ensureString."""
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return js_number_text(value)
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).decode("utf-8", errors="replace")
-    return js_json_dumps(value)
+    return ensure_string(value)
 
 
 def _js_plus_number(text: str) -> int | float | None:
