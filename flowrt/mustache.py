@@ -97,14 +97,14 @@ def parse(template: str) -> tuple:
         if tag_pos < n and template[tag_pos] == "{" and otag == "{{":
             close = template.find("}" + ctag, tag_pos)
             if close == -1:
-                raise MustacheError(f"Unclosed tag at {start}")
+                raise MustacheError(f"Unclosed tag at {n}")  # mustache.js: where its scan stopped, the end
             name = _strip(template[tag_pos + 1 : close])
             current.append(("&", name))
             pos = close + 1 + len(ctag)
             continue
         close = template.find(ctag, tag_pos)
         if close == -1:
-            raise MustacheError(f"Unclosed tag at {start}")
+            raise MustacheError(f"Unclosed tag at {n}")  # mustache.js: where its scan stopped, the end
         content = template[tag_pos:close]
         end = close + len(ctag)
         kind = content[:1]
@@ -161,7 +161,7 @@ def parse(template: str) -> tuple:
             otag, ctag = body[:-1].split()
         pos = end
     if stack:
-        raise MustacheError(f'Unclosed section "{stack[-1][1]}"')
+        raise MustacheError(f'Unclosed section "{stack[-1][1]}" at {n}')
     return _freeze(root)
 
 

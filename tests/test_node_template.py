@@ -233,3 +233,21 @@ async def test_sections_over_lists():
         {"payload": [{"name": "a"}, {"name": "b"}]},
     )
     assert msg["payload"] == "[a][b]"
+
+
+@pytest.mark.parametrize(
+    "template,text",
+    [
+        ("ab {{payload", "Unclosed tag at 12"),
+        ("{{{payload}", "Unclosed tag at 11"),
+        ("{{#payload}}x", 'Unclosed section "payload" at 13'),
+        ("{{#a}}x{{/b}}", 'Unclosed section "a" at 7'),
+        ("x {{/a}}", 'Unopened section "a" at 2'),
+    ],
+)
+async def test_template_errors_are_mustache_js_texts(template, text):
+    # 80-template.js: done(err.message) with mustache.js's parse errors (positions as its scanner's)
+    async with FlowTestHarness(flow_of(template=template)) as h:
+        h.node("n1").receive({"payload": "p"})
+        err, _ = await h.node("n1").next_error()
+        assert str(err) == text
