@@ -174,9 +174,13 @@ class ResponseClosedError(RuntimeError):
 class AioResponse:
     """Node's http.ServerResponse over an aiohttp StreamResponse."""
 
-    def __init__(self, request: web.BaseRequest, open_streams: set | None = None) -> None:
+    def __init__(
+        self, request: web.BaseRequest, open_streams: set | None = None, stream_max_buffer: int = 0
+    ) -> None:
         self._request = request
         self._open_streams = open_streams  # where a detached stream is listed (None: never detach)
+        self._stream_max_buffer = stream_max_buffer  # unsent bytes a detached stream may hold (0: any)
+        self.close_reason: str | None = None  # why the server dropped the client, if it did
         self.statusCode = 200
         self.statusMessage: str | None = None
         self._headers: dict[str, tuple[str, Any]] = {}  # lower name -> (name as set, value)
@@ -482,7 +486,8 @@ class AioResponse:
             or not all(hasattr(protocol, a) for a in ("transport", "_manager", "_keepalive_handle"))
         ):
             return False
-        stream = _DetachedStream(transport, self, bool(getattr(writer, "chunked", False)), streams)
+        chunked = bool(getattr(writer, "chunked", False))
+        stream = _DetachedStream(transport, self, chunked, streams, self._stream_max_buffer)
         transport.set_protocol(stream)
         # aiohttp's handler lets go: no transport to close, no keepalive timer, not listed
         protocol.transport = None
@@ -543,20 +548,33 @@ class _DetachedStream(asyncio.Protocol):
     when the response is chunked, raw bytes otherwise (a Content-Length set by
     the flow, or HTTP/1.0). Whatever the client sends now is ignored; the
     connection is closed when the response ends.
+
+    A client that does not read must not make the server queue without bound: once more than
+    `max_buffer` bytes wait unsent (`httpStreamMaxBuffer`), the next write drops the connection
+    and the response fires 'close' with `close_reason` set.
     """
 
-    __slots__ = ("transport", "response", "chunked", "streams")
+    __slots__ = ("transport", "response", "chunked", "streams", "max_buffer")
 
     def __init__(
-        self, transport: asyncio.Transport, response: AioResponse, chunked: bool, streams: set
+        self,
+        transport: asyncio.Transport,
+        response: AioResponse,
+        chunked: bool,
+        streams: set,
+        max_buffer: int = 0,
     ) -> None:
         self.transport = transport
         self.response = response
         self.chunked = chunked
         self.streams = streams
+        self.max_buffer = max_buffer
         streams.add(self)
 
     def write(self, chunk: bytes) -> None:
+        if self.max_buffer and self.transport.get_write_buffer_size() > self.max_buffer:
+            self._drop_slow_client()
+            return
         if self.chunked:
             self.transport.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
         else:
@@ -571,6 +589,14 @@ class _DetachedStream(asyncio.Protocol):
     def close(self) -> None:
         """The server stops: drop the connection (the response sees its client go)."""
         self.transport.close()
+
+    def _drop_slow_client(self) -> None:
+        unsent = self.transport.get_write_buffer_size()
+        self.transport.abort()  # frees the unsent bytes now
+        response, self.response = self.response, None
+        if response is not None:
+            response.close_reason = f"the client does not read: {unsent} bytes unsent, over httpStreamMaxBuffer ({self.max_buffer})"
+            response._gone()
 
     def data_received(self, data: bytes) -> None:
         pass

@@ -111,7 +111,7 @@ class SseSession:
             self._closed(reason)
 
     def _on_response_close(self) -> None:
-        self._closed("client disconnected")
+        self._closed(getattr(self.response, "close_reason", None) or "client disconnected")
 
     def _closed(self, reason: str) -> None:
         if self.closed:

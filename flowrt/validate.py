@@ -240,7 +240,21 @@ class _Checker:
         self.report_unknown(unknown)
         self.report_missing_targets()
         self.check_cycles()
+        self.check_across_nodes(usable)
         return self.problems
+
+    def check_across_nodes(self, usable: list[int]) -> None:
+        """Warnings a node type finds over all its nodes: `cls.check_nodes(nodes)` returns
+        (position in `nodes`, message) pairs (e.g. two `http in` nodes on one route)."""
+        by_type: dict[str, list[int]] = {}
+        for index in usable:
+            by_type.setdefault(self.deployment.nodes[index]["type"], []).append(index)
+        for node_type, indexes in by_type.items():
+            cls = self.registry.get_type(node_type) if self.registry is not None else None
+            check = getattr(cls, "check_nodes", None)
+            if callable(check):
+                for position, message in check([self.deployment.nodes[i] for i in indexes]):
+                    self.add(indexes[position], message, severity="warning")
 
     def report_missing_targets(self) -> None:
         """One warning per missing wire target, naming every node wired to it."""

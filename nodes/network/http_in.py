@@ -12,14 +12,16 @@ naming the problem (Node-RED answers a bare 500), and a body over
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from flowrt import Node, NodeConfigError, register_type
 from flowrt.httpobjects import AioRequest, AioResponse, parse_query
-from flowrt.httpserver import RouteConflictError
+from flowrt.httpserver import RoutePatternError, route_key
 from flowrt.live import answer_if_open
 from flowrt.message import generate_id
 
@@ -54,32 +56,60 @@ def _charset(content_type: str) -> str:
     return "utf-8"
 
 
+def _decode_text(raw: bytes, content_type: str) -> str:
+    charset = _charset(content_type)
+    try:
+        return raw.decode(charset, errors="replace")
+    except LookupError:  # not a codec, or not a text one (e.g. 'base64')
+        raise BodyError(415, f"Unsupported Media Type: unsupported charset {charset[:40]!r}") from None
+
+
+def _parse_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise BodyError(400, f"Bad Request: invalid JSON body: {err}") from None
+    except RecursionError:
+        raise BodyError(400, "Bad Request: invalid JSON body: nested too deeply") from None
+    except ValueError as err:  # an integer beyond Python's digit limit
+        raise BodyError(400, f"Bad Request: invalid JSON body: a number is too long ({err})") from None
+
+
 def decode_body(raw: bytes, content_type: str) -> Any:
     """A request body as Node-RED's body parsers leave it in req.body."""
     if not content_type:
         return raw.decode("utf-8", errors="replace")
     main, sub, suffix = _media_type(content_type)
     if main == "application" and sub == "json" and not suffix:
-        text = raw.decode(_charset(content_type), errors="replace")
+        text = _decode_text(raw, content_type)
         if text.strip() == "":
             return {}
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise BodyError(400, f"Bad Request: invalid JSON body: {err}") from None
+        value = _parse_json(text)
         if not isinstance(value, (dict, list)):
             raise BodyError(400, "Bad Request: a JSON body must be an object or an array")
         return value
     if main == "application" and sub == "x-www-form-urlencoded":
-        return parse_query(raw.decode(_charset(content_type), errors="replace"))
+        return parse_query(_decode_text(raw, content_type))
     if main == "text" or sub == "xml" or suffix == "xml":
-        return raw.decode(_charset(content_type), errors="replace")
+        return _decode_text(raw, content_type)
     if main != "application" or sub in ("octet-stream", "cbor", "x-protobuf"):
         return raw
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())[:200]
+
+
+_UNREADABLE_BODY = (HttpProcessingError, web.RequestPayloadError)
+
+
+def _reason(err: Exception) -> str:
+    """The text of a parser error without aiohttp's '400, message:' prefix."""
+    return _one_line(getattr(err, "message", None) or str(err).split("message:", 1)[-1])
 
 
 @register_type("http in")
@@ -95,6 +125,29 @@ class HttpIn(Node):
         },
         "required": ["url"],
     }
+
+    @classmethod
+    def check_nodes(cls, nodes: list[dict]) -> list[tuple[int, str]]:
+        """Validation: a second node on the same method and path starts, but the first answers."""
+        first: dict[str, Any] = {}
+        found = []
+        for position, node in enumerate(nodes):
+            url = node.get("url")
+            if node.get("d") is True or not isinstance(url, str) or not url:
+                continue
+            method = node.get("method") or "get"
+            key = route_key(str(method), url if url.startswith("/") else "/" + url)
+            if key in first:
+                found.append(
+                    (
+                        position,
+                        f"{str(method).upper()} {url} is also handled by http in node {first[key]!r}: "
+                        "the first one registered answers, this one gets no requests",
+                    )
+                )
+            else:
+                first[key] = node.get("id")
+        return found
 
     def setup(self) -> None:
         url = self.config.get("url") or ""
@@ -114,9 +167,15 @@ class HttpIn(Node):
         self.http = http
         self.response_timeout = _response_timeout(self.settings.get("httpNodeResponseTimeout"))
         try:
-            http.add_route(self.method, url, self._handle, owner=self)
-        except RouteConflictError as err:
+            route = http.add_route(self.method, url, self._handle, owner=self)
+        except RoutePatternError as err:
             raise NodeConfigError(str(err)) from None
+        if route.shadowed_by is not None:
+            first = route.shadowed_by.owner
+            self.warn(
+                f"{self.method.upper()} {route.path} is also handled by http in node "
+                f"{getattr(first, 'id', first)!r}, registered first: that node answers, this one gets no requests"
+            )
 
     def on_close(self, removed: bool) -> None:
         self.http.remove_routes(self)
@@ -133,13 +192,16 @@ class HttpIn(Node):
         if self.upload and content_type.lower().startswith("multipart/form-data"):
             return await self._read_multipart(request, req, limit)
         raw = bytearray()
-        while True:
-            chunk = await request.content.readany()
-            if not chunk:
-                break
-            raw += chunk
-            if len(raw) > limit:
-                raise too_big
+        try:
+            while True:
+                chunk = await request.content.readany()
+                if not chunk:
+                    break
+                raw += chunk
+                if len(raw) > limit:
+                    raise too_big
+        except _UNREADABLE_BODY as err:  # a body aiohttp's parser refused (bad gzip, bad chunking)
+            raise BodyError(400, f"Bad Request: cannot read the body: {_reason(err)}") from None
         raw = bytes(raw)
         if self.skip_body:
             return raw
@@ -149,34 +211,45 @@ class HttpIn(Node):
         fields: dict[str, Any] = {}
         files: list[dict] = []
         total = 0
-        reader = await request.multipart()
-        async for part in reader:
-            data = await part.read(decode=False)
-            total += len(data)
-            if total > limit:
-                raise BodyError(413, f"Payload Too Large: the body exceeds the limit of {limit} bytes")
-            if part.filename is not None:
-                files.append(
-                    {
-                        "fieldname": part.name,
-                        "originalname": part.filename,
-                        "encoding": part.headers.get("Content-Transfer-Encoding", "7bit"),
-                        "mimetype": part.headers.get("Content-Type", "application/octet-stream"),
-                        "buffer": bytes(data),
-                        "size": len(data),
-                    }
-                )
-            elif part.name is not None:
-                fields[part.name] = data.decode(part.get_charset("utf-8"), errors="replace")
+        try:
+            async for part in await request.multipart():
+                total = await self._read_part(part, fields, files, total, limit)
+        except _UNREADABLE_BODY as err:
+            raise BodyError(400, f"Bad Request: cannot read the body: {_reason(err)}") from None
+        except (ValueError, AssertionError, LookupError, RuntimeError) as err:
+            raise BodyError(400, f"Bad Request: malformed multipart body: {_one_line(str(err))}") from None
         req.files = files
         return fields
+
+    async def _read_part(self, part: Any, fields: dict, files: list, total: int, limit: int) -> int:
+        """One multipart part into `fields` or `files`; returns the bytes read so far."""
+        data = bytearray()
+        while chunk := await part.read_chunk():
+            data += chunk
+            total += len(chunk)
+            if total > limit:
+                raise BodyError(413, f"Payload Too Large: the body exceeds the limit of {limit} bytes")
+        if part.filename is not None:
+            files.append(
+                {
+                    "fieldname": part.name,
+                    "originalname": part.filename,
+                    "encoding": part.headers.get("Content-Transfer-Encoding", "7bit"),
+                    "mimetype": part.headers.get("Content-Type", "application/octet-stream"),
+                    "buffer": bytes(data),
+                    "size": len(data),
+                }
+            )
+        elif part.name is not None:
+            fields[part.name] = data.decode(part.get_charset("utf-8"), errors="replace")
+        return total
 
     async def _handle(self, request: web.BaseRequest, params: dict[str, str]) -> web.StreamResponse:
         if self.runtime.stopping:
             text = "Service Unavailable: the server is stopping\n"
             return web.Response(status=503, text=text, headers={"Connection": "close"})
         req = AioRequest(request, params)
-        res = AioResponse(request, self.http.open_streams)
+        res = AioResponse(request, self.http.open_streams, self.http.stream_max_buffer)
         for name, value in self.http.cors_headers(request).items():
             res.setHeader(name, value)
         msgid = generate_id()
@@ -185,10 +258,18 @@ class HttpIn(Node):
             payload = req.query
         else:
             try:
-                payload = await self._read_body(request, req)
+                async with asyncio.timeout(self.http.timeouts.request or None):
+                    payload = await self._read_body(request, req)
             except BodyError as err:
                 self.warn(f"{request.method} {request.path}: {err.text}")
                 return web.Response(status=err.status, text=err.text + "\n")
+            except TimeoutError:
+                self.warn(
+                    f"{request.method} {request.path}: the body did not arrive in time (requestTimeout)"
+                )
+                response = web.Response(status=408, text="Request Timeout: the body did not arrive in time\n")
+                response.force_close()
+                return response
             req.body = payload
         self.send({"_msgid": msgid, "req": req, "res": {"_res": res}, "payload": payload})
         self.runtime.deliver_now()  # a flow that answers at once has answered by now

@@ -110,6 +110,15 @@ class SseSessionNode(Node):
             return
         req = msg.get("req")
         headers = getattr(req, "headers", {}) or {}
+        http = self.runtime.http
+        if http is not None and not http.host_allowed(headers.get("host")):
+            # A DNS-rebinding page reaches a loopback server under its own host name.
+            res.statusCode = 421
+            res.setHeader("Content-Type", "text/plain; charset=utf-8")
+            res.end("Misdirected Request: this server does not answer for that host (httpAllowedHosts)\n")
+            self.warn(f"refused an SSE stream for host {str(headers.get('host'))[:100]!r} (httpAllowedHosts)")
+            done()
+            return
         if not origin_allowed(headers.get("origin"), self.allowed):
             res.statusCode = 403
             res.setHeader("Content-Type", "text/plain; charset=utf-8")
@@ -159,6 +168,8 @@ class SseSessionNode(Node):
         self._keepalive_timers[session.id] = self.call_later(self.keepalive, tick)
 
     def _session_closed(self, session: SseSession, reason: str) -> None:
+        if reason.startswith("the client does not read"):
+            self.warn(f"dropped SSE session {session.id}: {reason}")
         self.registry.unregister(session.id)
         self.sessions.pop(session.id, None)
         self.cancel_timer(self._keepalive_timers.pop(session.id, None))
