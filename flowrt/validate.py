@@ -248,7 +248,9 @@ class _Checker:
         (position in `nodes`, message) pairs (e.g. two `http in` nodes on one route)."""
         by_type: dict[str, list[int]] = {}
         for index in usable:
-            by_type.setdefault(self.deployment.nodes[index]["type"], []).append(index)
+            node_type = self.deployment.nodes[index]["type"]
+            if node_type not in CORE_TYPES and not node_type.startswith(SUBFLOW_PREFIX):
+                by_type.setdefault(node_type, []).append(index)
         for node_type, indexes in by_type.items():
             cls = self.registry.get_type(node_type) if self.registry is not None else None
             check = getattr(cls, "check_nodes", None)

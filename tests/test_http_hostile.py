@@ -18,8 +18,8 @@ from flowrt.testing import FlowProcess
 FLOW = [
     {"id": "tab", "type": "tab", "label": "hostile"},
     {"id": "sse-in", "type": "http in", "z": "tab", "url": "/sse", "method": "get", "wires": [["sse"]]},
-    {"id": "sse", "type": "sse-session", "z": "tab", "keepalive": 0, "wires": [[], ["closed"]]},
-    {"id": "closed", "type": "debug", "z": "tab", "name": "closed", "complete": "payload", "wires": []},
+    {"id": "sse", "type": "sse-session", "z": "tab", "keepalive": 0, "wires": [[], ["closed-debug"]]},
+    {"id": "closed-debug", "type": "debug", "z": "tab", "name": "closed", "complete": "payload", "wires": []},
     {"id": "echo-in", "type": "http in", "z": "tab", "url": "/echo", "method": "post", "wires": [["answer"]]},
     {
         "id": "up-in",
