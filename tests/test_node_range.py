@@ -87,3 +87,14 @@ async def test_string_number_and_property():
     async with FlowTestHarness([node, {"id": "h1", "type": "helper"}]) as h:
         h.node("r1").receive({"data": {"v": "5"}})
         assert (await h.node("h1").next_input())["data"]["v"] == 50
+
+
+async def test_null_is_number_zero_and_a_missing_property_passes():
+    # Node-RED: Number(null) is 0, so null is scaled; only undefined passes unchanged.
+    flow = [range_node("scale", 0, 10, 100, 200, False), {"id": "h1", "type": "helper"}]
+    flow[0]["property"] = "payload.v"
+    async with FlowTestHarness(flow) as h:
+        h.node("r1").receive({"payload": {"v": None}})
+        h.node("r1").receive({"payload": {}})
+        got = await h.node("h1").inputs(2)
+    assert [m["payload"] for m in got] == [{"v": 100}, {}]

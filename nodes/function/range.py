@@ -8,7 +8,7 @@ from collections.abc import Callable
 from flowrt import Node, register_type
 from flowrt.jsvalues import is_nan, js_number
 from flowrt.jsvalues import js_string as js_str
-from flowrt.propertypath import get_message_property, set_message_property
+from flowrt.propertypath import get_message_property, has_message_property, set_message_property
 
 
 def _js_round(value: float) -> float:
@@ -49,8 +49,8 @@ class RangeNode(Node):
 
     def on_input(self, msg: dict, send: Callable, done: Callable) -> None:
         value = get_message_property(msg, self.property)
-        if value is None:
-            send(msg)  # no value: pass the message on
+        if value is None and not has_message_property(msg, self.property):
+            send(msg)  # no value (undefined): pass the message on; null is Number(null), 0
             done()
             return
         n = js_number(value)
