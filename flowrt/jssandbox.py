@@ -25,6 +25,8 @@ host callbacks stay allowed. See docs/function-nodes.md.
 
 from __future__ import annotations
 
+import base64
+import codecs
 import ctypes
 import datetime as _dt
 import json
@@ -155,6 +157,53 @@ def _kind(obj: Any) -> str:
 _LIVE_CALLS = {"setHeader", "getHeader", "removeHeader", "writeHead", "flushHeaders", "write", "end"}
 
 
+# ----------------------------------------------------------------- bytes and strings
+# Bytes cross the boundary as base64 (QuickJS and Python both have native codecs for it);
+# the sandbox's Buffer asks the host for the large utf8/latin1/ascii conversions.
+_b64encode = base64.b64encode
+_b64decode = base64.b64decode
+_ASCII7 = bytes(i & 0x7F for i in range(256))
+_B64_URL_TO_STD = str.maketrans("-_", "+/")
+_NOT_B64 = re.compile(r"[^A-Za-z0-9+/]+")
+
+
+def _lone_surrogate_to_fffd(err: UnicodeError) -> tuple[str, int]:
+    # Node's utf8 encoder writes U+FFFD for each lone surrogate
+    return "\ufffd" * (err.end - err.start), err.end  # type: ignore[attr-defined]
+
+
+codecs.register_error("flowrt-fffd", _lone_surrogate_to_fffd)
+
+
+def buffer_encode(encoding: str, value: str) -> str:
+    """A JS string to bytes, as Node's Buffer.from(value, encoding); base64 out."""
+    if encoding == "utf8":  # (JS made the text well-formed; the handler is for safety)
+        data = value.encode("utf-8", "flowrt-fffd")
+    else:  # latin1 / ascii: the low byte of each UTF-16 code unit
+        data = value.encode("utf-16-le", "surrogatepass")[::2]
+    return _b64encode(data).decode("ascii")
+
+
+def buffer_decode(encoding: str, b64: str) -> str:
+    """Bytes (base64) to a JS string, as Node's buf.toString(encoding)."""
+    data = _b64decode(b64)
+    if encoding == "utf8":
+        return data.decode("utf-8", "replace")
+    if encoding == "ascii":
+        data = data.translate(_ASCII7)
+    return data.decode("latin-1")
+
+
+def base64_loose(text: str) -> str:
+    """Node's lenient base64 decoding (either alphabet, other characters skipped, data
+    ends at the first '=') of a JS string given as JSON text; canonical base64 out."""
+    value = json.loads(text).partition("=")[0]
+    digits = _NOT_B64.sub("", value.translate(_B64_URL_TO_STD))
+    if len(digits) % 4 == 1:
+        digits = digits[:-1]
+    return _b64encode(_b64decode(digits + "=" * (-len(digits) % 4))).decode("ascii")
+
+
 # ----------------------------------------------------------------- decoding helpers
 def _make_hook(live: dict[str, Any]) -> Callable[[dict], Any]:
     """The JSON object hook turning marker objects back into Python values; a live
@@ -167,7 +216,7 @@ def _make_hook(live: dict[str, Any]) -> Callable[[dict], Any]:
                 tag = key[1:]
                 value = d[key]
                 if tag == "b":
-                    return value.encode("latin-1")
+                    return _b64decode(value)
                 if tag == "d":
                     return _dt.datetime.fromtimestamp(value / 1000, _dt.UTC)
                 if tag == "h":
@@ -383,7 +432,7 @@ class JSSandbox(Borrower):
 
     def _default(self, o: Any) -> Any:
         if isinstance(o, (bytes, bytearray, memoryview)):
-            return {MARK + "b": bytes(o).decode("latin-1")}
+            return {MARK + "b": _b64encode(o).decode("ascii")}
         if isinstance(o, _dt.datetime):
             return {MARK + "d": o.timestamp() * 1000}
         if isinstance(o, _dt.date):
@@ -511,8 +560,12 @@ class JSSandbox(Borrower):
                 message = _V8_PROPERTY.sub(_v8_property_message, message)
             head = js_error_text(info.get("name"), message)
         stack = "\n".join([head, *frames])
-        # The text is Error.prototype.toString, as Node-RED's msg.error.message and log show.
-        return NodeError(js_error_text(info.get("name"), message), stack=stack)
+        # The text is the error's toString, as Node-RED's msg.error.message and log show.
+        text = info.get("text")
+        if not isinstance(text, str):
+            text = js_error_text(info.get("name"), message)
+        code = info.get("code")
+        return NodeError(text, code=code if isinstance(code, str) else None, stack=stack)
 
     def timeout_error(self) -> JSTimeout:
         """Node's vm timeout, as Node-RED reports it (an Error with this code)."""
@@ -678,6 +731,16 @@ class JSSandbox(Borrower):
         if op == "release":
             self._release(payload)
             return None
+        if op[:5] == "benc:":
+            return "=" + buffer_encode(op[5:], payload)
+        if op[:6] == "bencj:":
+            return "=" + buffer_encode(op[6:], json.loads(payload))
+        if op[:5] == "bdec:":
+            return "=" + buffer_decode(op[5:], payload)
+        if op == "b64loose":
+            return "=" + base64_loose(payload)
+        if op == "rand":
+            return "=" + _b64encode(secrets.token_bytes(int(payload))).decode("ascii")
         if op == "linkcall":
             node.js_linkcall(*self.loads(payload))
             return None

@@ -6,7 +6,7 @@
 // can only reach Python through the wrappers below.
 //
 // Values cross the boundary as JSON. Types JSON lacks travel as one-key marker
-// objects whose key starts with \u0001: {"\u0001b": latin1 string} for bytes,
+// objects whose key starts with \u0001: {"\u0001b": base64 string} for bytes,
 // {"\u0001d": epoch ms} for a Date, {"\u0001n": "NaN"} for non-finite numbers,
 // {"\u0001h": token, "k": kind, "v": data} for a live Python object (HTTP request,
 // response, anything opaque). Parsing looks for the marker text first, so plain
@@ -14,6 +14,7 @@
 (function (G) {
   "use strict";
   const HOST = G.__host;
+  const errorToString = Error.prototype.toString;
   delete G.__host;
   const M = "\u0001";
   const MB = M + "b", MD = M + "d", MH = M + "h", MN = M + "n";
@@ -33,7 +34,71 @@
   }
 
   // ------------------------------------------------------------ Buffer
+  // Node's Buffer over Uint8Array. Hex and base64 use QuickJS's native Uint8Array.fromHex/
+  // toHex/fromBase64/toBase64; utf8, latin1 and ascii conversions of large values are done
+  // by the host (bytes cross as base64, strings as JSON text, both native on each side),
+  // small ones here, so 10 MB converts in milliseconds instead of seconds.
+  const BIG = 4096; // from this many bytes or characters a conversion goes to the host
+  function nodeError(Ctor, code, message) {
+    const e = new Ctor(message);
+    e.code = code;
+    Object.defineProperty(e, "toString", { value() { return this.name + " [" + this.code + "]: " + this.message; } });
+    return e;
+  }
+  function received(v) {
+    if (v === null || v === undefined) return " Received " + v;
+    if (typeof v === "function") return " Received function " + (v.name || "<anonymous>");
+    if (typeof v === "object") {
+      if (v instanceof Buffer) return " Received <Buffer" + (v.length ? " " + v.subarray(0, 50).toHex().replace(/(..)(?!$)/g, "$1 ") : "") + ">";
+      return " Received an instance of " + ((v.constructor && v.constructor.name) || "Object");
+    }
+    let s = typeof v === "string" ? v : String(v);
+    if (s.length > 28) s = s.slice(0, 25) + "...";
+    return " Received type " + typeof v + " (" + (typeof v === "string" ? "'" + s + "'" : s) + ")";
+  }
+  function checkOffset(v, name, max) {
+    if (typeof v !== "number") throw nodeError(TypeError, "ERR_INVALID_ARG_TYPE", 'The "' + name + '" argument must be of type number.' + received(v));
+    if (!Number.isInteger(v)) throw nodeError(RangeError, "ERR_OUT_OF_RANGE", 'The value of "' + name + '" is out of range. It must be an integer. Received ' + v);
+    if (v < 0 || v > max) throw nodeError(RangeError, "ERR_OUT_OF_RANGE", 'The value of "' + name + '" is out of range. It must be >= 0 && <= ' + max + ". Received " + v);
+    return v;
+  }
+  const K_MAX_LENGTH = 4294967296;
+  function checkSize(v) {
+    if (typeof v !== "number") throw nodeError(TypeError, "ERR_INVALID_ARG_TYPE", 'The "size" argument must be of type number.' + received(v));
+    if (!(v >= 0 && v <= K_MAX_LENGTH)) throw nodeError(RangeError, "ERR_OUT_OF_RANGE", 'The value of "size" is out of range. It must be >= 0 && <= ' + K_MAX_LENGTH + ". Received " + v);
+  }
+  const ENCODINGS = {
+    utf8: "utf8", "utf-8": "utf8", hex: "hex", base64: "base64", base64url: "base64url",
+    latin1: "latin1", binary: "latin1", ascii: "ascii",
+    ucs2: "utf16le", "ucs-2": "utf16le", utf16le: "utf16le", "utf-16le": "utf16le",
+  };
+  function normEnc(e) {
+    if (e === undefined || e === null || e === "utf8") return "utf8";
+    const n = ENCODINGS[String(e).toLowerCase()];
+    if (n === undefined) throw nodeError(TypeError, "ERR_UNKNOWN_ENCODING", "Unknown encoding: " + e);
+    return n;
+  }
+  function hostOk(r) {
+    if (r.charCodeAt(0) !== 61) { // not "=": "!" + error
+      const info = JSON.parse(r.slice(1));
+      throw new Error(info.message);
+    }
+    return r.slice(1);
+  }
+  function fromB64(s) { const u = Uint8Array.fromBase64(s); return new Buffer(u.buffer, 0, u.length); }
+  // (Large strings go to the host as they are made, never concatenated: the wheel cannot
+  // convert QuickJS's rope strings.)
+  function hostEncode(str, e) { // string -> Buffer on the host: "utf8" | "latin1"
+    // as it is when the wheel can take it (well-formed, no NUL: it cuts C strings there), else as JSON
+    if (e === "utf8" && !str.isWellFormed()) str = str.toWellFormed(); // lone surrogates -> U+FFFD, as Node
+    const raw = str.indexOf("\0") === -1;
+    return fromB64(hostOk(HOST((raw ? "benc:" : "bencj:") + e, raw ? str : JSON.stringify(str))));
+  }
+  function hostDecode(b, start, end, e) { // Buffer -> string on the host: "utf8" | "latin1" | "ascii"
+    return hostOk(HOST("bdec:" + e, b.subarray(start, end).toBase64()));
+  }
   function utf8Encode(str) {
+    if (str.length >= BIG) return hostEncode(str, "utf8");
     const out = [];
     for (let i = 0; i < str.length; i++) {
       let c = str.charCodeAt(i);
@@ -47,24 +112,36 @@
       else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
       else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
     }
-    return out;
+    return new Buffer(out);
   }
   function utf8Decode(b, start, end) {
+    if (end - start >= BIG) return hostDecode(b, start, end, "utf8");
     let s = "";
     let i = start;
     while (i < end) {
       const c = b[i];
       let cp = 0xfffd, n = 1;
       if (c < 0x80) cp = c;
-      else if (c >= 0xc2 && c < 0xe0 && i + 1 < end && (b[i + 1] & 0xc0) === 0x80) {
-        cp = ((c & 31) << 6) | (b[i + 1] & 63); n = 2;
-      } else if (c >= 0xe0 && c < 0xf0 && i + 2 < end && (b[i + 1] & 0xc0) === 0x80 && (b[i + 2] & 0xc0) === 0x80) {
-        cp = ((c & 15) << 12) | ((b[i + 1] & 63) << 6) | (b[i + 2] & 63); n = 3;
-        if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)) cp = 0xfffd;
-      } else if (c >= 0xf0 && c < 0xf5 && i + 3 < end && (b[i + 1] & 0xc0) === 0x80 &&
-                 (b[i + 2] & 0xc0) === 0x80 && (b[i + 3] & 0xc0) === 0x80) {
-        cp = ((c & 7) << 18) | ((b[i + 1] & 63) << 12) | ((b[i + 2] & 63) << 6) | (b[i + 3] & 63); n = 4;
-        if (cp < 0x10000 || cp > 0x10ffff) cp = 0xfffd;
+      else if (c >= 0xc2 && c < 0xe0) {
+        if (i + 1 < end && (b[i + 1] & 0xc0) === 0x80) { cp = ((c & 31) << 6) | (b[i + 1] & 63); n = 2; }
+      } else if (c >= 0xe0 && c < 0xf0) {
+        // WHATWG: the second byte's range depends on the first (no overlongs, no surrogates)
+        const lo = c === 0xe0 ? 0xa0 : 0x80, hi = c === 0xed ? 0x9f : 0xbf;
+        if (i + 1 < end && b[i + 1] >= lo && b[i + 1] <= hi) {
+          n = 2;
+          if (i + 2 < end && (b[i + 2] & 0xc0) === 0x80) { cp = ((c & 15) << 12) | ((b[i + 1] & 63) << 6) | (b[i + 2] & 63); n = 3; }
+        }
+      } else if (c >= 0xf0 && c < 0xf5) {
+        const lo = c === 0xf0 ? 0x90 : 0x80, hi = c === 0xf4 ? 0x8f : 0xbf;
+        if (i + 1 < end && b[i + 1] >= lo && b[i + 1] <= hi) {
+          n = 2;
+          if (i + 2 < end && (b[i + 2] & 0xc0) === 0x80) {
+            n = 3;
+            if (i + 3 < end && (b[i + 3] & 0xc0) === 0x80) {
+              cp = ((c & 7) << 18) | ((b[i + 1] & 63) << 12) | ((b[i + 2] & 63) << 6) | (b[i + 3] & 63); n = 4;
+            }
+          }
+        }
       }
       s += String.fromCodePoint(cp);
       i += n;
@@ -72,80 +149,80 @@
     return s;
   }
   function latin1(b, start, end) {
+    if (end - start >= BIG * 16) return hostDecode(b, start, end, "latin1");
     let s = "";
     for (let i = start; i < end; i += 8192) {
       s += String.fromCharCode.apply(null, b.subarray(i, Math.min(end, i + 8192)));
     }
     return s;
   }
-  const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  function b64Encode(b, start, end) {
-    let s = "";
-    let i = start;
-    for (; i + 2 < end; i += 3) {
-      const n = (b[i] << 16) | (b[i + 1] << 8) | b[i + 2];
-      s += B64[n >> 18] + B64[(n >> 12) & 63] + B64[(n >> 6) & 63] + B64[n & 63];
-    }
-    if (end - i === 1) { const n = b[i] << 16; s += B64[n >> 18] + B64[(n >> 12) & 63] + "=="; }
-    else if (end - i === 2) {
-      const n = (b[i] << 16) | (b[i + 1] << 8);
-      s += B64[n >> 18] + B64[(n >> 12) & 63] + B64[(n >> 6) & 63] + "=";
-    }
-    return s;
+  function latin1Encode(str) {
+    // the low byte of each UTF-16 code unit; the host needs well-formed text
+    if (str.length >= BIG && str.isWellFormed()) return hostEncode(str, "latin1");
+    const b = new Buffer(str.length);
+    for (let i = 0; i < str.length; i++) b[i] = str.charCodeAt(i) & 255;
+    return b;
+  }
+  function hexDecode(str) {
+    const bad = str.search(/[^0-9a-fA-F]/);
+    const n = (bad === -1 ? str.length : bad) & ~1; // Node stops at the first bad pair
+    const u = Uint8Array.fromHex(n === str.length ? str : str.slice(0, n));
+    return new Buffer(u.buffer, 0, u.length);
   }
   function b64Decode(str) {
-    const out = [];
-    let bits = 0, acc = 0;
-    for (let i = 0; i < str.length; i++) {
-      let ch = str[i];
-      if (ch === "-") ch = "+"; else if (ch === "_") ch = "/";
-      const v = B64.indexOf(ch);
-      if (v < 0) { if (ch === "=") break; continue; }
-      acc = (acc << 6) | v; bits += 6;
-      if (bits >= 8) { bits -= 8; out.push((acc >> bits) & 255); }
-    }
-    return out;
+    try { return fromB64(str); } catch (e) { /* not canonical: Node's lenient rules, on the host */ }
+    return fromB64(hostOk(HOST("b64loose", JSON.stringify(str))));
   }
-  function normEnc(e) { return (e || "utf8").toLowerCase().replace("-", ""); }
+  function utf16Encode(str) {
+    const b = new Buffer(str.length * 2);
+    for (let i = 0; i < str.length; i++) { const c = str.charCodeAt(i); b[2 * i] = c & 255; b[2 * i + 1] = c >> 8; }
+    return b;
+  }
+  function utf16Decode(b, start, end) {
+    let s = "";
+    for (let i = start; i + 1 < end; i += 2) s += String.fromCharCode(b[i] | (b[i + 1] << 8));
+    return s;
+  }
+  function encodeString(str, e) {
+    switch (e) {
+      case "utf8": return utf8Encode(str);
+      case "hex": return hexDecode(str);
+      case "base64": case "base64url": return b64Decode(str);
+      case "latin1": case "ascii": return latin1Encode(str);
+      default: return utf16Encode(str);
+    }
+  }
 
   class Buffer extends Uint8Array {
     static from(value, encOrOffset, length) {
-      if (typeof value === "string") {
-        const e = normEnc(encOrOffset);
-        if (e === "hex") {
-          const n = value.length >> 1, b = new Buffer(n);
-          for (let i = 0; i < n; i++) {
-            const v = parseInt(value.substr(i * 2, 2), 16);
-            if (Number.isNaN(v)) return b.subarray(0, i);
-            b[i] = v;
-          }
-          return b;
-        }
-        if (e === "base64" || e === "base64url") return new Buffer(b64Decode(value));
-        if (e === "latin1" || e === "binary" || e === "ascii") {
-          const b = new Buffer(value.length);
-          for (let i = 0; i < value.length; i++) b[i] = value.charCodeAt(i) & 255;
-          return b;
-        }
-        return new Buffer(utf8Encode(value));
-      }
+      if (typeof value === "string") return encodeString(value, normEnc(encOrOffset));
       if (value instanceof ArrayBuffer) return new Buffer(value, encOrOffset || 0, length === undefined ? value.byteLength - (encOrOffset || 0) : length);
       if (ArrayBuffer.isView(value)) { const b = new Buffer(value.length); b.set(value); return b; }
       if (Array.isArray(value)) return new Buffer(value.map((x) => x & 255));
       if (value && value.type === "Buffer" && Array.isArray(value.data)) return new Buffer(value.data);
-      throw new TypeError("The first argument must be of type string or an instance of Buffer, ArrayBuffer, or Array or an Array-like Object.");
+      throw nodeError(TypeError, "ERR_INVALID_ARG_TYPE", "The first argument must be of type string or an instance of Buffer, ArrayBuffer, or Array or an Array-like Object." + received(value));
     }
     static alloc(size, fill, enc) {
+      checkSize(size);
       const b = new Buffer(size);
-      if (fill !== undefined) b.fill(fill, 0, size, enc);
+      if (fill !== undefined && fill !== 0 && size > 0) b.fill(fill, 0, b.length, enc);
       return b;
     }
-    static allocUnsafe(size) { return new Buffer(size); }
+    static allocUnsafe(size) { checkSize(size); return new Buffer(size); }
     static isBuffer(b) { return b instanceof Buffer; }
-    static isEncoding(e) { return ["utf8", "hex", "base64", "base64url", "latin1", "binary", "ascii"].includes(normEnc(e)); }
+    static isEncoding(e) { return typeof e === "string" && e !== "" && ENCODINGS[e.toLowerCase()] !== undefined; }
     static byteLength(v, enc) {
       if (typeof v !== "string") return v.byteLength;
-      return Buffer.from(v, enc).length;
+      const e = normEnc(enc);
+      if (e === "hex") return v.length >>> 1;
+      if (e === "base64" || e === "base64url") {
+        let n = v.length;
+        while (n > 0 && v.charCodeAt(n - 1) === 61) n--;
+        return (n * 3) >>> 2;
+      }
+      if (e === "latin1" || e === "ascii") return v.length;
+      if (e === "utf16le") return v.length * 2;
+      return Buffer.from(v, e).length;
     }
     static concat(list, total) {
       if (total === undefined) total = list.reduce((n, b) => n + b.length, 0);
@@ -161,41 +238,74 @@
     }
     static compare(a, b) { return a.compare(b); }
     toString(enc, start, end) {
+      const e = normEnc(enc);
       start = start === undefined ? 0 : Math.max(0, start | 0);
       end = end === undefined ? this.length : Math.min(this.length, end | 0);
       if (end <= start) return "";
-      const e = normEnc(enc);
-      if (e === "hex") {
-        let s = "";
-        for (let i = start; i < end; i++) s += (this[i] < 16 ? "0" : "") + this[i].toString(16);
-        return s;
+      switch (e) {
+        case "hex": return this.subarray(start, end).toHex();
+        case "base64": return this.subarray(start, end).toBase64();
+        case "base64url": return this.subarray(start, end).toBase64({ alphabet: "base64url", omitPadding: true });
+        case "latin1": return latin1(this, start, end);
+        case "ascii": {
+          if (end - start >= BIG) return hostDecode(this, start, end, "ascii");
+          let s = "";
+          for (let i = start; i < end; i++) s += String.fromCharCode(this[i] & 127);
+          return s;
+        }
+        case "utf16le": return utf16Decode(this, start, end);
+        default: return utf8Decode(this, start, end);
       }
-      if (e === "base64") return b64Encode(this, start, end);
-      if (e === "base64url") return b64Encode(this, start, end).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-      if (e === "latin1" || e === "binary") return latin1(this, start, end);
-      if (e === "ascii") { let s = ""; for (let i = start; i < end; i++) s += String.fromCharCode(this[i] & 127); return s; }
-      return utf8Decode(this, start, end);
     }
     toJSON() { return { type: "Buffer", data: Array.from(this) }; }
     equals(o) { return this.compare(o) === 0; }
     compare(o) {
+      if (this.length >= BIG && o.length >= BIG) { // hex text orders as the bytes do
+        const a = this.toHex(), b = (o instanceof Uint8Array ? o : Buffer.from(o)).toHex();
+        return a === b ? 0 : (a < b ? -1 : 1);
+      }
       const n = Math.min(this.length, o.length);
       for (let i = 0; i < n; i++) if (this[i] !== o[i]) return this[i] < o[i] ? -1 : 1;
       return this.length === o.length ? 0 : (this.length < o.length ? -1 : 1);
     }
-    fill(v, start, end, enc) {
-      if (typeof start === "string") { enc = start; start = 0; end = this.length; }
-      if (typeof v === "string") {
-        const src = Buffer.from(v, enc);
-        start = start || 0; end = end === undefined ? this.length : end;
-        for (let i = start, j = 0; i < end && src.length; i++, j = (j + 1) % src.length) this[i] = src[j];
-        return this;
+    // Node's rules: offsets are integers (offset up to kMaxLength, end up to the length),
+    // numbers are taken & 255, a value that encodes to no bytes is an error, '' fills zeros.
+    fill(value, offset, end, enc) {
+      let bytes = null;
+      if (typeof value === "string") {
+        if (offset === undefined || typeof offset === "string") { enc = offset; offset = 0; end = this.length; }
+        else if (typeof end === "string") { enc = end; end = this.length; }
+        const e = normEnc(enc);
+        if (value.length === 0) value = 0;
+        else bytes = Buffer.from(value, e);
+      } else if (value instanceof Uint8Array) bytes = value;
+      if (offset === undefined) { offset = 0; end = this.length; }
+      else {
+        checkOffset(offset, "offset", K_MAX_LENGTH);
+        end = end === undefined ? this.length : checkOffset(end, "end", this.length);
       }
-      return super.fill(v, start, end);
+      if (bytes !== null && bytes.length === 0) {
+        throw nodeError(TypeError, "ERR_INVALID_ARG_VALUE", "The argument 'value' is invalid. Received " +
+          (typeof value === "string" ? "'" + value + "'" : "<Buffer >"));
+      }
+      if (offset >= end) return this;
+      if (bytes === null) return super.fill(Number(value) & 255, offset, end);
+      if (bytes.length === 1) return super.fill(bytes[0], offset, end);
+      let pos = offset;
+      const first = Math.min(bytes.length, end - pos);
+      this.set(bytes.subarray(0, first), pos);
+      pos += first;
+      while (pos < end) { // double the filled part each round
+        const n = Math.min(pos - offset, end - pos);
+        this.copyWithin(pos, offset, offset + n);
+        pos += n;
+      }
+      return this;
     }
     slice(start, end) { return this.subarray(start, end); }
     write(str, offset, length, enc) {
       if (typeof offset === "string") { enc = offset; offset = 0; length = undefined; }
+      else if (typeof length === "string") { enc = length; length = undefined; }
       offset = offset || 0;
       const src = Buffer.from(str, enc);
       const n = Math.min(src.length, this.length - offset, length === undefined ? Infinity : length);
@@ -341,11 +451,7 @@
   function revive(k, v) {
     if (v !== null && typeof v === "object" && !Array.isArray(v)) {
       if (MH in v) return liveObject(v[MH], v.k, v.v);
-      if (MB in v) {
-        const s = v[MB], b = new Buffer(s.length);
-        for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
-        return b;
-      }
+      if (MB in v) return fromB64(v[MB]);
       if (MD in v) return new Date(v[MD]);
       if (MN in v) return Number(v[MN]);
     }
@@ -369,11 +475,11 @@
   });
   def(U8Proto, function toJSON() {
     if (!encoding) return Object.assign({}, this);
-    return { [MB]: latin1(this, 0, this.length) };
+    return { [MB]: this.toBase64() };
   });
   def(BufProto, function toJSON() {
     if (!encoding) return bufferToJSON.call(this);
-    return { [MB]: latin1(this, 0, this.length) };
+    return { [MB]: this.toBase64() };
   });
   function enc(v) {
     encoding = true;
@@ -442,12 +548,13 @@
     if (tracked.length === 0) return;
     const t = tracked;
     tracked = [];
-    let changed = "";
+    const changed = [];
     for (const [token, obj, json] of t) {
       const now = enc(obj);
-      if (now !== json) changed += (changed ? ",[" : "[") + token + "," + (now === undefined ? "null" : now) + "]";
+      if (now !== json) changed.push("[" + token + "," + (now === undefined ? "null" : now) + "]");
     }
-    if (changed) host("sync", "[" + changed + "]");
+    // joined, not concatenated: a long concatenation is a rope string the host cannot take
+    if (changed.length) host("sync", ["[", changed.join(","), "]"].join(""));
     else HOST("sync", "");
   }
 
@@ -487,7 +594,12 @@
   // ------------------------------------------------------------ errors
   function errorInfo(err) {
     if (err !== null && typeof err === "object" && "stack" in err && typeof err.message === "string") {
-      return { kind: "error", name: err.name, message: err.message, stack: String(err.stack || "") };
+      const info = { kind: "error", name: err.name, message: err.message, stack: String(err.stack || "") };
+      if (typeof err.code === "string") info.code = err.code; // Node-RED passes it to msg.error.code
+      if (err.toString !== errorToString) { // Node's own errors read "TypeError [ERR_X]: ..."
+        try { info.text = String(err); } catch (e) { /* keep name: message */ }
+      }
+      return info;
     }
     if (typeof err === "string") return { kind: "string", message: err };
     if (err === null) return { kind: "null", message: "null" }; // QuickJS throws null when out of memory
@@ -843,9 +955,30 @@
   };
   G.__nr_flush = function () { flush(); return 0; };
 
+  // ------------------------------------------------------------ crypto (Node's webcrypto subset)
+  // Random bytes come from the host's CSPRNG (Python's secrets); Math.random is not one.
+  function domError(name, message) { const e = new Error(message); e.name = name; return e; }
+  function randomBytes(n) { return Uint8Array.fromBase64(hostOk(HOST("rand", String(n)))); }
+  const INT_ARRAYS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, BigInt64Array, BigUint64Array];
+  const crypto = {
+    getRandomValues(arr) {
+      if (!INT_ARRAYS.some((C) => arr instanceof C)) throw domError("TypeMismatchError", "The data argument must be an integer-type TypedArray");
+      if (arr.byteLength > 65536) throw domError("QuotaExceededError", "The requested length exceeds 65,536 bytes");
+      if (arr.byteLength) new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength).set(randomBytes(arr.byteLength));
+      return arr;
+    },
+    randomUUID() {
+      const b = randomBytes(16);
+      b[6] = (b[6] & 0x0f) | 0x40; // version 4
+      b[8] = (b[8] & 0x3f) | 0x80; // variant 10
+      const h = b.toHex();
+      return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+    },
+  };
+
   // ------------------------------------------------------------ the sandbox's globals
   const globals = {
-    Buffer, RED, context, flow: flowCtx, global: globalCtx, env, console,
+    Buffer, RED, context, flow: flowCtx, global: globalCtx, env, console, crypto,
     setTimeout, clearTimeout: clearTimer, setInterval, clearInterval: clearTimer,
     setImmediate: (fn, ...args) => addTimer(fn, 0, args, false), clearImmediate: clearTimer,
   };
