@@ -228,6 +228,20 @@ async def test_context_write_back_keeps_python_types_and_identity():
         assert flow_ctx.get("a") == {"x": "changed"} and flow_ctx.get("b") == {"y": 1.5}
 
 
+async def test_large_context_write_back_reaches_python():
+    # Two changed objects, one holding a long concatenated (rope) string: the write-back
+    # text must reach the host (the quickjs wheel cannot convert rope strings).
+    code = "const a = flow.get('a'), b = flow.get('b'); a.s = 'x'.repeat(100000) + 'y'; b.n = 2; return msg;"
+    async with FlowTestHarness([fn(code), SINK]) as h:
+        flow_ctx = h.node("n1").node.context().flow
+        flow_ctx.set("a", {"s": ""})
+        flow_ctx.set("b", {"n": 1})
+        h.node("n1").receive({})
+        await h.node("n2").next_input()
+        assert h.node("n1").errors == []
+        assert flow_ctx.get("a")["s"] == "x" * 100000 + "y" and flow_ctx.get("b") == {"n": 2}
+
+
 # ----------------------------------------------------------------- timers
 async def test_set_timeout_and_interval():
     code = (
