@@ -227,3 +227,77 @@ async def test_streamable_http_protocol_rules():
                 assert r.status in (200, 204)
             async with s.post(url, json={"jsonrpc": "2.0", "id": 4, "method": "ping"}, headers=headers) as r:
                 assert r.status == 404
+
+
+# ----- bounded work: large calls and failing tools answer with JSON-RPC errors -------------------
+
+BIG_TEXT = "ab cd\n" * 700_000  # 4.2 MB of arguments
+LONG_TEXT = "w " * 60_000  # within the message limit, over the tool's 100,000 characters
+
+
+async def test_sse_large_calls_get_json_rpc_errors_and_the_server_keeps_serving(sse_server):
+    base = sse_server.base_url
+    async with aiohttp.ClientSession() as s:
+        resp, endpoint = await _open_stream(s, base + "/sse")
+        url = base + endpoint
+        call = {"jsonrpc": "2.0", "id": 5, "method": "tools/call"}
+        big = {**call, "params": {"name": "word_count", "arguments": {"text": BIG_TEXT}}}
+        async with s.post(url, json=big) as r:
+            assert r.status == 413
+            assert (await r.json())["error"]["code"] == -32600
+    # a real client on its own session: the long text is refused by the tool's limit, add still works
+    async with sse_client(sse_server.url("/sse"), timeout=10, sse_read_timeout=30) as (read, write):
+        async with ClientSession(read, write) as session:
+            await asyncio.wait_for(session.initialize(), 30)
+            with pytest.raises(McpError) as info:
+                await asyncio.wait_for(session.call_tool("word_count", {"text": LONG_TEXT}), 30)
+            assert info.value.error.code == -32602
+            assert "100000" in info.value.error.message
+            tools = {t["name"]: t for t in dump(await session.list_tools())["tools"]}
+            assert tools["word_count"]["inputSchema"]["properties"]["text"]["maxLength"] == 100000
+            result = dump(await asyncio.wait_for(session.call_tool("add", {"a": 1, "b": 2}), 30))
+            assert text_of(result) == "3"
+
+
+def _with_failing_add(tmp_path: Path, flow_file: str) -> Path:
+    """A copy of an MCP flow whose `add` tool throws."""
+    import yaml
+
+    document = yaml.safe_load((FLOWS / flow_file).read_text())
+    for node in document["flows"][0]["nodes"]:
+        if node["id"] == "tool-add":
+            node["func"] = 'throw new Error("add is broken");'
+    copy = tmp_path / flow_file
+    copy.write_text(yaml.safe_dump(document, sort_keys=False))
+    return copy
+
+
+async def test_sse_a_tool_that_throws_answers_a_json_rpc_error(tmp_path):
+    async with FlowProcess([_with_failing_add(tmp_path, "mcp-server.yaml")]) as proc:
+        async with sse_client(proc.url("/sse"), timeout=10, sse_read_timeout=30) as (read, write):
+            async with ClientSession(read, write) as session:
+                await asyncio.wait_for(session.initialize(), 30)
+                with pytest.raises(McpError) as info:
+                    await asyncio.wait_for(session.call_tool("add", {"a": 1, "b": 2}), 30)
+                assert info.value.error.code == -32603
+                assert "add is broken" in info.value.error.message
+
+
+async def test_streamable_large_calls_and_failing_tools_get_json_rpc_errors(tmp_path):
+    async with FlowProcess([_with_failing_add(tmp_path, "mcp-streamable.yaml")]) as proc:
+        url = proc.url("/mcp")
+        async with aiohttp.ClientSession() as s:
+            big = {"jsonrpc": "2.0", "id": 9, "method": "tools/call"}
+            big["params"] = {"name": "word_count", "arguments": {"text": BIG_TEXT}}
+            async with s.post(url, json=big, headers={"Accept": "application/json"}) as r:
+                assert r.status == 413
+                assert (await r.json())["error"]["code"] == -32600
+        async with streamable_client(url) as streams:
+            async with ClientSession(streams[0], streams[1]) as session:
+                await asyncio.wait_for(session.initialize(), 30)
+                with pytest.raises(McpError) as info:
+                    await asyncio.wait_for(session.call_tool("word_count", {"text": LONG_TEXT}), 30)
+                assert info.value.error.code == -32602
+                with pytest.raises(McpError) as info:
+                    await asyncio.wait_for(session.call_tool("add", {"a": 1, "b": 2}), 30)
+                assert info.value.error.code == -32603
