@@ -4,6 +4,7 @@ Known keys (all optional):
   uiPort (1880), uiHost ("127.0.0.1"), httpNodeRoot ("/"), userDir (~/.flowrt),
   contextStorage, functionGlobalContext, logLevel ("info"), nodesDir (list of dirs),
   nodeCloseTimeout (seconds, 15), functionTimeout, httpNodeCors, httpMaxBodySize,
+  httpNodeResponseTimeout (ms, 120000), logMaxLength (characters, 10000),
   allowUnknown, env (extra env values visible to flows), httpServer (start one: true),
   and the node-specific ones listed in docs/settings.md.
 """
