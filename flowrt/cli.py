@@ -17,7 +17,7 @@ EXIT_OK = 0
 EXIT_INVALID = 2
 #: A second Ctrl-C (or SIGTERM) while stopping ends the process at once with this status.
 EXIT_INTERRUPTED = 130
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # as Node-RED's red.js
 
 DESCRIPTION = """\
 Run Node-RED flows (JSON exports or flowrt YAML) without Node.js.

@@ -126,3 +126,34 @@ async def test_a_second_sigint_while_stopping_exits_at_once_quietly_with_130(tmp
     assert "Traceback" not in proc.output
     assert "KeyboardInterrupt" not in proc.output
     assert "exiting at once" in proc.output
+
+
+async def test_sigterm_closes_open_sse_streams_and_exits_0(tmp_path):
+    nodes = [
+        {"id": "t", "type": "tab"},
+        {"id": "in", "type": "http in", "z": "t", "url": "/sse", "method": "get", "wires": [["s"]]},
+        {"id": "s", "type": "sse-session", "z": "t", "wires": [[], []]},
+    ]
+    flow = tmp_path / "sse.json"
+    flow.write_text(json.dumps(nodes))
+    proc = await FlowProcess([flow]).start()
+    async with aiohttp.ClientSession() as session:
+        streams = [await session.get(proc.url("/sse")) for _ in range(3)]
+        for stream in streams:
+            assert stream.status == 200
+            assert (await asyncio.wait_for(stream.content.readline(), WATCHDOG)).startswith(b"event:")
+        proc.process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(WATCHDOG):
+            for stream in streams:
+                while await stream.content.readline():  # read to the end of the stream
+                    pass
+            await proc.process.wait()
+    assert await proc.stop() == 0, proc.output
+    assert "Traceback" not in proc.output
+
+
+async def test_sighup_stops_as_sigterm_does(tmp_path):
+    flow = _http_flow(tmp_path, ANSWER_WHEN_STOPPING, "python-function")
+    proc = await FlowProcess([flow]).start()
+    answer, body, status = await _request_then_signal(proc, signal.SIGHUP)
+    assert (answer, body, status) == (200, "late answer", 0), proc.output
