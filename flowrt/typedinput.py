@@ -36,6 +36,7 @@ __all__ = [
     "JsonataError",
     "PreparedJsonata",
     "TypedInputError",
+    "compile_jsonata",
     "evaluate_jsonata",
     "evaluate_node_property",
     "format_moment",
@@ -222,8 +223,9 @@ class PreparedJsonata:
         return f"PreparedJsonata({self.expression!r})"
 
 
-@functools.lru_cache(maxsize=1024)
-def _compile(expression: str) -> PreparedJsonata:
+def compile_jsonata(expression: str) -> PreparedJsonata:
+    """A fresh compiled expression, not shared with other users of the same text (for a node that
+    assigns variables into it, as switch does $I/$N). Raises :class:`JsonataError`."""
     previous = getattr(Jsonata.CURRENT, "jsonata", None)
     try:
         # jsonata-python 0.7.1's tokenizer reads past the end after a closing "*/" (IndexError on
@@ -240,6 +242,9 @@ def _compile(expression: str) -> PreparedJsonata:
     compiled.set_validate_input(False)
     compiled.set_output_convert_nulls(False)  # evaluate_jsonata tells "no result" from null
     return PreparedJsonata(expression, compiled, bool(_LEGACY_RE.search(expression)))
+
+
+_compile = functools.lru_cache(maxsize=1024)(compile_jsonata)
 
 
 def prepare_jsonata(expression: str) -> PreparedJsonata:

@@ -936,3 +936,28 @@ async def test_set_undefined_below_a_missing_parent_warns_as_node_red():
         out = await h.node("h1").next_input()
         assert "missing" not in out
         assert "missing.x" in (await h.node("c1").next_log("warn")).text
+
+
+@pytest.mark.parametrize(
+    "frm,fromt,payload,expected",
+    [
+        ("b", "str", "abc", "aundefinedc"),  # String.replace(/b/g, undefined) writes "undefined"
+        ("abc", "str", "abc", None),  # an exact match sets undefined: the property is deleted
+        ("5", "num", 5, None),
+    ],
+)
+async def test_change_to_undefined_value(frm, fromt, payload, expected):
+    rule = {
+        "t": "change",
+        "p": "payload",
+        "pt": "msg",
+        "from": frm,
+        "fromt": fromt,
+        "to": "nothing",
+        "tot": "msg",
+    }
+    out, _ = await run(change([rule]), {"payload": payload})
+    if expected is None:
+        assert "payload" not in out
+    else:
+        assert out["payload"] == expected

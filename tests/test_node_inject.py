@@ -314,6 +314,19 @@ async def test_unknown_value_type_injects_the_value_as_it_is(vt):
     assert msg["n"] == 5
 
 
+async def test_undefined_values_leave_the_property_out():
+    # setMessageProperty(msg, p, undefined, true): JSONata with no result, a missing context key
+    props = [
+        {"p": "payload", "v": "$.nothing", "vt": "jsonata"},
+        {"p": "a.b", "v": "nothing", "vt": "flow"},
+        {"p": "n", "v": "null", "vt": "jsonata"},
+    ]
+    msg = await inject_once([TAB, inject(props=props), HELPER])
+    assert "payload" not in msg
+    assert msg["a"] == {}
+    assert msg["n"] is None
+
+
 async def test_legacy_payload_without_type_is_a_string():
     msg = await inject_once([TAB, inject(payload="payload", topic="t"), HELPER])
     assert msg["payload"] == "payload"

@@ -366,6 +366,7 @@ SEQ = [
     ("slice repair", {"t": "index", "v": 1, "v2": 3}, True, True, [1, 2, 3]),
     ("$I", {"t": "jsonata_exp", "v": "$I % 2 = 1", "vt": "jsonata"}, True, True, [1, 3]),
     ("$N", {"t": "jsonata_exp", "v": "payload >= $N-2", "vt": "jsonata"}, True, True, [3, 4]),
+    ("comment", {"t": "jsonata_exp", "v": "$I % 2 = 1 /* odd */", "vt": "jsonata"}, True, True, [1, 3]),
 ]
 
 
@@ -479,3 +480,17 @@ async def test_empty_rules():
     got, h = await run_many(node, [{"payload": 1}])
     assert got == []
     assert not [r for r in h.logs if r.node_id == "s1"]
+
+
+@pytest.mark.parametrize(
+    "expression,kind,matches",
+    [
+        ("$.nothing", "undefined", True),  # JSONata with no result is undefined, as in Node-RED
+        ("$.nothing", "null", False),
+        ("null", "null", True),
+        ("null", "undefined", False),
+    ],
+)
+async def test_jsonata_property_undefined_is_not_null(expression, kind, matches):
+    node = switch([{"t": "istype", "v": kind, "vt": kind}], property=expression, propertyType="jsonata")
+    await check(node, matches, 1)

@@ -16,7 +16,9 @@ from typing import Any
 from flowrt import Node, NodeConfigError, register_type
 from flowrt.clock import monotonic, wall_time
 from flowrt.cron import CronError, CronSchedule, parse_cron
-from flowrt.propertypath import set_message_property
+from flowrt.jsvalues import UNDEFINED
+from flowrt.propertypath import delete_message_property, set_message_property
+from flowrt.typedinput import evaluate_jsonata
 
 MAX_REPEAT = 2147483  # seconds: the largest interval a JavaScript timer can hold
 
@@ -182,7 +184,7 @@ class InjectNode(Node):
                 if not value:
                     continue
                 try:
-                    result = self.evaluate(value, "jsonata", msg)
+                    result = evaluate_jsonata(value, msg, self, undefined=UNDEFINED)
                 except Exception as err:
                     errors.append(f"Invalid JSONata expression: {err}")
                     continue
@@ -192,8 +194,15 @@ class InjectNode(Node):
                 except Exception as err:
                     errors.append(str(err) or type(err).__name__)
                     continue
+                if result is None and value_type in ("flow", "global"):
+                    result = UNDEFINED  # a missing context key
             try:
-                set_message_property(msg, path, result, True)
+                if result is UNDEFINED:
+                    # setMessageProperty(msg, p, undefined, true): parents made, the property deleted
+                    set_message_property(msg, path, None, True)
+                    delete_message_property(msg, path)
+                else:
+                    set_message_property(msg, path, result, True)
             except Exception as err:
                 errors.append(str(err))
         if errors:

@@ -14,7 +14,7 @@ from typing import Any
 from flowrt import Node, NodeConfigError, register_type
 from flowrt.context import parse_context_store
 from flowrt.jsregex import is_regex, js_regex, js_replacer
-from flowrt.jsvalues import js_number, js_typeof
+from flowrt.jsvalues import UNDEFINED, js_number, js_typeof
 from flowrt.jsvalues import js_string as js_str
 from flowrt.message import clone_value
 from flowrt.propertypath import (
@@ -42,7 +42,7 @@ class _Drop(Exception):
 _NOTHING = object()
 
 #: JavaScript ``undefined`` as a rule's value: setting it deletes the target (None is null).
-_UNDEFINED = object()
+_UNDEFINED = UNDEFINED
 
 
 def _message_value(msg: dict, expr: str) -> Any:
@@ -379,11 +379,7 @@ class ChangeNode(Node):
 
     def _compile_change(self, rule: dict) -> Callable[[dict], None]:
         pt, prop = rule["pt"], js_str(rule["p"])
-        get_value = self._to_getter(rule)
-
-        def get_to(msg: dict) -> Any:
-            value = get_value(msg)
-            return None if value is _UNDEFINED else value
+        get_to = self._to_getter(rule)  # undefined stays undefined: String.replace writes "undefined"
 
         to_bool = rule["tot"] == "bool"
 
@@ -428,7 +424,10 @@ class ChangeNode(Node):
                 new = changed(current, msg)
                 if new is not _NOTHING:
                     try:
-                        set_message_property(msg, prop, new)
+                        if new is _UNDEFINED:
+                            delete_message_property(msg, prop)
+                        else:
+                            set_message_property(msg, prop, new)
                     except PropertyPathError:
                         pass
 
@@ -444,7 +443,7 @@ class ChangeNode(Node):
                 raise _Drop from err
             new = changed(current, msg)
             if new is not _NOTHING:
-                self._set_context(pt, prop, new, msg)
+                self._set_context(pt, prop, None if new is _UNDEFINED else new, msg)
 
         return change_ctx
 

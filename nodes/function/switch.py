@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.jsregex import js_regex, jsonata_regex_engine
+from flowrt.jsregex import js_regex
 from flowrt.jsvalues import UNDEFINED, is_nan, js_gt, js_gte, js_lt, js_lte, js_number, js_typeof, loose_eq
 from flowrt.jsvalues import js_string as js_str
 from flowrt.message import clone_message, generate_id
@@ -222,14 +222,9 @@ class SwitchNode(Node):
             except JsonataError as err:
                 raise NodeConfigError(f"invalid JSONata expression: {err}") from err
             if is_exp:
-                # a private compiled copy: $I and $N are assigned into it per message
-                from jsonata import Jsonata
+                from flowrt.typedinput import compile_jsonata
 
-                from flowrt.typedinput import PreparedJsonata
-
-                compiled = Jsonata(prepared.expression, jsonata_regex_engine)
-                compiled.set_validate_input(False)
-                prepared = PreparedJsonata(prepared.expression, compiled, prepared.legacy)
+                prepared = compile_jsonata(prepared.expression)  # private: $I and $N are assigned into it
             return (_JSONATA, prepared)
         if vt == "json":
             return (_STATIC, "json")
@@ -264,7 +259,7 @@ class SwitchNode(Node):
                 return UNDEFINED
         if pt == "jsonata":
             try:
-                return evaluate_jsonata(self.property_expr, msg, self)
+                return evaluate_jsonata(self.property_expr, msg, self, undefined=UNDEFINED)
             except Exception as err:
                 raise SwitchError(f"invalid JSONata expression: {err}") from err
         try:
@@ -287,7 +282,7 @@ class SwitchNode(Node):
                 data.jsonata.assign("I", parts.get("index"))
                 data.jsonata.assign("N", parts.get("count"))
             try:
-                return evaluate_jsonata(data, msg, self)
+                return evaluate_jsonata(data, msg, self, undefined=UNDEFINED)
             except Exception as err:
                 raise SwitchError(f"invalid JSONata expression: {err}") from err
         try:
