@@ -456,7 +456,10 @@ class JSSandbox(Borrower):
         kind = _kind(obj)
         out: dict[str, Any] = {MARK + "h": token, "k": kind}
         if kind == "req":
-            out["v"] = {f: getattr(obj, f) for f in _REQ_FIELDS if hasattr(obj, f)}
+            out["v"] = fields = {f: getattr(obj, f) for f in _REQ_FIELDS if hasattr(obj, f)}
+            files = getattr(obj, "files", None)
+            if files is not None:  # http in with upload: multer's list (buffer is a Buffer in JS)
+                fields["files"] = files
         return out
 
     def _release(self, token: str) -> None:

@@ -897,3 +897,53 @@ async def test_live_response_js_to_python_function_to_js():
         assert out["res"]["_res"] is res and out["req"] is req and out["seen"] is True
     assert res.chunks == [b"ok GET"] and res.getHeader("x-a") == "1"
     assert live_count() == 0
+
+
+# ----------------------------------------------------------------- msg.req.files (http in, upload)
+async def test_uploaded_files_are_visible_to_js_with_multers_shape():
+    import aiohttp
+
+    code = (
+        "const f = msg.req.files[0];"
+        "msg.payload = {n: msg.req.files.length, fieldname: f.fieldname, originalname: f.originalname,"
+        " encoding: f.encoding, mimetype: f.mimetype, size: f.size, isBuffer: Buffer.isBuffer(f.buffer),"
+        " hex: f.buffer.toString('hex'), title: msg.req.body.title};"
+        "return msg;"
+    )
+    flow = [
+        {"id": "in", "type": "http in", "url": "/up", "method": "post", "upload": True, "wires": [["n1"]]},
+        fn(code, wires=[["n2", "out"]]),
+        SINK,
+        {"id": "out", "type": "http response", "wires": []},
+        {"id": "get", "type": "http in", "url": "/plain", "method": "post", "wires": [["f2"]]},
+        {
+            "id": "f2",
+            "type": "function",
+            "func": "msg.payload = typeof msg.req.files; return msg;",
+            "wires": [["n3", "out"]],
+        },
+        SINK3,
+    ]
+    async with FlowTestHarness(flow) as h:
+        form = aiohttp.FormData()
+        form.add_field("title", "hello")
+        form.add_field("file", b"abc\x00\xff", filename="a.bin", content_type="application/x-thing")
+        async with aiohttp.ClientSession() as session:
+            async with session.post(h.url("/up"), data=form) as resp:
+                assert resp.status == 200
+            async with session.post(h.url("/plain"), data=b"x") as resp:
+                assert resp.status == 200
+        out = await h.node("n2").next_input()
+        plain = await h.node("n3").next_input()
+    assert out["payload"] == {
+        "n": 1,
+        "fieldname": "file",
+        "originalname": "a.bin",
+        "encoding": "7bit",
+        "mimetype": "application/x-thing",
+        "size": 5,
+        "isBuffer": True,
+        "hex": "616263" + "00ff",
+        "title": "hello",
+    }
+    assert plain["payload"] == "undefined"  # as Express without multer
