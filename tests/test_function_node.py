@@ -928,7 +928,7 @@ async def test_uploaded_files_are_visible_to_js_with_multers_shape():
         form = aiohttp.FormData()
         form.add_field("title", "hello")
         form.add_field("file", b"abc\x00\xff", filename="a.bin", content_type="application/x-thing")
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
             async with session.post(h.url("/up"), data=form) as resp:
                 assert resp.status == 200
             async with session.post(h.url("/plain"), data=b"x") as resp:
