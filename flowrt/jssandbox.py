@@ -266,8 +266,9 @@ class JSMessage:
     catch nodes, the test harness) calls `decoded()`, which decodes once.
 
     `text` is what the sandbox's JSON encoder produced for one message object and
-    never holds a live-object handle: handles are only valid while the sending
-    sandbox holds them, so text containing `HANDLE_MARK` is decoded at once instead.
+    never holds a live-object handle: a handle resolves only in the sandbox that
+    was given the object, so text containing `HANDLE_MARK` is decoded at once, by
+    the sending sandbox, instead.
     """
 
     __slots__ = ("text", "_msg")
