@@ -219,3 +219,10 @@ async def test_exec_max_buffer_setting_kills_an_endless_command(stream, command)
         }
         port = "n2" if stream == "stdout" else "n3"
         assert h.node(port).received[-1]["payload"] == "y\n" * 500
+
+
+# Number(n.timer || 0); NaN or a negative timeout fires at once in Node-RED (setTimeout), killing the command
+@pytest.mark.parametrize("timer,expected", [("0x2", 2.0), (" 1.5 ", 1.5), ("1_0", 0.001), ("-1", -1.0)])
+async def test_timer_is_read_as_javascript_number(timer, expected):
+    async with FlowTestHarness(flow_of(command="true", timer=timer)) as h:
+        assert h.node("n1").node.timer == expected

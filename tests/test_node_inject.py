@@ -327,6 +327,12 @@ async def test_undefined_values_leave_the_property_out():
     assert msg["n"] is None
 
 
+@pytest.mark.parametrize("repeat,expected", [("0x2", 2.0), (" 3 ", 3.0), ("1_0", None), ("inf", None)])
+async def test_repeat_is_read_as_javascript_number(repeat, expected):
+    async with FlowTestHarness([TAB, inject(repeat=repeat), HELPER]) as h:
+        assert h.node("n1").node.repeat == expected
+
+
 async def test_legacy_payload_without_type_is_a_string():
     msg = await inject_once([TAB, inject(payload="payload", topic="t"), HELPER])
     assert msg["payload"] == "payload"

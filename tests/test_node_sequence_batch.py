@@ -73,6 +73,17 @@ async def test_overlap_not_smaller_than_count_refuses_to_start():
         assert h.runtime.get_node("n1") is None
 
 
+async def test_count_setting_is_read_as_javascript_number():
+    # 19-batch.js: Number(n.count || 1); " 0x2 " is 2 in JavaScript (Python's float() refuses it)
+    await run_count({"count": " 0x2 "}, [[0, 1], [2, 3], [4, 5]])
+
+
+@pytest.mark.parametrize("count", ["1_000", "2e", "Infinity"])
+async def test_count_that_is_not_a_javascript_number_refuses_to_start(count):
+    async with FlowTestHarness(flow(mode="count", count=count)) as h:
+        assert h.runtime.get_node("n1") is None
+
+
 @pytest.mark.parametrize("mode", ["count", "interval"])
 async def test_too_many_pending(mode):
     async with FlowTestHarness(

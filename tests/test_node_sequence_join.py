@@ -59,6 +59,14 @@ async def test_join_array_after_count():
     assert out["payload"] == [1, True, {"a": 1}]
 
 
+async def test_join_count_setting_is_read_as_javascript_number():
+    # 17-split.js: Number(n.count || 0); "0x2" is 2 in JavaScript (Python's float() refuses it)
+    first, second = await run(
+        [{"payload": i} for i in range(4)], n=2, count="0x2", mode="custom", build="array"
+    )
+    assert first["payload"] == [0, 1] and second["payload"] == [2, 3]
+
+
 async def test_join_array_ignores_parts_index_in_manual_mode():
     msgs = [
         {"payload": 1, "parts": {"index": 3}},

@@ -16,7 +16,7 @@ from typing import Any
 from flowrt import Node, NodeConfigError, register_type
 from flowrt.clock import monotonic, wall_time
 from flowrt.cron import CronError, CronSchedule, parse_cron
-from flowrt.jsvalues import UNDEFINED
+from flowrt.jsvalues import UNDEFINED, is_nan, js_number
 from flowrt.propertypath import delete_message_property, set_message_property
 from flowrt.typedinput import evaluate_jsonata
 
@@ -35,14 +35,10 @@ def _number(value: Any) -> float | None:
         return None
     if isinstance(value, (int, float)):
         return None if math.isnan(value) else float(value)
-    text = str(value).strip()
-    if not text:
+    if not str(value).strip():
         return None
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return None if math.isnan(number) else number
+    number = js_number(value)  # JavaScript's Number(): "0x10" is 16, "1_000" is NaN
+    return None if is_nan(number) else float(number)
 
 
 def normalise_props(config: dict) -> list[dict]:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node, register_type
+from flowrt.jsvalues import is_nan, js_number
 from flowrt.jsvalues import js_string as js_str
 from flowrt.message import clone_message
 from flowrt.propertypath import get_message_property
@@ -64,10 +65,14 @@ class ExecNode(Node):
         self.addpay = addpay
         self.append = js_str(n.get("append") or "").strip()
         self.use_spawn = js_str(n.get("useSpawn")) == "true"
-        try:
-            self.timer = float(n.get("timer") or 0)
-        except (TypeError, ValueError):
-            self.timer = 0.0
+        timer = js_number(n.get("timer") or 0)  # Number(n.timer || 0), seconds
+        if is_nan(timer):
+            # Node-RED's setTimeout(cleanup, NaN) fires at once: every command is killed straight away
+            self.warn(
+                f"timeout {n.get('timer')!r} is not a number: commands are killed at once, as in Node-RED"
+            )
+            timer = 0.001
+        self.timer = float(timer)
         self.oldrc = js_str(n.get("oldrc") or False) != "false"
         self.max_buffer = self.settings.get("execMaxBufferSize") or 10_000_000
         self.active: dict[int, asyncio.subprocess.Process] = {}

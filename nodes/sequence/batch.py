@@ -18,9 +18,18 @@ from __future__ import annotations
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
+from flowrt.jsvalues import is_nan, js_number
 from flowrt.message import clone_message, generate_id
 
 TOO_MANY = "too many pending messages"
+
+
+def _config_number(value: object, name: str) -> float:
+    """Number(value) as Node-RED reads the setting ("0x10" is 16); NaN or infinite is a clear error."""
+    number = js_number(value)
+    if is_nan(number) or number in (float("inf"), float("-inf")):
+        raise ValueError(f"invalid {name}: {value!r}")
+    return number
 
 
 @register_type("batch")
@@ -48,12 +57,12 @@ class BatchNode(Node):
         self._timer = None
         try:
             if self.mode == "count":
-                self.count = int(float(cfg.get("count") or 1))
-                self.overlap = int(float(cfg.get("overlap") or 0))
+                self.count = int(_config_number(cfg.get("count") or 1, "count"))
+                self.overlap = int(_config_number(cfg.get("overlap") or 0, "overlap"))
                 if self.count <= self.overlap:
                     raise NodeConfigError("Invalid count and overlap: overlap must be smaller than count")
             elif self.mode == "interval":
-                self.interval = float(cfg.get("interval") or 0)
+                self.interval = float(_config_number(cfg.get("interval") or 0, "interval"))
                 self.allow_empty = cfg.get("allowEmptySequence") in (True, "true")
                 self._schedule()
             elif self.mode == "concat":

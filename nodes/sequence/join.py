@@ -23,8 +23,8 @@ import math
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
+from flowrt.jsvalues import is_nan, js_gt, js_number, js_typeof
 from flowrt.jsvalues import js_join_item as js_to_string
-from flowrt.jsvalues import js_typeof
 from flowrt.message import clone_message
 from flowrt.node import error_text
 from flowrt.propertypath import (
@@ -56,11 +56,7 @@ def _is_number(value: Any) -> bool:
     if isinstance(value, (int, float)):
         return not math.isnan(value)
     if isinstance(value, str):
-        try:
-            float(value.strip() or "0")
-            return True
-        except ValueError:
-            return False
+        return not is_nan(js_number(value))
     return value is None and False
 
 
@@ -130,8 +126,9 @@ class JoinNode(Node):
             self.property = "payload"
         self.key = cfg.get("key") or "topic"
         try:
-            self.timer = 0.0 if self.mode == "auto" else float(cfg.get("timeout") or 0)
-            self.count = float(cfg.get("count") or 0)
+            # Number(n.timeout || 0), Number(n.count || 0): "0x10" is 16, "1_000" NaN (an error here)
+            self.timer = 0.0 if self.mode == "auto" else float(_config_number(cfg.get("timeout") or 0))
+            self.count = float(_config_number(cfg.get("count") or 0))
         except (TypeError, ValueError) as err:
             raise NodeConfigError(f"Invalid join timeout or count: {err}") from err
         if math.isnan(self.timer):
@@ -467,10 +464,14 @@ class JoinNode(Node):
 
 
 def _len_gt_one(value: Any) -> bool:
-    try:
-        return float(value) > 1
-    except (TypeError, ValueError):
-        return False
+    return js_gt(value, 1)  # JavaScript's value > 1
+
+
+def _config_number(value: Any) -> int | float:
+    number = js_number(value)
+    if is_nan(number):
+        raise ValueError(f"not a number: {value!r}")
+    return number
 
 
 def _present(msg: dict, prop: str) -> bool:
