@@ -241,6 +241,22 @@ def ensure_string(value: Any) -> str:
     return js_string(value)
 
 
+def js_length(text: str) -> int:
+    """A string's JavaScript .length: UTF-16 code units, so an emoji counts 2."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def js_truncate(text: str, max_length: int) -> str:
+    """text.substring(0, max_length) + "..." when text is longer than max_length UTF-16 units,
+    as Node-RED's debug node cuts strings (a surrogate pair cut in half is dropped)."""
+    if js_length(text) <= max_length:
+        return text
+    units = text.encode("utf-16-le", "surrogatepass")[: 2 * max_length]
+    return units.decode("utf-16-le", "ignore") + "..."
+
+
 def js_join_item(value: Any) -> str:
     """One item as Array.prototype.join writes it: String(value), but "" for null/undefined."""
     return "" if value is None or value is UNDEFINED else js_string(value)

@@ -197,6 +197,19 @@ async def test_truncate_long_message(sidebar):
     assert sidebar[0]["format"] == "string[1001]"
 
 
+async def test_string_length_counts_utf16_units(sidebar):
+    # JavaScript's .length: an emoji outside the BMP is two code units (Node-RED: "string[2]").
+    await publish([{"id": "n1", "type": "debug"}], {"payload": "\U0001f600"}, sidebar)
+    assert sidebar[0]["format"] == "string[2]"
+    assert sidebar[0]["msg"] == "\U0001f600"
+
+
+async def test_truncate_counts_utf16_units(sidebar):
+    await publish([{"id": "n1", "type": "debug"}], {"payload": "\U0001f600" * 600}, sidebar)
+    assert sidebar[0]["format"] == "string[1200]"
+    assert sidebar[0]["msg"] == "\U0001f600" * 500 + "..."
+
+
 async def test_truncate_long_string_in_object(sidebar):
     await publish([{"id": "n1", "type": "debug"}], {"payload": {"foo": "X" * 1001}}, sidebar)
     assert sidebar[0]["msg"] == '{"foo":"' + "X" * 1000 + '..."}'

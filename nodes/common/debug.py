@@ -20,7 +20,7 @@ from typing import Any
 
 from flowrt import Node, register_type
 from flowrt.jsregex import is_regex
-from flowrt.jsvalues import UNDEFINED, JSRegExp
+from flowrt.jsvalues import UNDEFINED, JSRegExp, js_length, js_truncate
 from flowrt.jsvalues import js_number_text as _js_number
 from flowrt.propertypath import PropertyPathError, get_property_or_undefined
 
@@ -53,7 +53,7 @@ def _to_jsonable(value: Any, max_length: int, ancestors: list, path: str, key: s
             return {"__enc__": True, "type": "number", "data": _js_number(value)}
         return value
     if isinstance(value, str):
-        return value[:max_length] + "..." if len(value) > max_length else value
+        return js_truncate(value, max_length)
     if isinstance(value, BaseException):
         return _error_data(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -91,7 +91,7 @@ def _to_jsonable(value: Any, max_length: int, ancestors: list, path: str, key: s
         text = str(value)
     except Exception:
         text = f"[{type(value).__name__}]"
-    return text[:max_length] + "..." if len(text) > max_length else text
+    return js_truncate(text, max_length)
 
 
 def _regexp_text(pattern: Any) -> str:
@@ -124,8 +124,7 @@ def encode_value(value: Any, max_length: int = 1000) -> tuple[str, str]:
         if isinstance(value, (int, float)):
             return "number", _js_number(value)
         if isinstance(value, str):
-            text = value[:max_length] + "..." if len(value) > max_length else value
-            return f"string[{len(value)}]", text
+            return f"string[{js_length(value)}]", js_truncate(value, max_length)
         if isinstance(value, (list, tuple)):
             return f"array[{len(value)}]", _stringify(value, max_length)
         if isinstance(value, (set, frozenset)):

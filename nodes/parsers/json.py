@@ -93,7 +93,7 @@ class JSONNode(Node):
         errors = ajv_errors(self._validator, value)
         if errors:
             msg["schemaError"] = errors
-            done(f"JSON Schema validation failed: {_errors_text(errors)}")
+            done(f"JSON Schema error: {_errors_text(errors)}")
             return False
         msg.pop("schema", None)
         return True
