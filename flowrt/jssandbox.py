@@ -215,17 +215,20 @@ def _make_hook(live: dict[str, Any]) -> Callable[[dict], Any]:
             if key[:1] == MARK:
                 tag = key[1:]
                 value = d[key]
-                if tag == "b":
-                    return _b64decode(value)
-                if tag == "d":
-                    return _dt.datetime.fromtimestamp(value / 1000, _dt.UTC)
                 if tag == "h":
                     obj = live.get(value) if type(value) is str else None
                     if obj is None:
                         raise ForeignHandle()
                     return obj
-                if tag == "n":
-                    return float(value)
+                try:  # a made-up marker with a bad value stays a plain object
+                    if tag == "b":
+                        return _b64decode(value, validate=True)
+                    if tag == "d":
+                        return _dt.datetime.fromtimestamp(value / 1000, _dt.UTC)
+                    if tag == "n":
+                        return float(value)
+                except (ValueError, TypeError, OverflowError, OSError):
+                    return d
         return d
 
     return hook

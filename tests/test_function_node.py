@@ -947,3 +947,26 @@ async def test_uploaded_files_are_visible_to_js_with_multers_shape():
         "title": "hello",
     }
     assert plain["payload"] == "undefined"  # as Express without multer
+
+
+@pytest.mark.parametrize(
+    "made_up",
+    [
+        "{'\\u0001b': '!!'}",
+        "{'\\u0001b': 5}",
+        "{'\\u0001d': 'x'}",
+        "{'\\u0001d': 1e300}",
+        "{'\\u0001n': 'zz'}",
+    ],
+)
+async def test_made_up_markers_in_returned_messages_stay_plain_objects(made_up):
+    out = await one(f"msg.payload = {made_up}; return msg;", {})
+    assert isinstance(out["payload"], dict) and len(out["payload"]) == 1
+
+
+async def test_made_up_bytes_marker_from_outside_stays_a_plain_object():
+    out = await one(
+        "msg.kind = typeof msg.payload + ':' + Buffer.isBuffer(msg.payload); return msg;",
+        {"payload": {"\x01b": "!!"}},
+    )
+    assert out["kind"] == "object:false" and out["payload"] == {"\x01b": "!!"}

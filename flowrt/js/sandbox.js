@@ -451,7 +451,7 @@
   function revive(k, v) {
     if (v !== null && typeof v === "object" && !Array.isArray(v)) {
       if (MH in v) return liveObject(v[MH], v.k, v.v);
-      if (MB in v) return fromB64(v[MB]);
+      if (MB in v) { try { return fromB64(v[MB]); } catch (e) { return v; } } // (not made by the host)
       if (MD in v) return new Date(v[MD]);
       if (MN in v) return Number(v[MN]);
     }
