@@ -126,3 +126,16 @@ async def test_node_style_errors_keep_their_code_in_the_error_text():
         'RangeError [ERR_OUT_OF_RANGE]: The value of "end" is out of range. It must be >= 0 && <= 2. Received 9'
     )
     assert caught["error"]["code"] == "ERR_OUT_OF_RANGE"
+
+
+async def test_url_search_params_matches_node():
+    # [expression, value] pairs answered by Node 20 (tests/data/js_urlsearchparams/record.js)
+    cases = json.loads((Path(__file__).parent / "data" / "js_urlsearchparams" / "cases.json").read_text())
+    exprs = [c for c, _ in cases]
+    code = (
+        f"msg.payload = {json.dumps(exprs)}.map((c) => {{ try {{ return eval(c); }} catch (e) {{ return 'ERR ' + e.name; }} }});"
+        "return msg;"
+    )
+    out = await run_js(code)
+    got = json.loads(json.dumps(out["payload"]))
+    assert [[c, g] for c, g in zip(exprs, got, strict=True)] == cases

@@ -976,9 +976,81 @@
     },
   };
 
+  // ------------------------------------------------------------ URLSearchParams (WHATWG, as Node's)
+  const FORM_SAFE = /[A-Za-z0-9*\-._]/;
+  function formEncode(str) {
+    let out = "";
+    for (const byte of utf8Encode(String(str).toWellFormed())) {
+      const c = String.fromCharCode(byte);
+      if (byte === 0x20) out += "+";
+      else if (byte < 0x80 && FORM_SAFE.test(c)) out += c;
+      else out += "%" + (byte < 16 ? "0" : "") + byte.toString(16).toUpperCase();
+    }
+    return out;
+  }
+  function formDecode(str) {
+    str = str.replace(/\+/g, " ");
+    if (str.indexOf("%") === -1) return str;
+    const bytes = utf8Encode(str);
+    const out = [];
+    for (let i = 0; i < bytes.length; i++) {
+      const h = bytes[i] === 0x25 && i + 2 < bytes.length ? String.fromCharCode(bytes[i + 1], bytes[i + 2]) : "";
+      if (h && /^[0-9A-Fa-f]{2}$/.test(h)) { out.push(parseInt(h, 16)); i += 2; } else out.push(bytes[i]);
+    }
+    return utf8Decode(out, 0, out.length);
+  }
+  const PAIRS = Symbol("pairs");
+  class URLSearchParams {
+    constructor(init) {
+      const pairs = this[PAIRS] = [];
+      if (init === undefined || init === null) return;
+      if (typeof init === "object" || typeof init === "function") {
+        if (typeof init[Symbol.iterator] === "function") {
+          for (const pair of init) {
+            const p = Array.from(pair);
+            if (p.length !== 2) throw new TypeError("Each query pair must be an iterable [name, value] tuple");
+            pairs.push([String(p[0]), String(p[1])]);
+          }
+        } else for (const k of Object.keys(init)) pairs.push([k, String(init[k])]);
+        return;
+      }
+      let q = String(init);
+      if (q[0] === "?") q = q.slice(1);
+      for (const part of q.split("&")) {
+        if (part === "") continue;
+        const i = part.indexOf("=");
+        pairs.push(i === -1 ? [formDecode(part), ""] : [formDecode(part.slice(0, i)), formDecode(part.slice(i + 1))]);
+      }
+    }
+    get size() { return this[PAIRS].length; }
+    append(name, value) { this[PAIRS].push([String(name), String(value)]); }
+    delete(name, value) {
+      name = String(name);
+      this[PAIRS] = this[PAIRS].filter(([k, v]) => k !== name || (value !== undefined && v !== String(value)));
+    }
+    get(name) { const p = this[PAIRS].find(([k]) => k === String(name)); return p ? p[1] : null; }
+    getAll(name) { return this[PAIRS].filter(([k]) => k === String(name)).map((p) => p[1]); }
+    has(name, value) { return this[PAIRS].some(([k, v]) => k === String(name) && (value === undefined || v === String(value))); }
+    set(name, value) {
+      name = String(name); value = String(value);
+      const i = this[PAIRS].findIndex(([k]) => k === name);
+      if (i === -1) { this[PAIRS].push([name, value]); return; }
+      this[PAIRS][i][1] = value;
+      this[PAIRS] = this[PAIRS].filter(([k], j) => k !== name || j === i);
+    }
+    sort() { this[PAIRS].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)); } // stable, by code units
+    forEach(fn, thisArg) { for (const [k, v] of this[PAIRS]) fn.call(thisArg, v, k, this); }
+    keys() { return this[PAIRS].map((p) => p[0])[Symbol.iterator](); }
+    values() { return this[PAIRS].map((p) => p[1])[Symbol.iterator](); }
+    entries() { return this[PAIRS].map((p) => [p[0], p[1]])[Symbol.iterator](); }
+    [Symbol.iterator]() { return this.entries(); }
+    toString() { return this[PAIRS].map(([k, v]) => formEncode(k) + "=" + formEncode(v)).join("&"); }
+  }
+  Object.defineProperty(URLSearchParams.prototype, Symbol.toStringTag, { value: "URLSearchParams" });
+
   // ------------------------------------------------------------ the sandbox's globals
   const globals = {
-    Buffer, RED, context, flow: flowCtx, global: globalCtx, env, console, crypto,
+    Buffer, RED, context, flow: flowCtx, global: globalCtx, env, console, crypto, URLSearchParams,
     setTimeout, clearTimeout: clearTimer, setInterval, clearInterval: clearTimer,
     setImmediate: (fn, ...args) => addTimer(fn, 0, args, false), clearImmediate: clearTimer,
   };
