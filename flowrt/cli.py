@@ -233,7 +233,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     try:
         return asyncio.run(_serve(deployment.nodes, settings, args.safe))
-    except OSError as err:
+    except (OSError, SettingsError) as err:  # SettingsError: a setting read when the server starts
         return _fail(str(err))
     finally:
         _exit_at_once_on_signal()  # the interpreter's own shutdown must not print a traceback either

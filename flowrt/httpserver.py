@@ -23,14 +23,12 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 
+from flowrt.settings import SettingsError
+
 if TYPE_CHECKING:
     from flowrt.runtime import Runtime
 
 Handler = Callable[[web.BaseRequest, dict[str, str]], Awaitable[web.StreamResponse]]
-
-
-class RouteConflictError(ValueError):
-    """Kept for callers that caught it; two routes on one method and path are allowed now."""
 
 
 class RoutePatternError(ValueError):
@@ -218,22 +216,22 @@ class RouteTable:
 
     def find(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The first route registered that answers `method` on the raw (undecoded) `path`."""
-        methods = ("HEAD", "GET") if method == "HEAD" else (method,)  # GET routes answer HEAD
-        key = path[:-1] if path.endswith("/") else path
-        key = key.lower()
-        best: Route | None = None
-        for name in methods:
-            routes = self._literal.get((name, key))
+        key = (path[:-1] if path[-1:] == "/" else path).lower()
+        routes = self._literal.get((method, key))
+        best = routes[0] if routes else None
+        if method == "HEAD":  # GET routes answer HEAD too
+            routes = self._literal.get(("GET", key))
             if routes and (best is None or routes[0].seq < best.seq):
                 best = routes[0]
-        for route in self._patterns:
-            if best is not None and route.seq > best.seq:
-                break
-            if route.method in methods:
-                match = route.pattern.match(path)
-                if match:
-                    return route, route.params(match)
-        return (best, {}) if best is not None else None
+        if self._patterns:
+            for route in self._patterns:
+                if best is not None and route.seq > best.seq:
+                    break
+                if route.method == method or (method == "HEAD" and route.method == "GET"):
+                    match = route.pattern.match(path)
+                    if match:
+                        return route, route.params(match)
+        return None if best is None else (best, {})
 
 
 class HttpServer:
@@ -399,7 +397,7 @@ def parse_size(value: Any, setting: str = "httpMaxBodySize") -> int:
     text = str(value).strip().lower()
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?", text)
     if not match:
-        raise ValueError(f"{setting}: cannot read {value!r} as a size")
+        raise SettingsError(f"{setting}: cannot read {value!r} as a size")
     factor = {"b": 1, None: 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}[match.group(2)]
     return int(float(match.group(1)) * factor)
 
@@ -421,14 +419,16 @@ class ServerTimeouts:
         if value is None:
             return cls()
         if not isinstance(value, dict):
-            raise ValueError(f"httpServerTimeouts must be an object of milliseconds, not {value!r}")
+            raise SettingsError(f"httpServerTimeouts must be an object of milliseconds, not {value!r}")
         names = {"keepAliveTimeout": "keep_alive", "headersTimeout": "headers", "requestTimeout": "request"}
         out = cls()
         for key, item in value.items():
             if key not in names:
-                raise ValueError(f"httpServerTimeouts: unknown timeout {key!r} (use {', '.join(names)})")
+                raise SettingsError(f"httpServerTimeouts: unknown timeout {key!r} (use {', '.join(names)})")
             if isinstance(item, bool) or not isinstance(item, (int, float)) or item < 0:
-                raise ValueError(f"httpServerTimeouts.{key} must be a number of milliseconds, not {item!r}")
+                raise SettingsError(
+                    f"httpServerTimeouts.{key} must be a number of milliseconds, not {item!r}"
+                )
             setattr(out, names[key], item / 1000)
         return out
 
@@ -447,7 +447,7 @@ def allowed_hosts_for(bind_host: str, setting: Any) -> list[str] | None:
     if isinstance(setting, str):
         setting = [part for part in setting.split(",")]
     if not isinstance(setting, (list, tuple)) or not all(isinstance(h, str) for h in setting):
-        raise ValueError(f"httpAllowedHosts must be a list of host names or false, not {setting!r}")
+        raise SettingsError(f"httpAllowedHosts must be a list of host names or false, not {setting!r}")
     return [h.strip().lower() for h in setting if h.strip()]
 
 
@@ -456,7 +456,7 @@ def host_allowed(host: str | None, allowed: list[str] | None) -> bool:
     if allowed is None:
         return True
     if not host:
-        return False  # HTTP/1.1 requires a Host; without one it cannot be checked
+        return True  # not a browser (browsers always send Host), so not a rebinding page
     host = host.strip().lower()
     if host.startswith("["):
         name = host[1 : host.find("]")] if "]" in host else host
@@ -596,7 +596,7 @@ def normalise_cors(value: Any) -> dict | None:
         return {"origin": "*"}
     if isinstance(value, dict):
         return dict(value)
-    raise ValueError(f"httpNodeCors must be an object like {{origin: '*'}}, not {value!r}")
+    raise SettingsError(f"httpNodeCors must be an object like {{origin: '*'}}, not {value!r}")
 
 
 def _join(value: Any) -> str:

@@ -180,3 +180,45 @@ def test_validate_warns_about_a_second_node_on_one_route(tmp_path):
     output = done.stdout + done.stderr
     assert "second" in output and "also handled by http in node 'first'" in output
     assert "'other'" not in output
+
+
+def test_host_allow_list_defaults_and_forms():
+    from flowrt.httpserver import allowed_hosts_for, host_allowed
+
+    loopback = allowed_hosts_for("127.0.0.1", None)
+    for host in ("127.0.0.1:1880", "localhost:1", "LOCALHOST", "[::1]:1880", "localhost", None):
+        assert host_allowed(host, loopback), host
+    for host in ("evil.example:1880", "127.0.0.1.evil.example", "[::2]:1880", "localhost.evil:1880"):
+        assert not host_allowed(host, loopback), host
+    assert allowed_hosts_for("0.0.0.0", None) is None  # not a loopback bind: no check by default
+    assert allowed_hosts_for("127.0.0.1", False) is None
+    mine = allowed_hosts_for("127.0.0.1", ["flows.example", "other.example:8080"])
+    assert host_allowed("flows.example:1880", mine) and host_allowed("other.example:8080", mine)
+    assert not host_allowed("other.example:9", mine) and not host_allowed("localhost", mine)
+    with pytest.raises(ValueError, match="httpAllowedHosts"):
+        allowed_hosts_for("127.0.0.1", 5)
+
+
+@pytest.mark.parametrize(
+    ("define", "text"),
+    [
+        ("httpServerTimeouts=5", "httpServerTimeouts must be an object of milliseconds"),
+        ('httpServerTimeouts={"idle": 5}', "unknown timeout 'idle'"),
+        ("httpStreamMaxBuffer=lots", "httpStreamMaxBuffer: cannot read 'lots' as a size"),
+        ("httpAllowedHosts=5", "httpAllowedHosts must be a list"),
+    ],
+)
+def test_a_bad_http_setting_stops_run_with_one_clear_line(tmp_path, define, text):
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "flow.json"
+    path.write_text(
+        json.dumps([{"id": "in", "type": "http in", "url": "/x", "method": "get", "wires": [[]]}])
+    )
+    command = [sys.executable, "-m", "flowrt", "run", str(path), "-p", "0", "-u", str(tmp_path), "-D", define]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert text in done.stderr
+    assert "Traceback" not in done.stderr
