@@ -997,7 +997,7 @@
       const h = bytes[i] === 0x25 && i + 2 < bytes.length ? String.fromCharCode(bytes[i + 1], bytes[i + 2]) : "";
       if (h && /^[0-9A-Fa-f]{2}$/.test(h)) { out.push(parseInt(h, 16)); i += 2; } else out.push(bytes[i]);
     }
-    return utf8Decode(out, 0, out.length);
+    return utf8Decode(Uint8Array.from(out), 0, out.length);
   }
   const PAIRS = Symbol("pairs");
   class URLSearchParams {

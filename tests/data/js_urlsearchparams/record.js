@@ -16,5 +16,6 @@ const cases = [
  "Object.prototype.toString.call(new URLSearchParams(''))",
  "String(new URLSearchParams('a=\ud800'))",
  "new URLSearchParams('a=b=c').get('a')",
+ "(() => { const p = new URLSearchParams('a=' + '%C3%A9'.repeat(3000) + '+x&b=' + 'y'.repeat(5000)); return [p.get('a').length, p.get('a').slice(0, 2), p.get('b').length, p.toString().length]; })()",
 ];
 console.log(JSON.stringify(cases.map((c) => { try { return [c, eval(c)]; } catch (e) { return [c, 'ERR ' + e.name]; } })));
