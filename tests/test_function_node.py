@@ -122,6 +122,14 @@ async def test_node_log_levels():
         assert (await h.node("n1").next_log("info")).text == 'c {"a":1}'
 
 
+async def test_node_warn_of_an_error_logs_its_text_as_node_red():
+    code = "node.warn(new Error('wx')); node.log(new TypeError('tx')); return null;"
+    async with FlowTestHarness([fn(code), SINK]) as h:
+        h.node("n1").receive({})
+        assert (await h.node("n1").next_log("warn")).text == "Error: wx"  # recorded from Node-RED 5.0.4
+        assert (await h.node("n1").next_log("info")).text == "TypeError: tx"
+
+
 # ----------------------------------------------------------------- values across the boundary
 async def test_types_survive_the_boundary():
     code = (

@@ -787,8 +787,15 @@
   // ------------------------------------------------------------ node object
   let meta = { id: "", name: "", path: "", outputCount: 1 };
   const closeHandlers = [];
+  // node.warn(err) logs the error's toString ("Error: x") as Node-RED does; other
+  // values as text (objects as JSON, where Node-RED's log shows "[object Object]").
+  function logText(m) {
+    if (typeof m === "string") return m;
+    if (m instanceof Error) { try { return String(m); } catch (e) { /* below */ } }
+    return fmt([m]);
+  }
   function nodeLog(level) {
-    return (m) => { host("log", enc([level, typeof m === "string" ? m : fmt([m])])); };
+    return (m) => { host("log", enc([level, logText(m)])); };
   }
   const nodeBase = {
     log: nodeLog("info"), warn: nodeLog("warn"), debug: nodeLog("debug"), trace: nodeLog("trace"),
