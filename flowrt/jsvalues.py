@@ -620,10 +620,35 @@ class _JSEncoder(_json.JSONEncoder):
         return str(o)
 
 
+class _NeedsSlowPath(Exception):
+    pass
+
+
+def _fast_default(o: Any) -> Any:
+    if isinstance(o, (bytes, bytearray)):
+        return {"type": "Buffer", "data": list(o)}
+    raise _NeedsSlowPath
+
+
+_FAST_ENCODER = _json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_fast_default)
+# Where the C encoder's text may differ from JSON.stringify's: Python float text ("1.0",
+# "1e-07"), integers beyond 2**53, array-index keys (V8 puts them first), lone surrogates.
+# A match (also one inside a string) only sends the value down the exact, slower path.
+_FAST_UNSAFE = re.compile('\\.0(?![0-9])|[0-9]e[-+]|[0-9]{16}|[{,]"[0-9]+":|[\ud800-\udfff]')
+
+
 def js_json_dumps(value: Any, indent: int = 0) -> str:
     """JSON.stringify(value, null, indent): compact separators, unicode kept, JS number text."""
     if value is UNDEFINED:
         return "undefined"
+    if not indent:
+        try:
+            text = _FAST_ENCODER.encode(value)
+        except (_NeedsSlowPath, ValueError, TypeError, RecursionError):
+            pass
+        else:
+            if _FAST_UNSAFE.search(text) is None:
+                return text
     encoder = _JSEncoder(
         ensure_ascii=False,
         separators=(",", ": ") if indent else (",", ":"),

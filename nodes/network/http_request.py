@@ -21,7 +21,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import aiohttp
 
 from flowrt import Node, NodeConfigError, NodeError, register_type
-from flowrt.jsvalues import js_string
+from flowrt.jsvalues import js_json_dumps, js_string
 from flowrt.mustache import render
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
@@ -169,7 +169,7 @@ class HttpRequest(Node):
                     if "x-www-form-urlencoded" in ctype and isinstance(payload, dict):
                         data = urlencode(payload).encode()
                     else:
-                        data = json.dumps(payload, separators=(",", ":")).encode()
+                        data = js_json_dumps(payload).encode()
                         if not ctype:
                             headers["Content-Type"] = "application/json"
                 elif isinstance(payload, bool):

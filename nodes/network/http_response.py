@@ -12,14 +12,13 @@ the same request twice is a node error (catchable).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any
 
 from flowrt import Node, NodeError, register_type
-from flowrt.jsvalues import js_string
+from flowrt.jsvalues import js_json_dumps, js_string
 
 _CHARSET = re.compile(r";\s*charset\s*=", re.IGNORECASE)
 
@@ -121,7 +120,7 @@ class HttpResponse(Node):
         elif payload is None and "payload" not in msg:
             body = b""
         elif isinstance(payload, (dict, list)) or payload is None:
-            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+            body = js_json_dumps(payload).encode()
             res.setHeader("Content-Type", _with_charset(content_type or "application/json"))
         else:
             body = js_string(payload).encode("utf-8")
