@@ -236,6 +236,15 @@ async def test_context_write_back_keeps_python_types_and_identity():
         assert flow_ctx.get("a") == {"x": "changed"} and flow_ctx.get("b") == {"y": 1.5}
 
 
+async def test_context_keys_with_nul_or_lone_surrogates_are_their_own_keys():
+    code = (
+        "flow.set('a', 1); flow.set('b\\ud800', 2);"
+        "msg.payload = [flow.get('a\\u0000zz'), flow.get('b\\ud800'), flow.get('a')]; return msg;"
+    )
+    out = await one(code, {})
+    assert out["payload"] == [None, 2, 1]  # undefined is dropped to null in the array
+
+
 async def test_large_context_write_back_reaches_python():
     # Two changed objects, one holding a long concatenated (rope) string: the write-back
     # text must reach the host (the quickjs wheel cannot convert rope strings).

@@ -513,8 +513,10 @@
     // whose JSON is the snapshot the value is compared with at the end of the run
     // (a spurious difference only costs a no-op write-back)
     const key = args[0];
-    const r = typeof key === "string" && args[1] === undefined
-      ? HOST("cget", scope + "\n" + key) // the common case, without JSON around it
+    // the common case without JSON around the key (which the wheel must be able to pass as
+    // it is: it cuts strings at a NUL and refuses lone surrogates)
+    const r = typeof key === "string" && args[1] === undefined && key.length < 1024 && key.indexOf("\0") === -1 && key.isWellFormed()
+      ? HOST("cget", scope + "\n" + key)
       : HOST("ctx", enc([scope, "get", args]));
     const c = r.charCodeAt(0);
     if (c === 61) return borrowed.get(scope + "\n" + key); // "="
