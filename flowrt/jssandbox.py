@@ -378,9 +378,18 @@ class JSSandbox(Borrower):
         self._install_interrupt()
         if _json_encoder.c_make_encoder is not None:
             # The C encoder made once (json.dumps builds one per call): no circular check,
-            # a cycle ends in RecursionError, which dumps() reports.
+            # a cycle ends in RecursionError, which dumps() reports. ASCII output: the wheel
+            # cannot pass a string holding a lone surrogate into QuickJS, an escape it can.
             c_encode = _json_encoder.c_make_encoder(
-                None, self._default, _json_encoder.c_encode_basestring, None, ":", ",", False, False, False
+                None,
+                self._default,
+                _json_encoder.c_encode_basestring_ascii,
+                None,
+                ":",
+                ",",
+                False,
+                False,
+                False,
             )
             self._encode = lambda value: "".join(c_encode(value, 0))
         else:  # pragma: no cover - pure-Python json

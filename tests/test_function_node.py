@@ -987,3 +987,14 @@ async def test_made_up_bytes_marker_from_outside_stays_a_plain_object():
         {"payload": {"\x01b": "!!"}},
     )
     assert out["kind"] == "object:false" and out["payload"] == {"\x01b": "!!"}
+
+
+async def test_lone_surrogates_enter_and_leave_the_sandbox():
+    # issue 12 item 6: such a message could not enter a JS node (the wheel refused the text)
+    out = await one(
+        "msg.n = msg.payload.length; msg.k = Object.keys(msg.obj)[0].length;"
+        "flow.set('x', 'b\\ud800'); msg.back = flow.get('x'); return msg;",
+        {"payload": "a\ud800é😀", "obj": {"k\udc00": 1}},
+    )
+    assert out["n"] == 5 and out["k"] == 2 and out["back"] == "b\ud800"
+    assert out["payload"] == "a\ud800é😀"
