@@ -48,9 +48,9 @@ async def _post(h: FlowTestHarness, body: bytes, content_type: str = "applicatio
             return resp.status, await resp.text()
 
 
-def _error_logged_before_the_500(h: FlowTestHarness) -> None:
+def _error_logged_before_the_500(h: FlowTestHarness, nodes: tuple[str, ...] = ("fn",)) -> None:
     texts = [(r.level, r.node_id, r.text) for r in h.logs]
-    errors = [i for i, (level, node, _) in enumerate(texts) if level == "error" and node == "fn"]
+    errors = [i for i, (level, node, _) in enumerate(texts) if level == "error" and node in nodes]
     answered = [i for i, (_, _, text) in enumerate(texts) if "answered 500" in text]
     assert errors and answered and errors[0] < answered[0], texts
 
@@ -117,7 +117,9 @@ async def test_a_header_byte_0xff_is_answered():
         status = int(answer.split(b" ", 2)[1])
         assert status in (200, 400, 500), answer
         if status == 500:
-            _error_logged_before_the_500(h)
+            # the JS node takes the header's text (aiohttp's '\udcff' for the byte); the node that
+            # cannot use it (today the http response, encoding it) logs the error
+            _error_logged_before_the_500(h, ("fn", "out"))
 
 
 async def test_a_request_the_flow_never_answers_gets_504_after_http_node_response_timeout():
