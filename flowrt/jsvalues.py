@@ -630,11 +630,14 @@ def _fast_default(o: Any) -> Any:
     raise _NeedsSlowPath
 
 
-_FAST_ENCODER = _json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_fast_default)
+_FAST_ENCODER = _json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_fast_default
+)
 # Where the C encoder's text may differ from JSON.stringify's: Python float text ("1.0",
 # "1e-07"), integers beyond 2**53, array-index keys (V8 puts them first), lone surrogates.
-# A match (also one inside a string) only sends the value down the exact, slower path.
-_FAST_UNSAFE = re.compile('\\.0(?![0-9])|[0-9]e[-+]|[0-9]{16}|[{,]"[0-9]+":|[\ud800-\udfff]')
+# Numbers are followed by , } ] or the end, so text inside a string ("2.0" in a JSON-RPC
+# message) rarely matches; a match there only sends the value down the exact, slower path.
+_FAST_UNSAFE = re.compile('[0-9](?:\\.0|e[-+][0-9]+|[0-9]{15,})(?=[,}\\]]|$)|[{,]"[0-9]+":|[\ud800-\udfff]')
 
 
 def js_json_dumps(value: Any, indent: int = 0) -> str:

@@ -20,13 +20,14 @@ replace the in-memory one.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
+
+from flowrt.jsvalues import js_json_dumps
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -37,7 +38,8 @@ def new_session_id() -> str:
 
 
 def data_text(data: Any) -> str:
-    """What goes after `data:` for a value: strings as they are, bytes decoded, the rest as JSON."""
+    """What goes after `data:` for a value: strings as they are, bytes decoded, the rest as
+    JSON.stringify writes it (a Node-RED flow writing an object to a stream gets 5, not 5.0)."""
     if data is None:
         return ""
     if isinstance(data, str):
@@ -46,7 +48,7 @@ def data_text(data: Any) -> str:
         return bytes(data).decode("utf-8", errors="replace")
     if isinstance(data, bool):
         return "true" if data else "false"
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    return js_json_dumps(data)
 
 
 def format_event(

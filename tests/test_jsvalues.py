@@ -14,6 +14,7 @@ from flowrt.jsvalues import (
     ensure_string,
     error_to_string,
     js_join_item,
+    js_json_dumps,
     js_number,
     js_number_text,
     js_string,
@@ -159,3 +160,19 @@ def test_a_live_object_is_an_object():
 )
 def test_ensure_string_as_node_red_util(value, expected):
     assert ensure_string(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        ({"jsonrpc": "2.0", "id": 1}, '{"jsonrpc":"2.0","id":1}'),
+        ({"v": "2.0", "n": 2.0}, '{"v":"2.0","n":2}'),
+        (["1e-07]", 1e-07], '["1e-07]",1e-7]'),
+        ({"s": "x1.0}", "f": [3.0]}, '{"s":"x1.0}","f":[3]}'),
+        (1.5e16, "15000000000000000"),
+        ({"1": "a", "b": 2}, '{"1":"a","b":2}'),
+    ],
+)
+def test_json_stringify_fast_path_keeps_javascript_text(value, text):
+    # Number-like text inside strings must not change the output, whichever path encodes it.
+    assert js_json_dumps(value) == text

@@ -38,6 +38,10 @@ def test_format_event_splits_lines():
     assert format_event("a\nb\r\nc", "message") == "event: message\ndata: a\ndata: b\ndata: c\n\n"
     assert format_event({"x": 1}, "message", "7") == 'id: 7\nevent: message\ndata: {"x":1}\n\n'
     assert format_event("", None) == "data: \n\n"
+
+
+def test_format_event_writes_json_as_javascript():
+    assert format_event({"n": 5.0, "e": 1e-7, "s": "é"}) == 'data: {"n":5,"e":1e-7,"s":"é"}\n\n'
     assert format_comment("ping") == ": ping\n\n"
 
 
