@@ -633,3 +633,29 @@ async def test_done_called(rfc, payload):
         h.node("n1").receive({"payload": payload})
         msg = await h.node("h1").next_input()
         assert msg["payload"] == payload
+
+
+@pytest.mark.parametrize(
+    "header,text",
+    [
+        ('a,b"c\n1,2\n', "UnquotedQuoteError: Quote found in the middle of an unquoted field"),
+        ('"a"b,c\n1,2\n', "DataAfterCloseError: Data found after closing quote"),
+        ('"a,b\n1,2\n', "ParseError: Missing quote, unclosed cell"),
+    ],
+)
+async def test_rfc_malformed_header_error_is_the_csv_librarys_error(header, text):
+    # 70-CSV.js (RFC mode) rethrows its csv library's ParseError subclasses and calls done(e)
+    node = {"id": "n1", "type": "csv", "spec": "rfc", "temp": "", "hdrin": True, "wires": [["n2"]]}
+    async with FlowTestHarness([node, {"id": "n2", "type": "helper"}]) as h:
+        h.node("n1").receive({"payload": header})
+        err, _ = await h.node("n1").next_error()
+        assert str(err) == text
+
+
+async def test_rfc_wrong_payload_type_is_an_error_object():
+    # done(new Error(RED._("csv.errors.csv_js"))): the catch node sees "Error: ..."
+    node = {"id": "n1", "type": "csv", "spec": "rfc", "temp": "a", "wires": [["n2"]]}
+    async with FlowTestHarness([node, {"id": "n2", "type": "helper"}]) as h:
+        h.node("n1").receive({"payload": 1})
+        err, _ = await h.node("n1").next_error()
+        assert str(err) == "Error: This node only handles CSV strings or js objects."

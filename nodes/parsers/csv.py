@@ -26,7 +26,14 @@ _SKIP_NUMBER = re.compile(r"^ *(\+|-0\d|0\d)")
 
 
 class CSVParseError(ValueError):
-    pass
+    """A CSV error; `name` is the JavaScript error class Node-RED's csv library throws."""
+
+    def __init__(self, message: str, name: str = "ParseError") -> None:
+        super().__init__(message)
+        self.name = name
+
+    def __str__(self) -> str:  # Error.prototype.toString, as done(err) shows it in Node-RED
+        return f"{self.name}: {self.args[0]}"
 
 
 def _to_str(value: Any) -> str:
@@ -115,7 +122,7 @@ def rfc_parse(
                 cursor += 1
                 new_cell = closed = False
             elif strict:
-                raise CSVParseError("Quote found in the middle of an unquoted field")
+                raise CSVParseError("Quote found in the middle of an unquoted field", "UnquotedQuoteError")
             else:
                 cursor += 1
                 if cursor < n and text[cursor] not in ("\n", "\r", separator):
@@ -130,7 +137,7 @@ def rfc_parse(
                 break
         elif closed:
             if strict:
-                raise CSVParseError("Data found after closing quote")
+                raise CSVParseError("Data found after closing quote", "DataAfterCloseError")
             cursor -= 1
             closed = False
         else:
@@ -299,7 +306,7 @@ class CSVNode(Node):
             elif self.rfc:
                 text = "This node only handles CSV strings or js objects."
                 self.status({"fill": "red", "shape": "dot", "text": text})
-                done(text)
+                done("Error: " + text)  # Node-RED: done(new Error(...))
                 return
             else:
                 self.warn("This node only handles CSV strings or js objects.")
@@ -312,7 +319,7 @@ class CSVNode(Node):
     def _rfc_to_csv(self, msg: dict, send) -> None:
         data = msg["payload"]
         if data is None:
-            raise CSVParseError("Cannot convert null to CSV")
+            raise CSVParseError("Cannot convert null to CSV", "Error")
         is_arrays = False
         if isinstance(data, dict):
             data = [data]
@@ -485,7 +492,7 @@ class CSVNode(Node):
         out: list[str] = []
         payload = msg["payload"]
         if payload is None:
-            raise CSVParseError("Cannot convert null to CSV")
+            raise CSVParseError("Cannot convert null to CSV", "Error")
         if not isinstance(payload, list):
             payload = msg["payload"] = [payload]
         if self.hdrout != "none" and not self.hdr_sent:
