@@ -67,6 +67,12 @@ def parse_cookies(header: str | None) -> dict[str, str]:
     return {name: morsel.value for name, morsel in jar.items()}
 
 
+def _latin1(value: str) -> str:
+    """A header value as Node reads it: each byte one character (latin1). aiohttp decodes UTF-8
+    and keeps other bytes as surrogate escapes ('\\udcff'), which no encoder can write back."""
+    return value.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
 class AioRequest:
     """Express's req for one aiohttp request (the fields flows use).
 
@@ -99,6 +105,8 @@ class AioRequest:
         headers: dict[str, str] = {}
         for name, value in self._request.headers.items():
             key = name.lower()
+            if not value.isascii():
+                value = _latin1(value)
             if key in headers:
                 headers[key] = f"{headers[key]}, {value}"
             else:

@@ -122,6 +122,28 @@ async def test_a_header_byte_0xff_is_answered():
             _error_logged_before_the_500(h, ("fn", "out"))
 
 
+async def test_header_bytes_are_read_as_latin1_as_node_does():
+    nodes = [
+        {"id": "in", "type": "http in", "url": "/h", "method": "get", "wires": [["ch"]]},
+        {
+            "id": "ch",
+            "type": "change",
+            "rules": [{"t": "set", "p": "payload", "pt": "msg", "to": "req.headers.x-odd", "tot": "msg"}],
+            "wires": [["out"]],
+        },
+        {"id": "out", "type": "http response", "wires": []},
+    ]
+    async with FlowTestHarness(nodes) as h:
+        reader, writer = await asyncio.open_connection("127.0.0.1", h.runtime.http.port)
+        writer.write(b"GET /h HTTP/1.1\r\nHost: x\r\nX-Odd: a\xffb\xc3\xa9\r\nConnection: close\r\n\r\n")
+        async with asyncio.timeout(WATCHDOG):
+            answer = await reader.read()
+        writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), answer
+    assert body.decode("utf-8") == "a\u00ffb\u00c3\u00a9"  # Node: one character per byte
+
+
 async def test_a_request_the_flow_never_answers_gets_504_after_http_node_response_timeout():
     nodes = [{"id": "in", "type": "http in", "url": "/r", "method": "post", "wires": [[]]}]
     async with FlowTestHarness(nodes, settings={"httpNodeResponseTimeout": 200}) as h:
