@@ -693,3 +693,13 @@ async def test_the_runtime_starts_with_non_list_links_and_scopes():
     async with FlowTestHarness(flow) as h:
         h.node("li").receive({"payload": 1})
         assert (await h.node("out").next_input())["payload"] == 1
+
+
+def test_a_flow_node_named_after_its_own_id_is_no_config_cycle():
+    # Hand-written flows have no x/y; a node with wires is a flow node, whatever its name.
+    nodes = [
+        TAB,
+        {"id": "closed", "type": "debug", "z": "t", "name": "closed", "wires": []},
+        {"id": "i1", "type": "inject", "z": "t", "name": "i1", "wires": [["closed"]]},
+    ]
+    assert check(nodes) == []
