@@ -29,6 +29,7 @@ __all__ = [
     "dump_flow_file",
     "load_deployment",
     "load_flow_file",
+    "short_repr",
 ]
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -62,7 +63,7 @@ class Problem:
         if where:
             parts.append(where)
         if self.node_id is not None:
-            label = f"node {self.node_id!r}"
+            label = f"node {short_repr(self.node_id)}"
             if self.node_type:
                 label += f" ({self.node_type})"
             parts.append(label)
@@ -251,6 +252,15 @@ def _check_node_list(items: Any, filename: str | None, where: str) -> tuple[list
                 Problem(filename, None, f"{where}[{index}] must be a node object, not {value_kind(item)}")
             )
     return nodes, problems
+
+
+def short_repr(value: Any, limit: int = 60) -> str:
+    """repr() of a document value, cut to `limit` characters: problem messages stay one short line."""
+    if isinstance(value, str) and len(value) > limit:
+        value = value[:limit]  # never repr a huge string just to cut it
+        return repr(value)[: limit - 3] + "..."
+    text = repr(value) if not isinstance(value, (dict, list)) or len(value) < 50 else f"<{value_kind(value)}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def value_kind(value: Any, mapping: str = "an object") -> str:

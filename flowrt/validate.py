@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import SchemaError
 
-from flowrt.document import Deployment, Problem
+from flowrt.document import Deployment, Problem, short_repr
 
 __all__ = ["CORE_TYPES", "flow_schema", "validate_deployment", "validate_nodes_against_schema"]
 
@@ -108,8 +108,14 @@ def _shorten(text: str) -> str:
 
 def _quote(value: Any) -> str:
     """A document value as a problem message shows it: repr, shortened."""
-    text = repr(value)
-    return text if len(text) <= _MAX_QUOTE else text[: _MAX_QUOTE - 3] + "..."
+    return short_repr(value, _MAX_QUOTE)
+
+
+def _id_list(ids: list[str], quoted: bool = False, most: int = 10) -> str:
+    """'a', 'b', ... and N more: a list of ids short enough for one problem line."""
+    shown = [item if quoted else _quote(item) for item in ids[:most]]
+    more = f" and {len(ids) - most} more" if len(ids) > most else ""
+    return ", ".join(shown) + more
 
 
 def _js_falsy(value: Any) -> bool:
@@ -262,10 +268,12 @@ class _Checker:
         """One warning per missing wire target, naming every node wired to it."""
         for target, sources in self.missing_targets.items():
             nodes = self.deployment.nodes
-            named = ", ".join(f"{nodes[i].get('id')!r} output {port}" for i, port in sources)
+            named = _id_list(
+                [f"{_quote(nodes[i].get('id'))} output {port}" for i, port in sources], quoted=True
+            )
             self.add(
                 sources[0][0],
-                f"wired to {target!r}, which does not exist (from {named}): messages sent there are dropped",
+                f"wired to {_quote(target)}, which does not exist (from {named}): messages sent there are dropped",
                 severity="warning",
             )
 
@@ -279,12 +287,14 @@ class _Checker:
         node_type = node.get("type")
         ok = True
         if not isinstance(node_id, str) or node_id == "":
-            what = f" (type {node_type!r})" if isinstance(node_type, str) else ""
-            reason = "has no id" if node_id in (None, "") else f"has a non-string id {node_id!r}"
+            what = f" (type {_quote(node_type)})" if isinstance(node_type, str) else ""
+            reason = "has no id" if node_id in (None, "") else f"has a non-string id {_quote(node_id)}"
             self.add(index, f"node {index + 1}{what} {reason}")
             ok = False
         if not isinstance(node_type, str) or node_type == "":
-            reason = "has no type" if node_type in (None, "") else f"has a non-string type {node_type!r}"
+            reason = (
+                "has no type" if node_type in (None, "") else f"has a non-string type {_quote(node_type)}"
+            )
             self.add(index, f"node {reason}")
             ok = False
         if isinstance(node_id, str) and node_id:
@@ -298,7 +308,7 @@ class _Checker:
                     where = f"twice in {first_file or this_file}"
                 else:
                     where = "twice"
-                self.add(index, f"duplicate id {node_id!r}: defined {where}")
+                self.add(index, f"duplicate id {_quote(node_id)}: defined {where}")
                 ok = False
             else:
                 self.first_index[node_id] = index
@@ -319,7 +329,9 @@ class _Checker:
         for port_no, port in enumerate(wires):
             for target in port:
                 if not isinstance(target, str):
-                    self.add(index, f"wires[{port_no}] contains {target!r}, which is not a node id string")
+                    self.add(
+                        index, f"wires[{port_no}] contains {_quote(target)}, which is not a node id string"
+                    )
                 elif target not in self.by_id:
                     self.missing_targets.setdefault(target, []).append((index, port_no + 1))
 
@@ -337,7 +349,7 @@ class _Checker:
                     if isinstance(target, str) and target not in self.by_id:
                         self.add(
                             index,
-                            f"subflow {key} port {port_no + 1} is wired to {target!r}, which does not exist",
+                            f"subflow {key} port {port_no + 1} is wired to {_quote(target)}, which does not exist",
                             severity="warning",
                         )
 
@@ -357,9 +369,12 @@ class _Checker:
         elif isinstance(z, str) and z:
             target = self._find(z)
             if target is None:
-                self.add(index, f"z names {z!r}, but there is no tab or subflow with that id")
+                self.add(index, f"z names {_quote(z)}, but there is no tab or subflow with that id")
             elif target.get("type") not in CONTAINER_TYPES:
-                self.add(index, f"z names {z!r}, which is a {target.get('type')!r}, not a tab or subflow")
+                self.add(
+                    index,
+                    f"z names {_quote(z)}, which is a {_quote(target.get('type'))}, not a tab or subflow",
+                )
         elif z not in (None, "") and not _js_falsy(z):
             self.add(index, f"z must be a string (the id of a tab or subflow), not {_quote(z)}")
         else:
@@ -403,16 +418,18 @@ class _Checker:
             ignored = "it is a top-level group (Node-RED's runtime would never finish starting this flow)"
         if group is None:
             self.add(
-                index, f"g names {g!r}, but there is no group with that id: ignored, {ignored}", "warning"
+                index,
+                f"g names {_quote(g)}, but there is no group with that id: ignored, {ignored}",
+                "warning",
             )
         elif group.get("type") != "group":
             self.add(
                 index,
-                f"g names {g!r}, which is a {group.get('type')!r}, not a group: ignored, {ignored}",
+                f"g names {_quote(g)}, which is a {_quote(group.get('type'))}, not a group: ignored, {ignored}",
                 "warning",
             )
         elif group.get("z") != node.get("z"):
-            self.add(index, f"is in group {g!r}, which belongs to another tab or subflow", "warning")
+            self.add(index, f"is in group {_quote(g)}, which belongs to another tab or subflow", "warning")
 
     def _find(self, node_id: str) -> dict | None:
         return self.by_id.get(node_id)
@@ -432,24 +449,28 @@ class _Checker:
             elif node_type.startswith(SUBFLOW_PREFIX) and self._find_typed(node.get("z"), "subflow"):
                 inner = self._find_typed(node_type[len(SUBFLOW_PREFIX) :], "subflow")
                 if inner:
-                    subflows.setdefault(node["z"], []).append((inner, f"instance {node_id!r}"))
+                    subflows.setdefault(node["z"], []).append((inner, f"instance {_quote(node_id)}"))
         for cycle in _cycles(groups):
-            chain = " -> ".join(repr(node_id) for node_id, _ in cycle) + f" -> {cycle[0][0]!r}"
+            chain = " -> ".join(_quote(node_id) for node_id, _ in cycle) + f" -> {_quote(cycle[0][0])}"
             where = "is inside itself" if len(cycle) == 1 else f"is in a circle of groups (by g): {chain}"
             self.add(
                 self.first_index[cycle[0][0]], f"group {where}; Node-RED never finishes starting such a flow"
             )
         for cycle in _cycles(subflows):
-            chain = " -> ".join(f"{sf!r} (by {how})" for sf, how in cycle) + f" -> {cycle[0][0]!r}"
+            chain = (
+                " -> ".join(f"{_quote(sf)} (by {how})" for sf, how in cycle) + f" -> {_quote(cycle[0][0])}"
+            )
             self.add(
                 self.first_index[cycle[0][0]],
                 f"subflow contains an instance of itself: {chain}; it would be copied into itself forever",
             )
         for cycle in _cycles(self.config_references()):
             if len(cycle) == 1:
-                what = f"config node names itself (property {cycle[0][1]!r} is its own id)"
+                what = f"config node names itself (property {_quote(cycle[0][1])} is its own id)"
             else:
-                chain = ", ".join(f"{node_id!r}.{prop} names {to!r}" for (node_id, prop), to in _pairs(cycle))
+                chain = ", ".join(
+                    f"{_quote(node_id)}.{prop} names {_quote(to)}" for (node_id, prop), to in _pairs(cycle)
+                )
                 what = f"config nodes name each other in a circle ({chain})"
             self.add(
                 self.first_index[cycle[0][0]],
@@ -508,10 +529,11 @@ class _Checker:
             sf_id = node_type[len(SUBFLOW_PREFIX) :]
             definition = self._find(sf_id)
             if definition is None:
-                self.add(index, f"is an instance of subflow {sf_id!r}, which is not defined")
+                self.add(index, f"is an instance of subflow {_quote(sf_id)}, which is not defined")
             elif definition.get("type") != "subflow":
                 self.add(
-                    index, f"is an instance of subflow {sf_id!r}, but that id is a {definition.get('type')!r}"
+                    index,
+                    f"is an instance of subflow {_quote(sf_id)}, but that id is a {_quote(definition.get('type'))}",
                 )
             return
         if self.registry is None:
@@ -539,7 +561,7 @@ class _Checker:
             except SchemaError as exc:
                 self.add(
                     index,
-                    f"the property schema of node type {node_type!r} is invalid: {_shorten(exc.message)}",
+                    f"the property schema of node type {_quote(node_type)} is invalid: {_shorten(exc.message)}",
                 )
         self.validators[node_type] = validator
         return validator
@@ -548,7 +570,7 @@ class _Checker:
         errors = sorted(validator.iter_errors(node), key=lambda e: [str(p) for p in e.absolute_path])
         for error in errors:
             path = _json_path(error.absolute_path)
-            where = f"property {path!r}" if path else "properties"
+            where = f"property {_quote(path)}" if path else "properties"
             if is_fatal(error, validator.schema):
                 self.add(index, f"{where}: {_shorten(error.message)} (Node-RED does not start the node)")
             else:
@@ -561,9 +583,9 @@ class _Checker:
             file = files.pop() if len(files) == 1 else None
             first_file, first_line = self.deployment.origin(indexes[0])
             severity = "warning" if self.allow_unknown else "error"
-            message = f"unknown node type {node_type!r}"
+            message = f"unknown node type {_quote(node_type)}"
             if len(ids) > 1:
-                message += f", used by {len(ids)} nodes: {', '.join(ids)}"
+                message += f", used by {len(ids)} nodes: {_id_list(ids)}"
             self.problems.append(
                 Problem(
                     file,

@@ -30,9 +30,9 @@ from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import MappingNode, ScalarNode
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from flowrt.document import FlowFileError, Problem, value_kind
+from flowrt.document import FlowFileError, Problem, short_repr, value_kind
 
 __all__ = ["dump_yaml", "parse_yaml", "parse_yaml_with_lines", "yaml_schema_path"]
 
@@ -80,7 +80,9 @@ _REFUSED_TAGS = (
 )
 
 
-class _Loader(yaml.SafeLoader):
+class _Rules:
+    """flowrt's construction rules, shared by the C (libyaml) and the pure-Python loader."""
+
     yaml_implicit_resolvers: dict = {}
     yaml_constructors = {k: v for k, v in SafeConstructor.yaml_constructors.items() if k not in _REFUSED_TAGS}
 
@@ -138,26 +140,45 @@ class _Loader(yaml.SafeLoader):
                 raise ConstructorError(
                     "while constructing a mapping",
                     node.start_mark,
-                    f"keys must be strings, found {key!r} (quote it)",
+                    f"keys must be strings, found {short_repr(key)} (quote it)",
                     key_node.start_mark,
                 )
             if key in seen:
                 raise ConstructorError(
                     "while constructing a mapping",
                     node.start_mark,
-                    f"duplicate key {key!r}",
+                    f"duplicate key {short_repr(key)}",
                     key_node.start_mark,
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
 
-for _tag, _regexp, _first in _RESOLVERS:
-    _Loader.add_implicit_resolver(_tag, _regexp, _first)
-_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
-_Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_yaml_float)
-_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
-_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_yaml_seq)
+class _Loader(_Rules, yaml.SafeLoader):
+    """Pure-Python reader, parser and composer."""
+
+
+_LOADERS: list[type] = [_Loader]
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _CLoader(_Rules, yaml.CSafeLoader):
+        """libyaml's reader, parser and composer (much faster on big files); same rules and marks."""
+
+    _LOADERS.insert(0, _CLoader)
+
+for _cls in _LOADERS:
+    _cls.yaml_implicit_resolvers = {}
+    _cls.yaml_constructors = dict(_Rules.yaml_constructors)
+    for _tag, _regexp, _first in _RESOLVERS:
+        _cls.add_implicit_resolver(_tag, _regexp, _first)
+    _cls.add_constructor("tag:yaml.org,2002:int", _Rules.construct_yaml_int)
+    _cls.add_constructor("tag:yaml.org,2002:float", _Rules.construct_yaml_float)
+    _cls.add_constructor("tag:yaml.org,2002:map", _Rules.construct_yaml_map)
+    _cls.add_constructor("tag:yaml.org,2002:seq", _Rules.construct_yaml_seq)
+
+#: Values aliases may add by expansion (each alias copies its anchor's value): beyond this a
+#: document is refused, so a small file cannot expand exponentially ("billion laughs").
+MAX_ALIAS_EXPANSION = 100_000
 
 
 def _problem_from_yaml_error(exc: yaml.YAMLError, text: str, filename: str | None) -> Problem:
@@ -179,18 +200,83 @@ def _problem_from_yaml_error(exc: yaml.YAMLError, text: str, filename: str | Non
 
 
 def _load(text: str, filename: str | None) -> tuple[Any, dict[int, Any]]:
-    loader = None
-    try:
-        loader = _Loader(text)
-        data = loader.get_single_data()
-    except yaml.YAMLError as exc:
-        raise FlowFileError([_problem_from_yaml_error(exc, text, filename)]) from None
-    except RecursionError:
-        raise FlowFileError([Problem(filename, None, "invalid YAML: nested too deeply")]) from None
-    finally:
-        if loader is not None:
-            loader.dispose()
-    return data, loader.flowrt_marks
+    """Parse with libyaml when available; the pure-Python loader reports syntax errors (and reads
+    what libyaml wrongly refuses, such as a tab after the indentation of a block scalar)."""
+    for number, loader_class in enumerate(_LOADERS):
+        loader = None
+        try:
+            loader = loader_class(text)
+            root = loader.get_single_node()
+            problem = _check_aliases(root, filename)
+            if problem is not None:
+                raise FlowFileError([problem])
+            data = loader.construct_document(root) if root is not None else None
+            return data, loader.flowrt_marks
+        except yaml.YAMLError as exc:
+            if number + 1 < len(_LOADERS):
+                continue
+            raise FlowFileError([_problem_from_yaml_error(exc, text, filename)]) from None
+        except RecursionError:
+            raise FlowFileError([Problem(filename, None, "invalid YAML: nested too deeply")]) from None
+        finally:
+            if loader is not None:
+                loader.dispose()
+    raise AssertionError("unreachable")
+
+
+def _check_aliases(root: Any, filename: str | None) -> Problem | None:
+    """Refuse an alias inside its own anchor, and aliases that expand beyond MAX_ALIAS_EXPANSION.
+
+    Walks the composed node graph (where an alias is the anchored node itself, shared) once,
+    without recursion: a node met again while still open is a recursive alias; the tree size
+    with aliases expanded is counted per node, so a shared node is measured once."""
+    if root is None:
+        return None
+    size: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    distinct = 0
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            open_nodes.discard(id(node))
+            size[id(node)] = 1 + sum(size[id(child)] for child in _children(node))
+            continue
+        if id(node) in size:
+            continue
+        open_nodes.add(id(node))
+        distinct += 1
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in open_nodes:
+                mark = child.start_mark
+                return Problem(
+                    filename,
+                    None,
+                    f"invalid YAML: recursive alias (the value anchored at line {mark.line + 1} "
+                    "contains an alias to itself)",
+                    line=mark.line + 1,
+                    column=mark.column + 1,
+                )
+            if id(child) not in size:
+                stack.append((child, False))
+    copies = size[id(root)] - distinct
+    if copies > MAX_ALIAS_EXPANSION:
+        return Problem(
+            filename,
+            None,
+            f"invalid YAML: aliases expand this document by {copies:,} copied values (more than "
+            f"{MAX_ALIAS_EXPANSION:,}): refused, as an alias bomb would be",
+        )
+    return None
+
+
+def _children(node: Any) -> list:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
 
 
 # ---------------------------------------------------------------------------

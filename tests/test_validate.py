@@ -317,7 +317,7 @@ def test_unknown_types_one_problem_per_type():
     ]
     problems = check(nodes)
     assert [(p.severity, p.message) for p in problems] == [
-        ("error", "unknown node type 'mystery', used by 2 nodes: a, b"),
+        ("error", "unknown node type 'mystery', used by 2 nodes: 'a', 'b'"),
         ("error", "unknown node type 'enigma'"),
     ]
     assert problems[0].file == "f.json"

@@ -572,3 +572,65 @@ def test_core_types_misplaced_in_a_section():
         (4, "g", "a group cannot be a member of tab 't'; it belongs in 'groups'"),
         (5, "t2", "a tab cannot be a member of tab 't'; it belongs in 'flows' or 'subflows'"),
     ]
+
+
+# -- hostile documents (issue 12, item 10) ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "nodes: &a [*a]\n",
+        "config:\n  - &n {id: c, type: x, self: *n}\n",
+        "nodes:\n  - &outer {id: a, type: x, inner: [1, {deeper: *outer}]}\n",
+    ],
+)
+def test_recursive_aliases_are_refused(text):
+    (problem,) = problems_of(text)
+    assert "recursive alias" in problem.message
+    assert problem.line is not None
+
+
+def billion_laughs(levels: int = 9) -> str:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for level in range(1, levels + 1):
+        refs = ",".join([f"*a{level - 1}"] * 10)
+        lines.append(f"a{level}: &a{level} [{refs}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_alias_expansion_is_bounded():
+    text = billion_laughs()
+    assert len(text) < 1000
+    (problem,) = problems_of(text)
+    assert "aliases expand this document" in problem.message
+    assert len(str(problem)) < 200
+
+
+def test_aliases_within_the_bound_are_still_copied():
+    nodes = parse_yaml(
+        "config:\n  - &base {id: a, type: x, opts: {k: 1}}\n  - {<<: *base, id: b}\n", "f.yaml"
+    )
+    assert [n["id"] for n in nodes] == ["a", "b"]
+    assert nodes[0]["opts"] == nodes[1]["opts"] and nodes[0]["opts"] is not nodes[1]["opts"]
+
+
+def test_a_huge_value_in_a_problem_is_shortened():
+    big = ", ".join(f"item{n}" for n in range(20000))
+    for text in (f"config:\n  - ? [{big}]\n    : 1\n", f"config:\n  - {{id: c, type: x, type: [{big}]}}\n"):
+        (problem,) = problems_of(text)
+        assert len(str(problem)) < 300, str(problem)[:400]
+
+
+def test_libyaml_is_used_when_available_and_lines_are_kept():
+    import yaml
+
+    from flowrt.yamlformat import _LOADERS
+
+    if yaml.__with_libyaml__:
+        assert _LOADERS[0].__name__ == "_CLoader"
+    big = "x" * 2_000_000
+    nodes, lines = parse_yaml_with_lines(
+        f"flows:\n  - id: t\n    nodes:\n      - id: a\n        type: x\n        v: {big}\n", "f.yaml"
+    )
+    assert nodes[1]["v"] == big and lines == [2, 4]
