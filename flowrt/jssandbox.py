@@ -365,6 +365,7 @@ class JSSandbox(Borrower):
         self.closed = False
         self._live: dict[str, Any] = {}  # token -> live object sent into this sandbox
         self._live_tokens: dict[int, str] = {}  # id(object) -> its token here
+        self._sanitizing = False  # dumps() is retrying with non-finite floats as markers
         self.loads = _make_loads(self._live)
         self._tracked: list[Any] = []
         self._lenders: set[Any] = set()  # contexts whose store lent us values
@@ -438,8 +439,12 @@ class JSSandbox(Borrower):
     def dumps(self, value: Any) -> str:
         try:
             return self._encode(value)
-        except ValueError:
-            return self._encode(_sanitize(value))
+        except ValueError:  # a non-finite float: again, with markers (also in live req fields)
+            self._sanitizing = True
+            try:
+                return self._encode(_sanitize(value))
+            finally:
+                self._sanitizing = False
         except RecursionError:
             raise ValueError("the value is circular or too deeply nested") from None
 
@@ -473,6 +478,8 @@ class JSSandbox(Borrower):
             files = getattr(obj, "files", None)
             if files is not None:  # http in with upload: multer's list (buffer is a Buffer in JS)
                 fields["files"] = files
+            if self._sanitizing:
+                out["v"] = _sanitize(fields)
         return out
 
     def _release(self, token: str) -> None:

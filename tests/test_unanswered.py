@@ -105,6 +105,27 @@ async def test_json_bodies_javascript_cannot_take_are_answered(body):
 
 
 @needs_function
+@pytest.mark.parametrize(
+    "body, status, text",
+    [
+        (b'{"x": NaN}', 400, "NaN is not JSON"),
+        (b'{"x": -Infinity}', 400, "-Infinity is not JSON"),
+        (b'{"x": 1e999999}', 200, "number Infinity Infinity"),
+        (b'{"x": -1e400}', 200, "number -Infinity -Infinity"),
+    ],
+    ids=["NaN", "-Infinity", "1e999999", "-1e400"],
+)
+async def test_json_bodies_as_body_parser_reads_them(body, status, text):
+    # JSON.parse refuses NaN/Infinity (400); a number too large for a double is Infinity in
+    # msg.payload and in msg.req.body alike.
+    code = "msg.payload = [typeof msg.payload.x, String(msg.payload.x), String(msg.req.body.x)].join(' '); return msg;"
+    async with FlowTestHarness(_route("function", code)) as h:
+        got_status, got_text = await _post(h, body)
+    assert got_status == status
+    assert text in got_text
+
+
+@needs_function
 async def test_a_header_byte_0xff_is_answered():
     async with FlowTestHarness(
         _route("function", "msg.payload = msg.req.headers['x-odd']; return msg;", method="get")

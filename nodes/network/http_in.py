@@ -64,9 +64,14 @@ def _decode_text(raw: bytes, content_type: str) -> str:
         raise BodyError(415, f"Unsupported Media Type: unsupported charset {charset[:40]!r}") from None
 
 
+def _no_constant(name: str) -> Any:
+    raise BodyError(400, f"Bad Request: invalid JSON body: {name} is not JSON")
+
+
 def _parse_json(text: str) -> Any:
+    # body-parser's JSON.parse: NaN and Infinity are no JSON (1e999 is, as Infinity).
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as err:
         raise BodyError(400, f"Bad Request: invalid JSON body: {err}") from None
     except RecursionError:
