@@ -23,7 +23,7 @@ from flowrt.log import MAX_LENGTH, Logger
 from flowrt.node import Node, NodeConfigError, error_text, node_setting
 from flowrt.registry import Registry, load_builtin_nodes
 from flowrt.registry import registry as default_registry
-from flowrt.settings import Settings
+from flowrt.settings import Settings, close_timeout_s
 
 STRUCTURAL_TYPES = frozenset({"tab", "subflow", "group"})
 CONTAINER_TYPES = ("tab", "subflow")  # never a member of another tab (Node-RED ignores their z)
@@ -420,7 +420,7 @@ class Runtime:
 
     async def stop(self, removed_ids: set[str] | None = None) -> None:
         """Close every node (close handlers run, bounded by nodeCloseTimeout)."""
-        timeout = float(self.settings.get("nodeCloseTimeout", 15))
+        timeout = close_timeout_s(self.settings)
         nodes = list(self.nodes.values())
         for node in nodes:  # from now on, messages still queued for them are dropped
             node._closed = True
@@ -456,7 +456,7 @@ class Runtime:
         self.stopping = True
         if self.http is not None:
             await self.http.stop_accepting()
-            await self._settle_open_responses(float(self.settings.get("nodeCloseTimeout", 15)))
+            await self._settle_open_responses(close_timeout_s(self.settings))
         if self.started:
             await self.stop(None)
         if self.http is not None:

@@ -3,7 +3,7 @@
 Known keys (all optional):
   uiPort (1880), uiHost ("127.0.0.1"), httpNodeRoot ("/"), userDir (~/.flowrt),
   contextStorage, functionGlobalContext, logLevel ("info"), nodesDir (list of dirs),
-  nodeCloseTimeout (seconds, 15), functionTimeout, httpNodeCors, httpMaxBodySize,
+  nodeCloseTimeout (ms, 15000, as Node-RED), functionTimeout, httpNodeCors, httpMaxBodySize,
   httpNodeResponseTimeout (ms, 120000), logMaxLength (characters, 10000),
   allowUnknown, env (extra env values visible to flows), httpServer (start one: true),
   and the node-specific ones listed in docs/settings.md.
@@ -24,7 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "uiHost": "127.0.0.1",
     "httpNodeRoot": "/",
     "logLevel": "info",
-    "nodeCloseTimeout": 15,
+    "nodeCloseTimeout": 15000,
     "httpServer": True,
 }
 
@@ -94,3 +94,9 @@ def set_dotted(values: dict, key: str, value: Any) -> None:
     for part in parts[:-1]:
         target = target.setdefault(part, {})
     target[parts[-1]] = value
+
+
+def close_timeout_s(settings: Mapping[str, Any]) -> float:
+    """nodeCloseTimeout in seconds; the setting is in milliseconds as in Node-RED (0 or unset: 15 s)."""
+    value = settings.get("nodeCloseTimeout") or 15000
+    return float(value) / 1000

@@ -52,7 +52,7 @@ class SlowInput(Node):
 async def test_a_close_handler_that_never_finishes_is_cut_off_by_node_close_timeout():
     flow = [{"id": "stuck", "type": "test-stuck-close"}, {"id": "ok", "type": "test-record-close"}]
     CLOSED.clear()
-    h = FlowTestHarness(flow, settings={"nodeCloseTimeout": 0.2}, http=False)
+    h = FlowTestHarness(flow, settings={"nodeCloseTimeout": 200}, http=False)
     await h.start()
     await h.stop()
     assert ("ok", False) in CLOSED

@@ -64,7 +64,7 @@ async def _request_then_signal(proc: FlowProcess, sig: int = signal.SIGTERM) -> 
 async def test_sigterm_lets_a_request_in_flight_get_its_answer_and_exits_0(tmp_path):
     # The function answers only after the stop has begun: the answer must still reach the client.
     flow = _http_flow(tmp_path, ANSWER_WHEN_STOPPING, "python-function")
-    proc = await FlowProcess([flow], "-D", "nodeCloseTimeout=30").start()
+    proc = await FlowProcess([flow], "-D", "nodeCloseTimeout=30000").start()
     answer, body, status = await _request_then_signal(proc)
     assert (answer, body) == (200, "late answer"), proc.output
     assert status == 0, proc.output
@@ -73,7 +73,7 @@ async def test_sigterm_lets_a_request_in_flight_get_its_answer_and_exits_0(tmp_p
 
 async def test_sigterm_answers_a_request_the_flow_never_answers_with_503_and_exits_0(tmp_path):
     flow = _http_flow(tmp_path, "return;")  # never answers
-    proc = await FlowProcess([flow], "-D", "nodeCloseTimeout=0.5").start()
+    proc = await FlowProcess([flow], "-D", "nodeCloseTimeout=500").start()
     answer, body, status = await _request_then_signal(proc)
     assert answer == 503, proc.output
     assert "stopping" in body
@@ -91,7 +91,7 @@ while not os.path.exists({str(release)!r}):
 return msg
 """
     flow = _http_flow(tmp_path, wait_for_release, "python-function")
-    proc = await FlowProcess([flow], "-D", "nodeCloseTimeout=60").start()
+    proc = await FlowProcess([flow], "-D", "nodeCloseTimeout=60000").start()
     async with aiohttp.ClientSession() as session:
         first = asyncio.ensure_future(session.get(proc.url("/slow")))
         await proc.wait_for_line("in flight", WATCHDOG)
@@ -111,7 +111,7 @@ return msg
 
 async def test_a_second_sigint_while_stopping_exits_at_once_quietly_with_130(tmp_path):
     flow = _http_flow(tmp_path, "return;")  # keeps the stop waiting for nodeCloseTimeout
-    proc = await FlowProcess([flow], "-D", "nodeCloseTimeout=120").start()
+    proc = await FlowProcess([flow], "-D", "nodeCloseTimeout=120000").start()
     async with aiohttp.ClientSession() as session:
         request = asyncio.ensure_future(session.get(proc.url("/slow")))
         await proc.wait_for_line("in flight", WATCHDOG)
