@@ -9,11 +9,15 @@ status/catch/complete nodes report what arrived. Counts: docs/conformance-runtim
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
 from flowrt import Node, register_type
+from flowrt.document import load_deployment
+from flowrt.registry import registry
 from flowrt.testing import FlowTestHarness
+from flowrt.validate import validate_deployment
 
 EVENTS: list[tuple[str, str]] = []  # ("setup"|"close", node id), in order
 NEVER = asyncio.Event()
@@ -126,22 +130,18 @@ async def test_start_instantiates_config_nodes_in_the_right_order():
         assert h.node("4").node.ref_seen is h.node("5").node
 
 
-@pytest.mark.xfail(
-    strict=True, reason="flowrt starts config nodes that refer to each other; Node-RED refuses the flow"
-)
-async def test_start_detects_dependency_loops_in_config_nodes():
-    """it("detects dependency loops in config nodes"): Flow.start rejects with "Circular config
-    node dependency detected: node1"."""
+def test_start_detects_dependency_loops_in_config_nodes(tmp_path):
+    """it("detects dependency loops in config nodes"): Node-RED's Flow.start rejects with
+    "Circular config node dependency detected: node1"; flowrt refuses such a flow before it
+    starts (`flowrt validate` / `flowrt run` report an error naming both nodes)."""
     flow = [TAB, config_node("node1", foo="node2"), config_node("node2", foo="node1")]
-    h = FlowTestHarness(flow)
-    try:
-        await h.start()
-    except Exception as err:
-        assert "Circular config node dependency detected: node1" in str(err)
-    else:
-        assert any("Circular config node dependency detected" in r.text for r in h.logs)
-    finally:
-        await h.stop()
+    path = tmp_path / "flows.json"
+    path.write_text(json.dumps(flow))
+    problems = validate_deployment(load_deployment([path]), registry)
+    errors = [p for p in problems if p.severity == "error"]
+    assert len(errors) == 1
+    assert "Circular config node dependency" in errors[0].message
+    assert "node1" in errors[0].message and "node2" in errors[0].message
 
 
 async def test_start_instantiates_a_node_with_environment_variable_property_values(monkeypatch):
