@@ -10,9 +10,11 @@ Counts and skipped cases: docs/conformance-runtime.md.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from flowrt.context import ContextManager, MemoryStore
+from flowrt.context import ContextError, ContextManager, LocalFileSystemStore, MemoryStore
 from flowrt.propertypath import PropertyPathError
 
 # ===================================================================== memory_spec.js
@@ -219,3 +221,195 @@ def test_memory_clean_should_not_clean_global_context(store):
     assert store.get("global", "foo") == "abc"
     store.clean(set())
     assert store.get("global", "foo") == "abc"
+
+
+# ================================================================ localfilesystem_spec.js
+# Node-RED's cases run with `cache: false` (each get reads the file); flowrt's file store always
+# keeps a cache and writes on flush/close, so "stored" is checked by closing the store and
+# reading the values back from a new store on the same directory.
+
+
+async def reopened(directory, **config):
+    store = LocalFileSystemStore({"dir": str(directory), **config})
+    await store.open()
+    return store
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("test", id="should store property"),
+        pytest.param("test", id="should store string"),
+        pytest.param(12345, id="should store number"),
+        pytest.param(True, id="should store boolean"),
+        pytest.param({"obj": "bar"}, id="should store object"),
+        pytest.param(["this", "is", "an", "array"], id="should store array"),
+        pytest.param([["this", "is"], ["an", "array"]], id="should store array of arrays"),
+        pytest.param([{"obj": "foo"}, {"obj": "bar"}], id="should store array of objects"),
+    ],
+)
+async def test_localfilesystem_stores_values_of_each_type(tmp_path, value):
+    """it('should store property'), it('should store string'), it('should store number'), it('should store boolean'),
+    it('should store object'), it('should store array'), it('should store array of arrays'),
+    it('should store array of objects')"""
+    store = await reopened(tmp_path)
+    assert store.get("nodeX", "foo") is None
+    store.set("nodeX", "foo", value)
+    assert store.get("nodeX", "foo") == value
+    await store.close()
+    again = await reopened(tmp_path)
+    assert again.get("nodeX", "foo") == value
+    await again.close()
+
+
+async def test_localfilesystem_should_store_property_creates_parent_properties(tmp_path):
+    """it('should store property - creates parent properties')"""
+    store = await reopened(tmp_path)
+    store.set("nodeX", "foo.bar", "test")
+    await store.close()
+    again = await reopened(tmp_path)
+    assert again.get("nodeX", "foo") == {"bar": "test"}
+    await again.close()
+
+
+async def test_localfilesystem_should_store_local_scope_property(tmp_path):
+    """it('should store local scope property'): a node scope "abc:def" is file def/abc.json"""
+    store = await reopened(tmp_path)
+    store.set("abc:def", "foo.bar", "test")
+    await store.close()
+    assert json.loads((tmp_path / "context" / "def" / "abc.json").read_text()) == {"foo": {"bar": "test"}}
+    again = await reopened(tmp_path)
+    assert again.get("abc:def", "foo") == {"bar": "test"}
+    await again.close()
+
+
+async def test_localfilesystem_should_delete_property(tmp_path):
+    """it('should delete property')"""
+    store = await reopened(tmp_path)
+    store.set("nodeX", "foo.abc.bar1", "test1")
+    store.set("nodeX", "foo.abc.bar2", "test2")
+    store.set("nodeX", "foo.abc.bar1", None)
+    await store.close()
+    again = await reopened(tmp_path)
+    assert again.get("nodeX", "foo.abc") == {"bar2": "test2"}
+    again.set("nodeX", "foo", None)
+    await again.close()
+    third = await reopened(tmp_path)
+    assert third.get("nodeX", "foo") is None
+    await third.close()
+
+
+async def test_localfilesystem_should_not_shared_context_with_other_scope(tmp_path):
+    """it('should not shared context with other scope')"""
+    store = await reopened(tmp_path)
+    store.set("nodeX", "foo", "testX")
+    store.set("nodeY", "foo", "testY")
+    await store.close()
+    again = await reopened(tmp_path)
+    assert (again.get("nodeX", "foo"), again.get("nodeY", "foo")) == ("testX", "testY")
+    await again.close()
+
+
+async def test_localfilesystem_should_handle_empty_context_file(tmp_path):
+    """it('should handle empty context file')"""
+    (tmp_path / "context" / "nodeX").mkdir(parents=True)
+    (tmp_path / "context" / "nodeX" / "flow.json").write_text("")
+    store = await reopened(tmp_path)
+    assert store.get("nodeX", "foo") is None
+    store.set("nodeX", "foo", "test")
+    assert store.get("nodeX", "foo") == "test"
+    await store.close()
+
+
+async def test_localfilesystem_should_throw_an_error_when_reading_corrupt_context_file(tmp_path):
+    """it('should throw an error when reading corrupt context file')"""
+    (tmp_path / "context" / "nodeX").mkdir(parents=True)
+    (tmp_path / "context" / "nodeX" / "flow.json").write_text("{abc")
+    with pytest.raises(ContextError, match="flow.json"):
+        await reopened(tmp_path)
+
+
+async def test_localfilesystem_should_enumerate_context_keys_in_each_scopes(tmp_path):
+    """it('should enumerate context keys') and it('should enumerate context keys in each scopes')"""
+    store = await reopened(tmp_path)
+    assert store.keys("nodeX") == [] and store.keys("nodeY") == []
+    store.set("nodeX", "foo", "bar")
+    store.set("nodeX", "abc.def", "bar")
+    store.set("nodeY", "hoge", "piyo")
+    await store.close()
+    again = await reopened(tmp_path)
+    assert again.keys("nodeX") == ["foo", "abc"]
+    assert again.keys("nodeY") == ["hoge"]
+    await again.close()
+
+
+async def test_localfilesystem_should_delete_context(tmp_path):
+    """it('should delete context'): the scope's file goes too"""
+    store = await reopened(tmp_path)
+    store.set("nodeX", "foo", "abc")
+    store.set("nodeY", "foo", "abc")
+    await store.flush()
+    store.delete("nodeX")
+    await store.close()
+    again = await reopened(tmp_path)
+    assert again.get("nodeX", "foo") is None
+    assert again.get("nodeY", "foo") == "abc"
+    await again.close()
+
+
+@pytest.mark.parametrize(
+    ("active", "kept"),
+    [
+        pytest.param(set(), set(), id="should clean unnecessary context"),
+        pytest.param({"nodeX"}, {"nodeX"}, id="should not clean active context"),
+    ],
+)
+async def test_localfilesystem_clean(tmp_path, active, kept):
+    """it('should clean unnecessary context'), it('should not clean active context')"""
+    store = await reopened(tmp_path)
+    store.set("nodeX", "foo", "abc")
+    store.set("nodeY", "foo", "abc")
+    await store.flush()
+    store.clean(active)
+    await store.close()
+    again = await reopened(tmp_path)
+    assert {s for s in ("nodeX", "nodeY") if again.get(s, "foo") == "abc"} == kept
+    await again.close()
+
+
+async def test_localfilesystem_should_load_contexts_into_the_cache(tmp_path):
+    """it('should load contexts into the cache'): values read at open stay after the files go"""
+    base = tmp_path / "context"
+    for rel, data in (
+        ("global/global.json", "global"),
+        ("flow/flow.json", "flow"),
+        ("flow/node.json", "node"),
+    ):
+        (base / rel).parent.mkdir(parents=True, exist_ok=True)
+        (base / rel).write_text(json.dumps({"key": data}, indent=4))
+    store = await reopened(tmp_path)
+    for rel in ("global/global.json", "flow/flow.json", "flow/node.json"):
+        (base / rel).unlink()
+    assert store.get("global", "key") == "global"
+    assert store.get("flow", "key") == "flow"
+    assert store.get("node:flow", "key") == "node"
+
+
+async def test_localfilesystem_configuration_should_change_a_base_directory(tmp_path):
+    """it('should change a base directory')"""
+    default = await reopened(tmp_path)
+    other = await reopened(tmp_path, base="contexts2")
+    other.set("node2", "foo2", "bar2")
+    await other.close()
+    assert (tmp_path / "contexts2" / "node2" / "flow.json").is_file()
+    assert default.get("node2", "foo2") is None
+    await default.close()
+
+
+async def test_localfilesystem_configuration_should_use_userdir(tmp_path):
+    """it('should use userDir'): without dir, settings.userDir is the directory"""
+    store = LocalFileSystemStore({"base": "contexts2", "settings": {"userDir": str(tmp_path)}})
+    await store.open()
+    store.set("node2", "foo2", "bar2")
+    await store.close()
+    assert json.loads((tmp_path / "contexts2" / "node2" / "flow.json").read_text()) == {"foo2": "bar2"}
