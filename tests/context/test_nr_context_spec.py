@@ -413,3 +413,102 @@ async def test_localfilesystem_configuration_should_use_userdir(tmp_path):
     store.set("node2", "foo2", "bar2")
     await store.close()
     assert json.loads((tmp_path / "contexts2" / "node2" / "flow.json").read_text()) == {"foo2": "bar2"}
+
+
+# ======================================================================= index_spec.js
+# The context API over the default memory store ("local memory" section). A node context is
+# ContextManager.node_context(node id, flow id); its .flow and .global_ reach the other scopes.
+
+
+@pytest.fixture
+def contexts():
+    return ContextManager(None, None)
+
+
+def test_index_stores_local_property(contexts):
+    """it('stores local property')"""
+    context1 = contexts.node_context("1", "flowA")
+    assert context1.get("foo") is None
+    context1.set("foo", "test")
+    assert context1.get("foo") == "test"
+
+
+def test_index_stores_local_property_creates_parent_properties(contexts):
+    """it('stores local property - creates parent properties')"""
+    context1 = contexts.node_context("1", "flowA")
+    context1.set("foo.bar", "test")
+    assert context1.get("foo") == {"bar": "test"}
+
+
+def test_index_deletes_local_property(contexts):
+    """it('deletes local property')"""
+    context1 = contexts.node_context("1", "flowA")
+    context1.set("foo.abc.bar1", "test1")
+    context1.set("foo.abc.bar2", "test2")
+    assert context1.get("foo.abc") == {"bar1": "test1", "bar2": "test2"}
+    context1.set("foo.abc.bar1", None)
+    assert context1.get("foo.abc") == {"bar2": "test2"}
+    context1.set("foo.abc", None)
+    assert context1.get("foo.abc") is None
+    context1.set("foo", None)
+    assert context1.get("foo") is None
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [pytest.param("flow", id="stores flow property"), pytest.param("global_", id="stores global property")],
+)
+def test_index_stores_flow_and_global_property(contexts, scope):
+    """it('stores flow property'), it('stores global property')"""
+    ctx = getattr(contexts.node_context("1", "flowA"), scope)
+    assert ctx.get("foo") is None
+    ctx.set("foo", "test")
+    assert ctx.get("foo") == "test"
+
+
+def test_index_keeps_local_context_local(contexts):
+    """it('keeps local context local')"""
+    context1, context2 = contexts.node_context("1", "flowA"), contexts.node_context("2", "flowA")
+    context1.set("foo", "test")
+    assert context1.get("foo") == "test" and context2.get("foo") is None
+
+
+def test_index_flow_context_accessible_to_all_flow_nodes(contexts):
+    """it('flow context accessible to all flow nodes')"""
+    context1, context2 = contexts.node_context("1", "flowA"), contexts.node_context("2", "flowA")
+    context1.flow.set("foo", "test")
+    assert context1.flow.get("foo") == context2.flow.get("foo") == "test"
+
+
+def test_index_flow_context_not_shared_to_nodes_on_other_flows(contexts):
+    """it('flow context not shared to nodes on other flows')"""
+    context1, context2 = contexts.node_context("1", "flowA"), contexts.node_context("2", "flowB")
+    context1.flow.set("foo", "test")
+    assert context1.flow.get("foo") == "test" and context2.flow.get("foo") is None
+
+
+def test_index_global_context_shared_to_all_nodes(contexts):
+    """it('global context shared to all nodes')"""
+    context1, context2 = contexts.node_context("1", "flowA"), contexts.node_context("2", "flowB")
+    context1.global_.set("foo", "test")
+    assert context1.global_.get("foo") == context2.global_.get("foo") == "test"
+
+
+def test_index_deletes_context(contexts):
+    """it('deletes context')"""
+    context = contexts.node_context("1", "flowA")
+    context.set("foo", "abc")
+    contexts.delete_node_context("1", "flowA")
+    assert contexts.node_context("1", "flowA").get("foo") is None
+
+
+def test_index_deletes_global_context():
+    """it('deletes global context'): functionGlobalContext values stay"""
+    contexts = ContextManager(None, None, function_global_context={"foo": "bar"})
+    global_a = contexts.global_context()
+    assert global_a.get("foo") == "bar"
+    global_a.set("another", "value")
+    contexts.delete_global_context()
+    global_b = contexts.global_context()
+    assert global_b.get("foo") == "bar"
+    assert global_b.get("another") is None
