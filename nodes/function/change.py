@@ -35,6 +35,16 @@ def _escape(text: str) -> str:
     return _ESCAPE_RE.sub(lambda m: "\\" + m.group(0), text)
 
 
+def _rules_list(rules: Any) -> list:
+    """Node-RED loops over `rules.length`: a number or object has none (no rules); a string's
+    characters are not rules (strict-mode JavaScript throws assigning to them)."""
+    if isinstance(rules, list):
+        return rules
+    if isinstance(rules, str):
+        raise NodeConfigError(f"rules must be a list of rules, not the string {rules!r}")
+    return []
+
+
 class _Drop(Exception):
     """The rule reported an error: the message goes no further."""
 
@@ -125,6 +135,7 @@ class ChangeNode(Node):
                 rules = [rule]
             else:
                 rules = []
+        rules = _rules_list(rules)
         self.rules = [self._prepare_rule(dict(r)) for r in rules]
         self._steps = [self._compile_step(r) for r in self.rules]
 

@@ -19,6 +19,11 @@ _UNITS_MS = {"milliseconds": 1, "seconds": 1000, "minutes": 60_000, "hours": 3_6
 _RATE_MS = {"second": 1000, "minute": 60_000, "hour": 3_600_000, "day": 86_400_000}
 
 
+def _unit_ms(table: dict[str, int], unit: Any) -> int:
+    """Node-RED compares units with ===: anything else (a number, an object) means seconds."""
+    return table.get(unit, 1000) if isinstance(unit, str) else 1000
+
+
 def _num(value: Any) -> float:
     n = js_number(value if value is not None else "")
     return 0 if is_nan(n) else n
@@ -60,15 +65,15 @@ class DelayNode(Node):
     def setup(self) -> None:
         n = self.config
         self.pause_type = n.get("pauseType")
-        self.timeout = _num(n.get("timeout")) * _UNITS_MS.get(n.get("timeoutUnits"), 1000)
+        self.timeout = _num(n.get("timeout")) * _unit_ms(_UNITS_MS, n.get("timeoutUnits"))
         rate = _num(n.get("rate"))
         self.burst = rate
         nb = _num(n.get("nbRateUnits"))
-        unit = _RATE_MS.get(n.get("rateUnits"), 1000)
+        unit = _unit_ms(_RATE_MS, n.get("rateUnits"))
         self.rate = unit / rate if rate else float("inf")
         self.timer = nb * unit
         self.rate *= nb if nb > 0 else 1
-        runit = _UNITS_MS.get(n.get("randomUnits"), 1000)
+        runit = _unit_ms(_UNITS_MS, n.get("randomUnits"))
         self.random_first = _num(n.get("randomFirst")) * runit
         self.random_last = _num(n.get("randomLast")) * runit
         self.diff = self.random_last - self.random_first

@@ -154,7 +154,7 @@ class SwitchNode(Node):
         from flowrt.typedinput import JsonataError, prepare_jsonata
 
         n = self.config
-        self.property = n.get("property") or ""
+        self.property = js_str(n.get("property") or "")
         self.property_type = n.get("propertyType") or "msg"
         if self.property_type == "jsonata":
             try:
@@ -166,7 +166,10 @@ class SwitchNode(Node):
         self.previous_value = None
         needs_count = self.repair
         rules = []
-        for raw in n.get("rules") or []:
+        raw_rules = n.get("rules") or []
+        if isinstance(raw_rules, str):  # strict-mode JavaScript throws setting a rule's fields
+            raise NodeConfigError(f"rules must be a list of rules, not the string {raw_rules!r}")
+        for raw in raw_rules if isinstance(raw_rules, list) else []:  # no `length`: no rules
             rule = dict(raw)
             t = rule.get("t")
             if isinstance(t, bool):

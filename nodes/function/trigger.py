@@ -71,7 +71,7 @@ class TriggerNode(Node):
             self.loop_mode = True
             duration = -duration
             self.extend = False
-        units = n.get("units") or "ms"
+        units = js_str(n.get("units") or "ms")  # Node-RED compares with ==
         duration *= {"s": 1000, "min": 60_000, "hr": 3_600_000}.get(units, 1)
         self.duration = duration
         self.op1_templated = self.op1type == "str" and "{{" in js_str(self.op1)
