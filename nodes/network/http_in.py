@@ -22,6 +22,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from flowrt import Node, NodeConfigError, register_type
 from flowrt.httpobjects import AioRequest, AioResponse, parse_query
 from flowrt.httpserver import RoutePatternError, route_key
+from flowrt.jsvalues import js_string
 from flowrt.live import answer_if_open
 from flowrt.message import generate_id
 
@@ -158,6 +159,8 @@ class HttpIn(Node):
         url = self.config.get("url") or ""
         if not url:
             raise NodeConfigError("missing path")
+        if not isinstance(url, str):  # Node-RED: url[0] !== "/", so "/" + url as text
+            url = "/" + js_string(url)
         if not url.startswith("/"):
             url = "/" + url
         self.url = url

@@ -93,7 +93,7 @@ class HttpRequest(Node):
 
     def setup(self) -> None:
         cfg = self.config
-        self.method = (cfg.get("method") or "GET").upper()
+        self.method = js_string(cfg.get("method") or "GET").upper()
         self.ret = cfg.get("ret") or "txt"
         paytoqs = cfg.get("paytoqs")
         self.paytoqs = "query" if paytoqs is True else (paytoqs or "ignore")
@@ -102,12 +102,13 @@ class HttpRequest(Node):
         creds = cfg.get("credentials") or {}
         self.user = creds.get("user") or cfg.get("user") or ""
         self.password = creds.get("password") or cfg.get("password") or ""
-        self.config_headers = [h for h in (cfg.get("headers") or []) if isinstance(h, dict)]
+        headers = cfg.get("headers") or []
+        self.config_headers = [h for h in headers if isinstance(h, dict)] if isinstance(headers, list) else []
         self.ssl: Any = None
         if cfg.get("tls"):
-            tls = self.runtime.get_node(cfg["tls"])
+            tls = self.runtime.get_node(cfg["tls"]) if isinstance(cfg["tls"], str) else None
             if tls is None or not hasattr(tls, "context"):
-                raise NodeConfigError(f"tls-config node {cfg['tls']!r} is missing")
+                raise NodeConfigError(f"tls-config node {js_string(cfg['tls'])!r} (property tls) is missing")
             self.ssl = tls.context
         self.default_timeout = float(self.settings.get("httpRequestTimeout", 120000)) / 1000
         self._session: aiohttp.ClientSession | None = None

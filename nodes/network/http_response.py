@@ -71,7 +71,10 @@ class HttpResponse(Node):
     }
 
     def setup(self) -> None:
-        self.headers: dict = dict(self.config.get("headers") or {})
+        headers = self.config.get("headers") or {}
+        if isinstance(headers, (str, list)):  # Node-RED's for-in walks a string's or array's indices
+            headers = {str(i): v for i, v in enumerate(headers)}
+        self.headers: dict = dict(headers) if isinstance(headers, dict) else {}
         self.own_header_names = {name.lower() for name in self.headers}
         try:
             self.status_code = int(self.config.get("statusCode") or 0)

@@ -93,8 +93,14 @@ class SseSessionNode(Node):
                 f"keepalive must be a number of seconds, not {cfg.get('keepalive')!r}"
             ) from None
         self.cors = cfg.get("cors") or ""
-        self.allowed = _origins(cfg.get("allowedOrigins"))
-        self.extra_headers = dict(cfg.get("headers") or {})
+        origins = cfg.get("allowedOrigins")
+        if origins is not None and not isinstance(origins, (str, list)):
+            raise NodeConfigError(f"allowedOrigins must be a string or a list, not {origins!r}")
+        self.allowed = _origins(origins)
+        headers = cfg.get("headers") or {}
+        if not isinstance(headers, dict):
+            raise NodeConfigError(f"headers must be an object of header names to values, not {headers!r}")
+        self.extra_headers = dict(headers)
         self.registry = registry_for(self.runtime)
         self.sessions: dict[str, SseSession] = {}
         self._keepalive_timers: dict[str, object] = {}

@@ -23,7 +23,7 @@ import math
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.jsvalues import is_nan, js_gt, js_number, js_typeof
+from flowrt.jsvalues import is_nan, js_gt, js_number, js_string, js_typeof
 from flowrt.jsvalues import js_join_item as js_to_string
 from flowrt.message import clone_message
 from flowrt.node import error_text
@@ -136,6 +136,10 @@ class JoinNode(Node):
         self.count_from_parts = cfg.get("count") == ""
         self.joiner_type = cfg.get("joinerType") or "str"
         joiner = cfg.get("joiner") or ""
+        if not isinstance(joiner, str) and self.joiner_type in ("str", "bin"):  # Node-RED throws here
+            raise NodeConfigError(
+                f"Invalid join character: joiner must be a string, not {js_string(joiner)!r}"
+            )
         if self.joiner_type == "bin":
             try:
                 arr = json.loads(joiner or "[]")

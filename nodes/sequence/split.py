@@ -16,6 +16,7 @@ import math
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
+from flowrt.jsvalues import js_string
 from flowrt.message import clone_message, generate_id
 from flowrt.propertypath import get_message_property, set_message_property
 
@@ -74,6 +75,8 @@ class SplitNode(Node):
         self.splt_list: list[int] | None = None
         try:
             if self.splt_type == "str":
+                if not isinstance(cfg.get("splt") or "", str):  # Node-RED's .replace throws
+                    raise TypeError(f"splt must be a string, not {js_string(cfg.get('splt'))!r}")
                 self.splt: Any = unescape_separator(cfg.get("splt") or "\\n")
             elif self.splt_type == "bin":
                 arr = json.loads(cfg.get("splt") if isinstance(cfg.get("splt"), str) else "null")

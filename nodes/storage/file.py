@@ -23,7 +23,7 @@ from typing import Any
 
 from flowrt import Node, NodeConfigError, iconv_codecs, register_type
 from flowrt.jsvalues import js_join_item as js_to_string
-from flowrt.jsvalues import js_json_dumps
+from flowrt.jsvalues import js_json_dumps, js_string
 
 from .filename import filename_property, message_filename
 
@@ -166,7 +166,7 @@ class FileNode(Node):
         overwrite = cfg.get("overwriteFile", "false")
         self.overwrite = "true" if overwrite is True else "false" if overwrite is False else str(overwrite)
         self.create_dir = cfg.get("createDir") in (True, "true")
-        self.encoding = cfg.get("encoding") or "none"
+        self.encoding = js_string(cfg.get("encoding") or "none")
         if self.encoding != "setbymsg":
             try:
                 codec_for(self.encoding)

@@ -15,6 +15,7 @@ import asyncio
 import codecs
 
 from flowrt import Node, NodeConfigError, register_type
+from flowrt.jsvalues import js_string
 from flowrt.message import clone_message
 
 from .file import codec_for, decode_bytes, node_fs_error
@@ -41,7 +42,7 @@ class FileInNode(Node):
         cfg = self.config
         self.filename, self.filename_type = filename_property(cfg)
         self.format = cfg.get("format") or ""
-        self.encoding = cfg.get("encoding") or "none"
+        self.encoding = js_string(cfg.get("encoding") or "none")
         try:
             codec_for(self.encoding)
         except LookupError as err:
