@@ -137,7 +137,7 @@ class Flow:
         for group in self._groups_outermost_first():
             group.start()
         created = []
-        for cfg in self.node_configs:
+        for cfg in configs_first(self.node_configs):
             if cfg.get("type") == "group" or cfg.get("d") is True:  # Node-RED: d !== true runs
                 continue
             node = self.runtime.create_node(cfg, self)
@@ -262,6 +262,36 @@ class Flow:
             done_msg = clone_message(msg)
             done_msg["complete"] = {"source": {"id": node.id, "type": node.type, "name": node.name}}
             self.runtime.deliver(target, done_msg)
+
+
+def is_config_node(cfg: dict) -> bool:
+    """A config node as Flow.start tells them apart: no editor coordinates. Hand-written flows
+    have none either, so a node with wires counts as the flow node it is."""
+    return "wires" not in cfg and not ("x" in cfg and "y" in cfg) and cfg.get("type") != "group"
+
+
+def configs_first(configs: list[dict]) -> list[dict]:
+    """Node-RED's creation order: config nodes first, each after the config nodes it names
+    (a property whose value is such a node's id), then the flow nodes in file order."""
+    config_by_id = {c["id"]: c for c in configs if is_config_node(c) and isinstance(c.get("id"), str)}
+    ordered: list[dict] = []
+    placed: set[str] = set()
+
+    def place(cfg: dict, visiting: set[str]) -> None:
+        node_id = cfg["id"]
+        if node_id in placed or node_id in visiting:  # a circle: validation reports it
+            return
+        visiting.add(node_id)
+        for key, value in cfg.items():
+            if key not in ("id", "wires", "_users") and isinstance(value, str) and value in config_by_id:
+                place(config_by_id[value], visiting)
+        placed.add(node_id)
+        ordered.append(cfg)
+
+    for cfg in config_by_id.values():
+        place(cfg, set())
+    first = {id(c) for c in ordered}
+    return ordered + [c for c in configs if id(c) not in first]
 
 
 def build_error_object(node: Node, err: Any, count: int) -> dict:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt.document import add_missing_tabs
-from flowrt.flow import Flow, GlobalFlow, SubflowFlow
+from flowrt.flow import Flow, GlobalFlow, SubflowFlow, is_config_node
 from flowrt.live import LiveResponse, answer_if_open, live_response
 from flowrt.log import MAX_LENGTH, Logger
 from flowrt.node import Node, NodeConfigError, error_text, node_setting
@@ -434,7 +434,10 @@ class Runtime:
             except Exception as err:
                 node.error(f"Error stopping node: {err}")
 
-        await asyncio.gather(*(close(n) for n in nodes))
+        # Node-RED's Flow.stop: flow nodes first, then the config nodes they may still use.
+        configs = [n for n in nodes if is_config_node(n.config)]
+        await asyncio.gather(*(close(n) for n in nodes if not is_config_node(n.config)))
+        await asyncio.gather(*(close(n) for n in configs))
         self.nodes.clear()
         self.flows.clear()
         self._queue.clear()

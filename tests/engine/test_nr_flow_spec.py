@@ -108,10 +108,6 @@ async def test_start_instantiates_an_initial_configuration_and_stops_it():
     assert {node_id for event, node_id in EVENTS if event == "close"} == {"1", "2", "3", "4"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="flowrt creates a tab's nodes in file order; Node-RED creates config nodes first, by dependency",
-)
 async def test_start_instantiates_config_nodes_in_the_right_order():
     """it("instantiates config nodes in the right order"): node 4 refers to node 5 (foo: "5"),
     so 5 is created first and 4 can find it while it starts."""
@@ -201,9 +197,6 @@ async def test_stop_stops_all_nodes():
     assert {node_id for event, node_id in EVENTS if event == "close"} == {"1", "2", "3"}
 
 
-@pytest.mark.xfail(
-    strict=True, reason="flowrt closes a tab's nodes in file order; Node-RED closes config nodes last"
-)
 async def test_stop_stops_config_nodes_last():
     """it("stops config nodes last")"""
     flow = [
