@@ -113,6 +113,9 @@ class ContextStore:
         raise NotImplementedError
 
 
+_GLOBAL_API_NAMES = frozenset({"set", "get", "keys"})
+
+
 class MemoryStore(ContextStore):
     """Keeps values in memory, by reference (no cloning).
 
@@ -207,6 +210,8 @@ class MemoryStore(ContextStore):
             data[key] = value  # a fresh copy: nothing else referenced the old one
 
     def keys(self, scope: str) -> list[str]:
+        if scope == "global":  # as Node-RED's memory store: the old API's names are no keys
+            return [k for k in self.data.get(scope, ()) if k not in _GLOBAL_API_NAMES]
         return list(self.data.get(scope, ()))
 
     def delete(self, scope: str) -> None:

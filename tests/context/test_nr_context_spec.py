@@ -166,9 +166,6 @@ def test_memory_keys_should_enumerate_global_context_keys(store):
     assert store.keys("global") == ["foo", "abc"]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="flowrt's memory store lists global keys named set/get/keys; Node-RED hides them"
-)
 def test_memory_keys_should_not_return_specific_keys_as_global_context_keys(store):
     """it('should not return specific keys as global context keys'): memory.js keys() filters
     "set", "get" and "keys" out of the global scope."""
