@@ -23,11 +23,15 @@ triggered through `POST /inject/:id`, one process per version for all flows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import math
+import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +41,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import nodered  # noqa: E402
+
+from flowrt.registry import load_builtin_nodes, registry  # noqa: E402
+from flowrt.testing import FlowTestHarness, free_port  # noqa: E402
 
 MAJORS = ("4", "5")
 RECORDED = Path(__file__).resolve().parent / "recorded"
@@ -56,10 +63,14 @@ MISSING_TYPES = {
     "mqtt out": "network: MQTT",
     "mqtt-broker": "network: MQTT",
 }
+#: flowrt's own node types: a flow using them cannot run on Node-RED.
+FLOWRT_ONLY_TYPES = {"sse-session", "sse-send", "python-function"}
 #: Nodes whose work is I/O (sockets, processes, files): flowrt runs those flows on real time.
 IO_TYPES = {"http in", "http request", "http response", "exec", "file", "file in", "watch", "sse-session"}
-QUIET_SECONDS = 0.6  # real-time runs: the flow counts as done after this long without output
+QUIET_SECONDS = 0.6  # a flow counts as done after this long without output ...
+MAX_QUIET_SECONDS = 5.0  # ... or, behind a rate limit, 1.5 of its intervals, up to this
 MAX_SETTLE_SECONDS = 15.0
+MAX_RUN_SECONDS = 45.0
 UNITS = {"milliseconds": 0.001, "ms": 0.001, "seconds": 1, "second": 1, "s": 1, "minutes": 60, "hours": 3600}
 
 
@@ -86,6 +97,11 @@ class Example:
         kinds = sorted({MISSING_TYPES[t] for t in missing})
         return f"flowrt has no {', '.join(missing)} node yet ({'; '.join(kinds)})"
 
+    def node_red_reason(self) -> str | None:
+        """Why Node-RED cannot run it, or None."""
+        own = sorted(t for t in self.types if t in FLOWRT_ONLY_TYPES)
+        return f"uses flowrt-only node types ({', '.join(own)})" if own else None
+
 
 def examples(major: str) -> tuple[list[Example], str]:
     """Every example flow of the pinned @node-red/nodes MAJOR (fetched with npm when needed), and a line
@@ -101,11 +117,15 @@ def examples(major: str) -> tuple[list[Example], str]:
 
 
 # ------------------------------------------------------------------ preparing a flow for a run
-def prepare(nodes: list[dict], port: int | None = None) -> list[dict]:
+def prepare(nodes: list[dict], port: int | None = None, tmp: str | None = None) -> list[dict]:
     """The flow as both runtimes run it (see the module docstring)."""
     flow = copy.deepcopy(nodes)
+    text = json.dumps(flow)
     if port is not None:
-        flow = json.loads(re.sub(r"(localhost|127\.0\.0\.1):1880\b", f"127.0.0.1:{port}", json.dumps(flow)))
+        text = re.sub(r"(localhost|127\.0\.0\.1):1880\b", f"127.0.0.1:{port}", text)
+    if tmp is not None:
+        text = re.sub(r'"/tmp(?=["/])', '"' + tmp, text)
+    flow = json.loads(text)
     defined = {n.get("id") for n in flow if n.get("type") in ("tab", "subflow")}
     tabs = []
     for node in flow:
@@ -117,6 +137,21 @@ def prepare(nodes: list[dict], port: int | None = None) -> list[dict]:
             node["repeat"] = ""
             node["crontab"] = ""
     return tabs + flow
+
+
+@contextlib.contextmanager
+def run_directory(nodes: list[dict]):
+    """A fresh directory standing in for /tmp during one run, so runs do not see each other's files;
+    directories an example's notes say to create first ("Create /tmp/HG directory") exist in it."""
+    path = tempfile.mkdtemp(prefix=TMP_PREFIX)
+    try:
+        for node in nodes:
+            for text in (node.get("name"), node.get("info")):
+                for wanted in re.findall(r"[Cc]reate (/tmp/[\w./-]+) directory", str(text or "")):
+                    os.makedirs(path + wanted[len("/tmp") :], exist_ok=True)
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def triggers(nodes: list[dict]) -> list[str]:
@@ -141,10 +176,7 @@ def settle_seconds(nodes: list[dict]) -> float:
         kind = node.get("type")
         if kind == "delay":
             if node.get("pauseType") in ("rate", "queue", "timed"):
-                rate = _num(node.get("rate")) or 1
-                per = _num(node.get("nbRateUnits")) or 1
-                unit = UNITS.get(node.get("rateUnits", "second"), 1)
-                longest = max(longest, per * unit / rate * 3)
+                longest = max(longest, _rate_interval(node))
             else:
                 longest = max(longest, _num(node.get("timeout")) * UNITS.get(node.get("timeoutUnits"), 1))
                 if node.get("pauseType") == "random":
@@ -169,6 +201,22 @@ def status_nodes(nodes: list[dict]) -> set[str]:
 
 def normalise_status(status: dict) -> dict:
     return {k: normalise_value(status[k]) for k in ("fill", "shape", "text") if k in status}
+
+
+def _rate_interval(node: dict) -> float:
+    """Seconds between two messages a rate-limiting delay node lets through."""
+    rate = _num(node.get("rate")) or 1
+    per = _num(node.get("nbRateUnits")) or 1
+    return per * UNITS.get(node.get("rateUnits", "second"), 1) / rate
+
+
+def quiet_seconds(nodes: list[dict]) -> float:
+    """How long without output means done: QUIET_SECONDS, longer behind a rate-limiting delay."""
+    quiet = QUIET_SECONDS
+    for node in nodes:
+        if node.get("type") == "delay" and node.get("pauseType") in ("rate", "queue", "timed"):
+            quiet = max(quiet, min(MAX_QUIET_SECONDS, 1.5 * _rate_interval(node)))
+    return quiet
 
 
 def uses_io(nodes: list[dict]) -> bool:
@@ -198,20 +246,34 @@ _TIME_STRING = re.compile(
     r"\d\d:\d\d:\d\d GMT[+-]\d{4}( \([^)]*\))?"
 )
 _EPOCH_MS = (1.5e12, 2.5e12)  # 2017 .. 2049 in milliseconds: a timestamp, not data
+TMP_PREFIX = "flowrt-differential-"
+_TMP_DIR = re.compile(r"/[^\s'\"]*/" + TMP_PREFIX + r"[^/\s'\"]*")
 
 
-def normalise_value(value: Any) -> Any:
-    """Generated values replaced by placeholders: `_msgid` dropped, timestamps and dates marked."""
+def normalise_value(value: Any, key: str | None = None) -> Any:
+    """Generated values replaced by placeholders: `_msgid` dropped; the id of a message sequence
+    (`parts.id`), error stacks (they name each runtime's own source lines), timestamps and dates
+    marked; a run's temporary directory named /tmp."""
     if isinstance(value, dict):
-        return {k: normalise_value(v) for k, v in value.items() if k not in ("_msgid",)}
+        result = {}
+        for k, v in value.items():
+            if k == "_msgid":
+                continue
+            if k == "stack" and isinstance(v, str):
+                result[k] = "<stack>"
+            elif key == "parts" and k == "id" and isinstance(v, str):
+                result[k] = "<generated id>"
+            else:
+                result[k] = normalise_value(v, k)
+        return result
     if isinstance(value, list):
-        return [normalise_value(v) for v in value]
+        return [normalise_value(v, key) for v in value]
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)) and _EPOCH_MS[0] <= value <= _EPOCH_MS[1]:
         return "<timestamp>"
     if isinstance(value, str):
-        return _TIME_STRING.sub("<date>", value)
+        return _TIME_STRING.sub("<date>", _TMP_DIR.sub("/tmp", value))
     return value
 
 
@@ -225,7 +287,14 @@ def normalise_debug(data: dict) -> dict:
             value = json.loads(text)
         except ValueError:
             pass
-    entry = {"format": re.sub(r"^string\[\d+\]$", "string", fmt) if _has_date(value) else fmt}
+    generated = isinstance(value, str) and bool(_TIME_STRING.search(value) or _TMP_DIR.search(value))
+    entry = {"format": re.sub(r"^string\[\d+\]$", "string", fmt) if generated else fmt}
+    if fmt == "number" and isinstance(value, str):
+        try:
+            if _EPOCH_MS[0] <= float(value) <= _EPOCH_MS[1]:
+                value = "<timestamp>"
+        except ValueError:
+            pass
     entry["value"] = normalise_value(value)
     for key in ("name", "topic", "property"):
         if data.get(key) not in (None, ""):
@@ -233,11 +302,12 @@ def normalise_debug(data: dict) -> dict:
     return entry
 
 
-def _has_date(value: Any) -> bool:
-    return isinstance(value, str) and bool(_TIME_STRING.search(value))
-
-
 def normalise_log(level: str, text: Any) -> str:
+    if isinstance(text, str) and text.startswith('{"__enc__"'):
+        try:
+            text = json.loads(text)
+        except ValueError:
+            pass
     if isinstance(text, dict) and text.get("__enc__") and text.get("type") == "error":
         error = text.get("data") or {}
         text = f"{error.get('name', 'Error')}: {error.get('message', '')}"
@@ -248,69 +318,75 @@ def normalise_log(level: str, text: Any) -> str:
 
 # ------------------------------------------------------------------ flowrt
 async def run_flowrt(nodes: list[dict]) -> Observation:
-    """Runs a prepared-from-raw flow on flowrt in-process and returns what it observed."""
-    from flowrt.registry import load_builtin_nodes, registry
-    from flowrt.testing import FlowTestHarness, free_port
-
+    """Runs a flow (as exported: `prepare` is applied here) on flowrt in-process; what it observed."""
     load_builtin_nodes()
-    debug_class = registry.get_type("debug")
     port = free_port()
-    flow = prepare(nodes, port)
+    with run_directory(nodes) as tmp:
+        return await _run_flowrt(prepare(nodes, port, tmp), port)
+
+
+async def _run_flowrt(flow: list[dict], port: int) -> Observation:
+    debug_class = registry.get_type("debug")
     virtual = not uses_io(flow)
     observation = Observation()
     events: list[float] = []
-
-    def on_debug(node, data: dict) -> None:
-        observation.add(f"debug {node.id}", normalise_debug(data))
-        events.append(time.monotonic())
-
     settings = {"uiPort": port, "debugToStdout": False, "logLevel": "warn"}
-    debug_class.listeners.append(on_debug)
-    try:
-        async with FlowTestHarness(flow, settings=settings, clock="virtual" if virtual else None) as h:
-            seen_logs = 0
+    async with FlowTestHarness(flow, settings=settings, clock="virtual" if virtual else None) as h:
+        now = h.clock.time if virtual else time.monotonic
+        wait_until = h.clock.advance_to if virtual else _sleep_until
+        seen_logs = 0
 
-            def collect_logs() -> None:
-                nonlocal seen_logs
-                for record in h.logs[seen_logs:]:
-                    if record.node_id and record.level in ("warn", "error"):
-                        observation.add(f"log {record.node_id}", normalise_log(record.level, record.text))
-                        events.append(time.monotonic())
-                seen_logs = len(h.logs)
+        def on_debug(node, data: dict) -> None:
+            if node.id in h.runtime.nodes:
+                observation.add(f"debug {node.id}", normalise_debug(data))
+                events.append(now())
 
-            settle = settle_seconds(flow)
-            if virtual:
-                await h.clock.advance(settle or 0.2)
-            else:
-                await _quiet(events, collect_logs, settle)
-            collect_logs()
+        def last_event() -> float | None:
+            nonlocal seen_logs
+            for record in h.logs[seen_logs:]:
+                if record.node_id and record.level in ("warn", "error"):
+                    observation.add(f"log {record.node_id}", normalise_log(record.level, record.text))
+                    events.append(now())
+            seen_logs = len(h.logs)
+            return events[-1] if events else None
+
+        def on_status(node, status: dict) -> None:
+            events.append(now())  # a status change means the flow is still busy
+
+        debug_class.listeners.append(on_debug)
+        h.runtime.status_listeners.append(on_status)
+        try:
+            timing = settle_seconds(flow), quiet_seconds(flow)
+            await until_quiet(now, wait_until, last_event, *timing)
             for inject_id in triggers(flow):
                 h.node(inject_id).receive({})
-                if virtual:
-                    await h.clock.advance(settle + 0.001)
-                else:
-                    await _quiet(events, collect_logs, settle)
-                collect_logs()
-            for node_id in sorted(status_nodes(flow)):
-                for status in h.node(node_id).statuses:
-                    if status.get("text") not in (None, ""):
-                        observation.add(f"status {node_id}", normalise_status(status))
-    finally:
-        debug_class.listeners.remove(on_debug)
+                await until_quiet(now, wait_until, last_event, *timing)
+        finally:
+            debug_class.listeners.remove(on_debug)
+        for node_id in sorted(status_nodes(flow)):
+            for status in h.node(node_id).statuses:
+                if status.get("text") not in (None, ""):
+                    observation.add(f"status {node_id}", normalise_status(status))
     return observation
 
 
-async def _quiet(events: list[float], poll, settle: float) -> None:
-    """Waits at least `settle` seconds, then until nothing new was observed for QUIET_SECONDS."""
-    start = time.monotonic()
-    deadline = start + MAX_SETTLE_SECONDS + 5
-    while time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-        poll()
-        now = time.monotonic()
-        last = max(events[-1] if events else start, start + settle)
-        if now - last >= QUIET_SECONDS:
+async def _sleep_until(when: float) -> None:
+    await asyncio.sleep(max(0.0, when - time.monotonic()))
+
+
+async def until_quiet(now, wait_until, last_event, settle: float, quiet: float) -> None:
+    """Returns once `settle` seconds have passed and then nothing new was observed for `quiet`
+    seconds (at most MAX_RUN_SECONDS). The same rule on real time (Node-RED, flowrt with I/O) and on
+    flowrt's virtual clock, where waiting is `advance_to` and event times are virtual."""
+    start = now()
+    limit = start + MAX_RUN_SECONDS
+    while True:
+        last = last_event()
+        target = max(start + settle, (last if last is not None and last > start else start) + quiet)
+        current = now()
+        if current >= target or current >= limit:
             return
+        await wait_until(min(target, limit, current + quiet))
 
 
 # ------------------------------------------------------------------ Node-RED
@@ -365,14 +441,23 @@ class NodeRedSession:
                 raise RuntimeError(f"POST /inject/{node_id}: {resp.status} {await resp.text()}")
 
     async def run(self, nodes: list[dict]) -> Observation:
-        flow = prepare(nodes, self.port)
-        settle = settle_seconds(flow)
+        with run_directory(nodes) as tmp:
+            return await self._run(prepare(nodes, self.port, tmp))
+
+    async def _run(self, flow: list[dict]) -> Observation:
+        timing = settle_seconds(flow), quiet_seconds(flow)
         first = len(self.events)
+        node_ids = {n.get("id") for n in flow}
+
+        def last_event() -> float | None:
+            ours = [at for at, _, data in self.events[first:] if data.get("id") in node_ids]
+            return ours[-1] if ours else None
+
         await self.deploy(flow)
-        await self._quiet(first, settle)
+        await until_quiet(time.monotonic, _sleep_until, last_event, *timing)
         for inject_id in triggers(flow):
             await self.inject(inject_id)
-            await self._quiet(first, settle)
+            await until_quiet(time.monotonic, _sleep_until, last_event, *timing)
         await self.deploy([])  # stop it before the next flow: nothing of it may leak into the next run
         observation = Observation()
         node_ids = {n.get("id") for n in flow}
@@ -389,16 +474,6 @@ class NodeRedSession:
             else:
                 observation.add(f"debug {data['id']}", normalise_debug(data))
         return observation
-
-    async def _quiet(self, first: int, settle: float) -> None:
-        start = time.monotonic()
-        deadline = start + MAX_SETTLE_SECONDS + 5
-        while time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-            ours = self.events[first:]
-            last = max(ours[-1][0] if ours else start, start + settle)
-            if time.monotonic() - last >= QUIET_SECONDS:
-                return
 
     async def stop(self) -> None:
         if self.ws is not None:

@@ -45,14 +45,18 @@ async def record(major: str, only: str | None) -> int:
             if first != second:
                 entry["unstable"] = harness.differences(first, second)
             results[example.name] = entry
-            print(f"{'unstable' if first != second else 'ok':<9} {example.name}")
+            print(f"{'unstable' if first != second else 'ok':<9} {example.name}", flush=True)
+            write(path, red, results)  # after each example: an interrupted run keeps what it has
     finally:
         await session.stop()
+    print(f"wrote {path} ({len(results)} examples)")
+    return 0
+
+
+def write(path: Path, red, results: dict) -> None:
     harness.RECORDED.mkdir(exist_ok=True)
     document = {"node_red": red.version, "node": harness.nodered.node_version(red.node), "examples": results}
     path.write_text(json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
-    print(f"wrote {path} ({len(results)} examples)")
-    return 0
 
 
 def main() -> int:

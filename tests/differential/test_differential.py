@@ -76,9 +76,11 @@ async def node_red_sessions():
 
 @pytest.mark.parametrize(("major", "example"), _cases())
 async def test_same_output_as_node_red(major, example, node_red_sessions, request):
-    reason = example.missing_reason()
+    reason = example.missing_reason() or example.node_red_reason()
     if reason:
         pytest.skip(reason)
+    if harness.recorded(major).get(example.name, {}).get("unstable"):
+        pytest.skip("Node-RED's own output differs between two runs of this example (see recorded/)")
     known.mark(request, f"differential {example.key}")
     session = await node_red_sessions(major)
     theirs = (await session.run(example.nodes)).to_json()
