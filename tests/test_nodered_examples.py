@@ -42,8 +42,6 @@ def _runnable(example, request, check: str) -> None:
     reason = example.missing_reason()
     if reason:
         pytest.skip(reason)
-    if check in ("validate", "start") and "tab" not in example.types:
-        check += "-tabless"
     known.mark(request, f"{check} {example.key}")
 
 
