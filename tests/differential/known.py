@@ -16,7 +16,6 @@ from fnmatch import fnmatchcase
 #: `differential` check of the example are marked.
 OUTPUT: dict[str, str] = {
     "*/common/catch/01 - *": "F4: a thrown Error: msg.error.message lacks 'Error: ', no msg._error",
-    "*/storage/write file/04 - *": "F8: debug string length counts code points, not UTF-16 units",
     "*/storage/watch/01 - *": "F10: watch on a file that does not exist: Node-RED errors, flowrt watches",
 }
 
