@@ -15,7 +15,7 @@ from fnmatch import fnmatchcase
 #: Output differences: example (MAJOR/NAME pattern) -> finding. Both the `output` and the
 #: `differential` check of the example are marked.
 OUTPUT: dict[str, str] = {
-    "*/common/catch/01 - *": "F4: a thrown Error: msg.error.message lacks 'Error: ', no msg._error",
+    "*/common/catch/01 - *": "F4: a thrown Error: no msg._error (the Error object) beside msg.error",
     "*/storage/watch/01 - *": "F10: watch on a file that does not exist: Node-RED errors, flowrt watches",
 }
 
