@@ -69,10 +69,14 @@ def _no_constant(name: str) -> Any:
     raise BodyError(400, f"Bad Request: invalid JSON body: {name} is not JSON")
 
 
+# body-parser's JSON.parse: NaN and Infinity are no JSON (1e999 is, as Infinity). One decoder
+# for all requests: json.loads with an argument would build a new one per call.
+_JSON_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def _parse_json(text: str) -> Any:
-    # body-parser's JSON.parse: NaN and Infinity are no JSON (1e999 is, as Infinity).
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return _JSON_DECODER.decode(text)
     except json.JSONDecodeError as err:
         raise BodyError(400, f"Bad Request: invalid JSON body: {err}") from None
     except RecursionError:
@@ -266,8 +270,11 @@ class HttpIn(Node):
             payload = req.query
         else:
             try:
-                async with asyncio.timeout(self.http.timeouts.request or None):
+                if request.content.is_eof():  # the whole body is here: no timer to set and cancel
                     payload = await self._read_body(request, req)
+                else:
+                    async with asyncio.timeout(self.http.timeouts.request or None):
+                        payload = await self._read_body(request, req)
             except BodyError as err:
                 self.warn(f"{request.method} {request.path}: {err.text}")
                 return web.Response(status=err.status, text=err.text + "\n")
