@@ -144,3 +144,18 @@ async def test_directory_type(files):
         files["subdir"].mkdir()
         msg = (await changes(h, {"subdir"}))["subdir"]
         assert msg["type"] == "directory"
+
+
+async def test_a_path_that_does_not_exist_is_an_error_and_not_watched(files, tmp_path):
+    # node-watch: an error event "<path> does not exist." at start; a later file there is not reported
+    missing = tmp_path / "later.txt"
+    files["file0"].write_text("")
+    async with FlowTestHarness(flow(f"{missing},{files['file0']}")) as h:
+        await ready(h)
+        assert [str(err) for err, _ in h.node("n1").errors] == [f"Error: {missing} does not exist."]
+        missing.write_text("x")
+        with open(files["file0"], "a") as fh:
+            fh.write("ABCDE")
+        got = await changes(h, {"file0.txt"})  # the existing file is still watched
+        assert "later.txt" not in {m["file"] for m in h.node("n2").received}
+        assert got["file0.txt"]["size"] == 5

@@ -97,7 +97,12 @@ class WatchNode(Node):
         self.create_task(self._poll())
 
     async def _poll(self) -> None:
-        paths = [f for f in self.files if f]
+        paths = []
+        for path in (f for f in self.files if f):
+            if os.path.exists(path):
+                paths.append(path)
+            else:  # as node-watch: an error event, and the path is not watched
+                self.error(f"Error: {path} does not exist.", {"payload": ""})
         while not self._closed:
             try:
                 current = await asyncio.to_thread(snapshot, paths, self.recursive)

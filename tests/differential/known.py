@@ -16,7 +16,6 @@ from fnmatch import fnmatchcase
 #: `differential` check of the example are marked.
 OUTPUT: dict[str, str] = {
     "*/common/catch/01 - *": "F4: a thrown Error: no msg._error (the Error object) beside msg.error",
-    "*/storage/watch/01 - *": "F10: watch on a file that does not exist: Node-RED errors, flowrt watches",
 }
 
 KNOWN: dict[str, str] = {
