@@ -44,7 +44,7 @@ import _quickjs
 import quickjs
 
 from flowrt.context import KEEP_STORED, LENT_ALREADY, Borrower
-from flowrt.jsvalues import js_error_text
+from flowrt.jsvalues import JSError, js_error_text
 from flowrt.node import NodeError
 
 __all__ = [
@@ -459,6 +459,8 @@ class JSSandbox(Borrower):
             return list(o)
         if isinstance(o, (int, float)):  # bool-like and numeric subclasses
             return float(o)
+        if isinstance(o, JSError):
+            return {"name": o.name, "message": o.message, "stack": o.stack}
         return self._live_ref(o)
 
     def _live_ref(self, obj: Any) -> dict:
@@ -588,7 +590,9 @@ class JSSandbox(Borrower):
         if not isinstance(text, str):
             text = js_error_text(info.get("name"), message)
         code = info.get("code")
-        return NodeError(text, code=code if isinstance(code, str) else None, stack=stack)
+        err = NodeError(text, code=code if isinstance(code, str) else None, stack=stack)
+        err.thrown = JSError(name, message, stack)  # the Error object Node-RED keeps in msg.error
+        return err
 
     def timeout_error(self) -> JSTimeout:
         """Node's vm timeout, as Node-RED reports it (an Error with this code)."""

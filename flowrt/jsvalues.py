@@ -574,6 +574,8 @@ def _to_jsonable(value: Any) -> Any:
         return [None if v is UNDEFINED else _to_jsonable(v) for v in value]
     if isinstance(value, datetime.datetime):
         return _date_iso(value)
+    if isinstance(value, BaseException):  # an Error's own properties are not enumerable
+        return {}
     return value
 
 
@@ -618,6 +620,17 @@ class _JSEncoder(_json.JSONEncoder):
         if callable(to_json):
             return to_json()
         return str(o)
+
+
+class JSError(Exception):
+    """A JavaScript Error object as a value in a message (e.g. the thrown Error a function node
+    keeps in msg.error, which a catch node moves to msg._error): name, message and stack."""
+
+    def __init__(self, name: str, message: str, stack: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name
+        self.message = message
+        self.stack = stack
 
 
 class _NeedsSlowPath(Exception):

@@ -998,3 +998,23 @@ async def test_lone_surrogates_enter_and_leave_the_sandbox():
     )
     assert out["n"] == 5 and out["k"] == 2 and out["back"] == "b\ud800"
     assert out["payload"] == "a\ud800é😀"
+
+
+async def test_a_thrown_error_is_kept_as_msg_error_and_reaches_catch_as_msg_underscore_error():
+    # 10-function.js sets msg.error = err before reporting it; Flow.handleError moves it to _error.
+    nodes = [
+        {"id": "fn", "type": "function", "func": "throw new Error('Error Occured!');", "wires": [[]]},
+        {"id": "c", "type": "catch", "wires": [["read"]]},
+        {
+            "id": "read",
+            "type": "function",
+            "func": "msg.payload = [msg._error.name, msg._error.message, typeof msg._error.stack]; return msg;",
+            "wires": [["h"]],
+        },
+        {"id": "h", "type": "helper"},
+    ]
+    async with FlowTestHarness(nodes) as h:
+        h.node("fn").receive({"payload": 1})
+        msg = await h.node("h").next_input()
+    assert msg["error"]["message"] == "Error: Error Occured!"
+    assert msg["payload"] == ["Error", "Error Occured!", "string"]

@@ -31,7 +31,9 @@ _MISSING = UNDEFINED  # JavaScript undefined, where it differs from null
 
 
 def _error_data(err: BaseException) -> dict:
-    data: dict[str, Any] = {"name": type(err).__name__, "message": str(err)}
+    data: dict[str, Any] = {"name": getattr(err, "name", None) or type(err).__name__, "message": str(err)}
+    if getattr(err, "stack", None):
+        data["stack"] = err.stack
     code = getattr(err, "code", None)
     if code is not None:
         data["code"] = code

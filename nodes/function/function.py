@@ -226,6 +226,9 @@ class FunctionNode(Node):
     def error(self, err: Any, msg: Any = None) -> None:
         if type(msg) is JSMessage:
             msg = msg.decoded()
+        thrown = getattr(err, "thrown", None)
+        if thrown is not None and type(msg) is dict:
+            msg["error"] = thrown  # as 10-function.js; the catch node's copy has it as msg._error
         super().error(err, msg)
 
     # ------------------------------------------------------------ hooks called by the sandbox

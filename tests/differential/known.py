@@ -14,9 +14,7 @@ from fnmatch import fnmatchcase
 
 #: Output differences: example (MAJOR/NAME pattern) -> finding. Both the `output` and the
 #: `differential` check of the example are marked.
-OUTPUT: dict[str, str] = {
-    "*/common/catch/01 - *": "F4: a thrown Error: no msg._error (the Error object) beside msg.error",
-}
+OUTPUT: dict[str, str] = {}
 
 KNOWN: dict[str, str] = {
     **{
