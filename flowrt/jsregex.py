@@ -20,18 +20,26 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
-try:
-    import regex
-except ImportError as err:  # pragma: no cover - an environment installed before the dependency
-    raise ImportError(
-        "flowrt needs the 'regex' package for JavaScript regular expressions: "
-        "pip install -e . (or pip install regex)"
-    ) from err
-
 from flowrt.jsvalues import JS_WHITESPACE, JSRegExp
+
+
+@functools.cache
+def _regex() -> Any:
+    """The `regex` package, imported on first use: a flow without regular expressions does not
+    pay its ~2 MB of memory."""
+    try:
+        import regex
+    except ImportError as err:  # pragma: no cover - an environment installed before the dependency
+        raise ImportError(
+            "flowrt needs the 'regex' package for JavaScript regular expressions: "
+            "pip install -e . (or pip install regex)"
+        ) from err
+    return regex
+
 
 __all__ = [
     "JSRegExp",
@@ -305,6 +313,7 @@ def translate_js_regex(source: str, flags: str = "") -> str:
 def js_regex(source: str, flags: str = "") -> JSRegExp:
     """``new RegExp(source, flags)``: a :class:`~flowrt.jsvalues.JSRegExp` (the methods of
     ``re.Pattern``). Raises :class:`JSRegexError` on a pattern JavaScript would refuse."""
+    regex = _regex()
     py_flags = regex.V0 | (regex.IGNORECASE if "i" in flags else 0)
     try:
         compiled = regex.compile(translate_js_regex(source, flags), py_flags)
@@ -315,7 +324,10 @@ def js_regex(source: str, flags: str = "") -> JSRegExp:
 
 def is_regex(value: Any) -> bool:
     """Whether value is a compiled regular expression (JavaScript's or Python's)."""
-    return isinstance(value, (JSRegExp, re.Pattern, regex.Pattern))
+    if isinstance(value, (JSRegExp, re.Pattern)):
+        return True
+    regex = sys.modules.get("regex")  # no regex.Pattern can exist before the package is imported
+    return regex is not None and isinstance(value, regex.Pattern)
 
 
 def jsonata_regex_engine(pattern: str, flags: Any) -> Any:
@@ -363,4 +375,4 @@ def js_replacer(replacement: str) -> Callable[[Any], str]:
 
 def escape_regex(text: str) -> str:
     """Escape text to match literally."""
-    return regex.escape(text)
+    return _regex().escape(text)
