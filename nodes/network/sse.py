@@ -18,6 +18,7 @@ is a node error with the message, so a catch node can answer 404.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from flowrt import Node, NodeConfigError, NodeError, register_type
@@ -119,17 +120,21 @@ class SseSessionNode(Node):
         http = self.runtime.http
         if http is not None and not http.host_allowed(headers.get("host")):
             # A DNS-rebinding page reaches a loopback server under its own host name.
-            res.statusCode = 421
-            res.setHeader("Content-Type", "text/plain; charset=utf-8")
-            res.end("Misdirected Request: this server does not answer for that host (httpAllowedHosts)\n")
-            self.warn(f"refused an SSE stream for host {str(headers.get('host'))[:100]!r} (httpAllowedHosts)")
+            self._refuse(
+                res,
+                421,
+                "Misdirected Request: this server does not answer for that host (httpAllowedHosts)",
+                f"refused an SSE stream for host {str(headers.get('host'))[:100]!r} (httpAllowedHosts)",
+            )
             done()
             return
         if not origin_allowed(headers.get("origin"), self.allowed):
-            res.statusCode = 403
-            res.setHeader("Content-Type", "text/plain; charset=utf-8")
-            res.end("Forbidden: origin not allowed\n")
-            self.warn(f"refused an SSE stream from origin {headers.get('origin')!r}")
+            self._refuse(
+                res,
+                403,
+                "Forbidden: origin not allowed",
+                f"refused an SSE stream from origin {headers.get('origin')!r}",
+            )
             done()
             return
 
@@ -198,6 +203,12 @@ class SseSessionNode(Node):
                 },
             ]
         )
+
+    def _refuse(self, res: Any, status: int, body: str, warning: str) -> None:
+        res.statusCode = status
+        res.setHeader("Content-Type", "text/plain; charset=utf-8")
+        res.end(body + "\n")
+        self.warn(warning)
 
     def on_close(self, removed: bool) -> None:
         for session in list(self.sessions.values()):
