@@ -144,6 +144,12 @@ class Deployment:
         return file, line
 
 
+def is_config_node(cfg: dict) -> bool:
+    """A config node as Flow.start tells them apart: no editor coordinates. Hand-written flows
+    have none either, so a node with wires counts as the flow node it is."""
+    return "wires" not in cfg and not ("x" in cfg and "y" in cfg) and cfg.get("type") != "group"
+
+
 def add_missing_tabs(nodes: list) -> tuple[list, list[tuple[int, str, list[str]]]]:
     """Node-RED's rule for a ``z`` that names no node: the runtime creates a tab of that id.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from flowrt.document import is_config_node
 from flowrt.jsvalues import js_string
 from flowrt.message import clone_message, clone_value
 from flowrt.node import Node, error_stack, error_text
@@ -262,12 +263,6 @@ class Flow:
             done_msg = clone_message(msg)
             done_msg["complete"] = {"source": {"id": node.id, "type": node.type, "name": node.name}}
             self.runtime.deliver(target, done_msg)
-
-
-def is_config_node(cfg: dict) -> bool:
-    """A config node as Flow.start tells them apart: no editor coordinates. Hand-written flows
-    have none either, so a node with wires counts as the flow node it is."""
-    return "wires" not in cfg and not ("x" in cfg and "y" in cfg) and cfg.get("type") != "group"
 
 
 def configs_first(configs: list[dict]) -> list[dict]:

@@ -16,8 +16,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from flowrt.document import add_missing_tabs
-from flowrt.flow import Flow, GlobalFlow, SubflowFlow, is_config_node
+from flowrt.document import add_missing_tabs, is_config_node
+from flowrt.flow import Flow, GlobalFlow, SubflowFlow
 from flowrt.live import LiveResponse, answer_if_open, live_response
 from flowrt.log import MAX_LENGTH, Logger
 from flowrt.node import Node, NodeConfigError, error_text, node_setting
@@ -436,7 +436,8 @@ class Runtime:
 
         # Node-RED's Flow.stop: flow nodes first, then the config nodes they may still use.
         configs = [n for n in nodes if is_config_node(n.config)]
-        await asyncio.gather(*(close(n) for n in nodes if not is_config_node(n.config)))
+        flow_nodes = [n for n in nodes if not is_config_node(n.config)]
+        await asyncio.gather(*(close(n) for n in flow_nodes))
         await asyncio.gather(*(close(n) for n in configs))
         self.nodes.clear()
         self.flows.clear()

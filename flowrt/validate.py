@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import SchemaError
 
-from flowrt.document import Deployment, Problem, short_repr
+from flowrt.document import Deployment, Problem, is_config_node, short_repr
 
 __all__ = ["CORE_TYPES", "flow_schema", "validate_deployment", "validate_nodes_against_schema"]
 
@@ -495,15 +495,7 @@ class _Checker:
         return {node_id: edges[node_id] for node_id in self.by_id if node_id in edges}  # document order
 
     def _is_config(self, node: dict) -> bool:
-        # Node-RED counts every node without x/y as a config node. Hand-written flows (YAML) have
-        # no x/y, so a node with wires is taken for the flow node it is: its `name` equal to its
-        # own id is no "circular config dependency". Editor exports never have wires on config nodes.
-        return (
-            node["type"] not in CORE_TYPES
-            and not ("x" in node and "y" in node)
-            and "wires" not in node
-            and node.get("d") is not True
-        )
+        return node["type"] not in CORE_TYPES and is_config_node(node) and node.get("d") is not True
 
     def _container(self, node: dict) -> str | None:
         z = node.get("z")
