@@ -208,6 +208,25 @@ SCENARIOS: list[Scenario] = [
     ),
 ]
 
+
+
+def _load_extra_scenarios() -> dict:
+    """Scenario groups in bench/scenarios_*.py (one per capability, e.g. scenarios_mqtt.py).
+
+    Each such module defines `SCENARIOS` (a list of Scenario) and `MEASURES` ({kind: async function
+    (scenario, server, settings) -> metrics}); importing this module adds them to the tables here.
+    """
+    import importlib
+
+    measures: dict = {}
+    for path in sorted(BENCH.glob("scenarios_*.py")):
+        module = importlib.import_module(path.stem)
+        SCENARIOS.extend(module.SCENARIOS)
+        measures.update(getattr(module, "MEASURES", {}))
+    return measures
+
+
+EXTRA_MEASURES = _load_extra_scenarios()
 BY_NAME = {s.name: s for s in SCENARIOS}
 
 
@@ -279,7 +298,7 @@ HOST = "127.0.0.1"
 
 async def measure(scenario: Scenario, server, settings: Settings) -> dict:
     kind = {"http": measure_http, "chain": measure_chain, "sse_open": measure_sse_open}
-    kind |= {"sse_push": measure_sse_push, "idle": measure_idle}
+    kind |= {"sse_push": measure_sse_push, "idle": measure_idle} | EXTRA_MEASURES
     return await kind[scenario.kind](scenario, server, settings)
 
 
