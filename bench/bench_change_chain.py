@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 
 from flowrt import Node
+from flowrt.engine.registry import registry
+from flowrt.engine.runtime import Runtime
 from flowrt.log import Logger
-from flowrt.registry import registry
-from flowrt.runtime import Runtime
 from flowrt.settings import Settings
 
 FLOWS = Path(__file__).resolve().parents[1].parent / "shared" / "node-red-reference" / "flows"

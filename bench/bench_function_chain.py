@@ -19,8 +19,8 @@ import re
 import sys
 from pathlib import Path
 
+from flowrt.engine.runtime import Runtime
 from flowrt.log import Logger
-from flowrt.runtime import Runtime
 from flowrt.settings import Settings
 
 FLOWS = Path(__file__).resolve().parents[1].parent / "shared" / "node-red-reference" / "flows"

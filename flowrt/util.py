@@ -23,11 +23,10 @@ modules, so the engine can change inside without breaking a node.
 
 from __future__ import annotations
 
-from flowrt import jsvalues as js
-from flowrt.context import parse_context_store
-from flowrt.jsvalues import UNDEFINED, ensure_string, is_undefined
-from flowrt.message import clone_message, clone_value, generate_id
-from flowrt.propertypath import (
+from flowrt.engine.message import clone_message, clone_value, generate_id
+from flowrt.lang import jsvalues as js
+from flowrt.lang.jsvalues import UNDEFINED, ensure_string, is_undefined
+from flowrt.lang.propertypath import (
     PropertyPathError,
     delete_message_property,
     delete_object_property,
@@ -36,10 +35,11 @@ from flowrt.propertypath import (
     get_property_or_undefined,
     has_message_property,
     normalise_property_expression,
+    parse_context_store,
     set_message_property,
     set_object_property,
 )
-from flowrt.typedinput import (
+from flowrt.lang.typedinput import (
     JsonataError,
     TypedInputError,
     evaluate_jsonata,

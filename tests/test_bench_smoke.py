@@ -132,7 +132,7 @@ def test_scenario_selection():
 
 
 def _missing_hello_types() -> list[str]:
-    from flowrt.registry import load_builtin_nodes, registry
+    from flowrt.engine.registry import load_builtin_nodes, registry
 
     try:
         load_builtin_nodes()

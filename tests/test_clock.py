@@ -1,4 +1,4 @@
-"""flowrt.clock.VirtualClock and the harness's virtual-clock mode."""
+"""flowrt.engine.clock.VirtualClock and the harness's virtual-clock mode."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from flowrt.clock import VirtualClock, clock_for, monotonic, wall_time
+from flowrt.engine.clock import VirtualClock, clock_for, monotonic, wall_time
 from flowrt.testing import FlowTestHarness
 
 

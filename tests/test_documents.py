@@ -1,4 +1,4 @@
-"""Loading, merging, dumping and converting flow documents (flowrt.document)."""
+"""Loading, merging, dumping and converting flow documents (flowrt.formats.document)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flowrt.document import (
+from flowrt.formats.document import (
     Deployment,
     FlowFileError,
     Problem,

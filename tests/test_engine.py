@@ -1,4 +1,4 @@
-"""Engine semantics (flowrt/flow.py, runtime.py, node.py) exercised with the common nodes and
+"""Engine semantics (flowrt/engine/flow.py, runtime.py, node.py) exercised with the common nodes and
 small Python test nodes: message passing, errors, completion, status, lifecycle, subflows, env."""
 
 from __future__ import annotations

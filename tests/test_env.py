@@ -1,13 +1,13 @@
 import pytest
 
 from flowrt.context import ContextManager
-from flowrt.env import (
+from flowrt.lang.env import (
     ENV_PROPERTY_RE,
-    evaluate_env_list,
     evaluate_env_property,
     substitute_env_properties,
     substitute_env_string,
 )
+from flowrt.lang.envlist import evaluate_env_list
 
 PARENT = {"WHO": "Joe", "PORT": 1880, "FLAG": True, "OBJ": {"a": [1]}, "SELF": "parent-self"}
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from flowrt.document import load_deployment
+from flowrt.formats.document import load_deployment
 from flowrt.testing import FlowProcess
 
 REPO = Path(__file__).resolve().parents[1]

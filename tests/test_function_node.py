@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from flowrt.jssandbox import live_count
+from flowrt.js.sandbox import live_count
 from flowrt.testing import FlowTestHarness
 
 

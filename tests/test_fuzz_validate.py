@@ -24,9 +24,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flowrt.document import Deployment, FlowFileError, Problem, load_deployment, normalise_document
-from flowrt.registry import load_builtin_nodes, registry
-from flowrt.validate import validate_deployment
+from flowrt.engine.registry import load_builtin_nodes, registry
+from flowrt.formats.document import Deployment, FlowFileError, Problem, load_deployment, normalise_document
+from flowrt.formats.validate import validate_deployment
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -38,7 +38,7 @@ TYPES = sorted(registry.types())
 
 
 def _seed_flows() -> list[list]:
-    from flowrt.document import load_flow_file
+    from flowrt.formats.document import load_flow_file
 
     paths = sorted(REPO.glob("flows/**/*.json")) + sorted(REPO.glob("flows/**/*.yaml"))
     paths += sorted((SHARED / "node-red-reference" / "flows").glob("*.json"))
@@ -212,7 +212,7 @@ def test_load_and_validate_files_never_raise(document, form):
 
 def _convert_round_trip(nodes: list) -> None:
     """What `flowrt convert` does with the loaded nodes: YAML out and back, no traceback."""
-    from flowrt.yamlformat import dump_yaml, parse_yaml
+    from flowrt.formats.yamlformat import dump_yaml, parse_yaml
 
     try:
         parse_yaml(dump_yaml(nodes), "converted.yaml")

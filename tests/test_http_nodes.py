@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from flowrt import Node, register_type
-from flowrt.registry import registry
+from flowrt.engine.registry import registry
 from flowrt.testing import FlowTestHarness
 
 if registry.get_type("test-set") is None:

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from flowrt.httpserver import RouteTable, compile_path
+from flowrt.http.server import RouteTable, compile_path
 from flowrt.testing import FlowTestHarness
 
 
@@ -183,7 +183,7 @@ def test_validate_warns_about_a_second_node_on_one_route(tmp_path):
 
 
 def test_host_allow_list_defaults_and_forms():
-    from flowrt.httpserver import allowed_hosts_for, host_allowed
+    from flowrt.http.server import allowed_hosts_for, host_allowed
 
     loopback = allowed_hosts_for("127.0.0.1", None)
     for host in ("127.0.0.1:1880", "localhost:1", "LOCALHOST", "[::1]:1880", "localhost", None):

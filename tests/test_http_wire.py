@@ -140,7 +140,7 @@ async def test_a_line_break_in_a_header_is_an_error_of_the_code_setting_it():
 def test_header_names_must_be_tokens():
     from aiohttp.test_utils import make_mocked_request
 
-    from flowrt.httpobjects import AioResponse
+    from flowrt.http.objects import AioResponse
 
     res = AioResponse(make_mocked_request("GET", "/"))
     res.setHeader("X-Fine", ["a", 1])

@@ -1,10 +1,10 @@
-"""flowrt.iconv_codecs: iconv-lite's single-byte code pages from the system's iconv."""
+"""flowrt.lang.iconv_codecs: iconv-lite's single-byte code pages from the system's iconv."""
 
 import codecs
 
 import pytest
 
-from flowrt import iconv_codecs
+from flowrt.lang import iconv_codecs
 
 iconv_codecs.register()
 

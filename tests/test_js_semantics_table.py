@@ -1,4 +1,4 @@
-"""flowrt.jsvalues against answers recorded from real Node.js (tests/data/js_semantics/table.json).
+"""flowrt.lang.jsvalues against answers recorded from real Node.js (tests/data/js_semantics/table.json).
 
 The table is recorded by tests/data/js_semantics/record.py (one `node -e` run); this test only
 reads it, so it runs without Node. Each row is an input value and what Node said String(),
@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from flowrt.jsregex import js_regex, js_replacer
-from flowrt.jsvalues import (
+from flowrt.lang.jsregex import js_regex, js_replacer
+from flowrt.lang.jsvalues import (
     UNDEFINED,
     error_to_string,
     js_gt,

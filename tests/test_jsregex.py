@@ -1,4 +1,4 @@
-"""flowrt.jsregex: JavaScript regexes in switch, change and JSONata (the Node-recorded rows are in
+"""flowrt.lang.jsregex: JavaScript regexes in switch, change and JSONata (the Node-recorded rows are in
 tests/test_js_semantics_table.py; these check the wiring and the errors)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import pytest
 from jsonata import Jsonata
 from jsonata.regex_engine import RegexFlags
 
-from flowrt.jsregex import JSRegexError, js_regex, jsonata_regex_engine
+from flowrt.lang.jsregex import JSRegexError, js_regex, jsonata_regex_engine
+from flowrt.lang.typedinput import evaluate_jsonata, prepare_jsonata
 from flowrt.testing import FlowTestHarness
-from flowrt.typedinput import evaluate_jsonata, prepare_jsonata
 
 
 def test_jsonata_python_still_offers_the_regex_engine_hook():

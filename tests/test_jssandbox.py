@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from flowrt.jssandbox import JSSandbox, JSTimeout, _merge, loads, uses_await, uses_node_done
+from flowrt.js.sandbox import JSSandbox, JSTimeout, _merge, loads, uses_await, uses_node_done
 
 
 class FakeNode:

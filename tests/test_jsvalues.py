@@ -1,4 +1,4 @@
-"""flowrt.jsvalues: JavaScript's view of Python values."""
+"""flowrt.lang.jsvalues: JavaScript's view of Python values."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from flowrt.jsvalues import (
+from flowrt.lang.jsvalues import (
     UNDEFINED,
     ensure_string,
     error_to_string,

@@ -21,7 +21,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from flowrt.registry import load_builtin_nodes, registry
+from flowrt.engine.registry import load_builtin_nodes, registry
 from flowrt.testing import FlowProcess, free_port
 
 FLOW = Path(__file__).resolve().parent.parent / "flows" / "mcp-server.json"

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from flowrt.clock import VirtualClock
-from flowrt.cron import CronError, parse_cron
+from flowrt.engine.clock import VirtualClock
+from flowrt.lang.cron import CronError, parse_cron
 from flowrt.testing import FlowTestHarness
 
 TAB = {"id": "flow", "type": "tab", "label": "FLOW"}
@@ -383,7 +383,7 @@ async def test_repeat_too_long_is_an_error():
         assert h.node("n1").node.repeat is None
 
 
-# ----- flowrt.cron ---------------------------------------------------------------
+# ----- flowrt.lang.cron ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -614,7 +614,7 @@ async def test_rfc_error_and_status_on_number():
 
 
 def _need_complete():
-    from flowrt.registry import load_builtin_nodes, registry
+    from flowrt.engine.registry import load_builtin_nodes, registry
 
     load_builtin_nodes()
     if registry.get_type("complete") is None:

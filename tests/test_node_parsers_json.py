@@ -86,7 +86,7 @@ async def test_error_is_catchable():
         {"id": "c1", "type": "catch", "wires": [["jn3"]]},
         {"id": "jn3", "type": "helper"},
     ]
-    from flowrt.registry import registry
+    from flowrt.engine.registry import registry
 
     if registry.get_type("catch") is None:
         pytest.skip("catch node not available in this tree")

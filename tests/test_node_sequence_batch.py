@@ -219,7 +219,7 @@ async def test_concat_without_parts_is_error():
 
 
 def _need(*types):
-    from flowrt.registry import load_builtin_nodes, registry
+    from flowrt.engine.registry import load_builtin_nodes, registry
 
     load_builtin_nodes()
     for t in types:

@@ -451,7 +451,7 @@ def complete_flow(**config):
 
 
 def _need(*types):
-    from flowrt.registry import load_builtin_nodes, registry
+    from flowrt.engine.registry import load_builtin_nodes, registry
 
     load_builtin_nodes()
     for t in types:

@@ -170,7 +170,7 @@ async def test_clear_pending_on_close():
 
 
 def _need(*types):
-    from flowrt.registry import load_builtin_nodes, registry
+    from flowrt.engine.registry import load_builtin_nodes, registry
 
     load_builtin_nodes()
     for t in types:

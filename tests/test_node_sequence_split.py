@@ -169,7 +169,7 @@ def complete_flow(**config):
 
 
 def _need_complete():
-    from flowrt.registry import load_builtin_nodes, registry
+    from flowrt.engine.registry import load_builtin_nodes, registry
 
     load_builtin_nodes()
     if registry.get_type("complete") is None:

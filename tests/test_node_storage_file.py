@@ -8,7 +8,7 @@ import flowrt.nodes.storage.file  # noqa: F401
 import pytest
 from flowrt.nodes.storage.file import encode_text
 
-from flowrt import iconv_codecs
+from flowrt.lang import iconv_codecs
 from flowrt.testing import FlowTestHarness
 
 EOL = os.linesep
@@ -316,7 +316,7 @@ async def test_write_with_encoding(target, encoding, data):
     assert msg["payload"] == data
 
 
-# Code pages Python lacks, from the system's iconv (flowrt.iconv_codecs). iconv-lite writes
+# Code pages Python lacks, from the system's iconv (flowrt.lang.iconv_codecs). iconv-lite writes
 # "test" as b"test" in each. Where the system's iconv lacks one (glibc: cp808, macthai), the
 # node must refuse to start rather than write wrong bytes; the case is then skipped.
 ICONV_ENCODINGS = (

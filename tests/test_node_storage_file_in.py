@@ -4,7 +4,7 @@ import flowrt.nodes.storage.file_in  # noqa: F401
 import pytest
 from flowrt.nodes.storage.file import encode_text
 
-from flowrt import iconv_codecs
+from flowrt.lang import iconv_codecs
 from flowrt.testing import FlowTestHarness
 
 TEXT = "File message line 1\nFile message line 2\n"
@@ -188,7 +188,7 @@ async def test_read_with_encoding(tmp_path, encoding, data):
     assert msg["payload"] == data
 
 
-# Code pages Python lacks, from the system's iconv (flowrt.iconv_codecs). iconv-lite writes
+# Code pages Python lacks, from the system's iconv (flowrt.lang.iconv_codecs). iconv-lite writes
 # "test" as b"test" in each. Where the system's iconv lacks one (glibc: cp808, macthai), the
 # node must refuse to start rather than read wrong text; the case is then skipped.
 ICONV_ENCODINGS = (

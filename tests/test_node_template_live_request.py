@@ -9,7 +9,7 @@ import json
 import aiohttp
 import pytest
 
-from flowrt.mustache import render
+from flowrt.lang.mustache import render
 from flowrt.testing import FlowProcess, FlowTestHarness
 
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 import pytest
 from differential import harness, known
 
-from flowrt.document import FlowFileError, load_deployment
-from flowrt.registry import load_builtin_nodes, registry
+from flowrt.engine.registry import load_builtin_nodes, registry
+from flowrt.formats.document import FlowFileError, load_deployment
+from flowrt.formats.validate import validate_deployment
 from flowrt.testing import FlowTestHarness
-from flowrt.validate import validate_deployment
 
 load_builtin_nodes()
 NOT_RUNNING_NODES = {"tab", "group", "subflow"}

@@ -1,7 +1,7 @@
 import pytest
 
-from flowrt.jsvalues import UNDEFINED
-from flowrt.propertypath import (
+from flowrt.lang.jsvalues import UNDEFINED
+from flowrt.lang.propertypath import (
     PropertyAccessError,
     PropertyPathError,
     delete_message_property,
@@ -372,7 +372,7 @@ def test_delete_named_array_element_leaves_a_hole_index_splices():
 def live_request():
     from aiohttp.test_utils import make_mocked_request
 
-    from flowrt.httpobjects import AioRequest
+    from flowrt.http.objects import AioRequest
 
     raw = make_mocked_request("GET", "/hello/Nick?x=1&y=a", headers={"Host": "example.org:1880"})
     return AioRequest(raw, {"name": "Nick"})

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from flowrt import Node
-from flowrt.registry import Registry, load_builtin_nodes, load_node_dir, registry
+from flowrt.engine.registry import Registry, load_builtin_nodes, load_node_dir, registry
 from flowrt.testing import FlowTestHarness
 
 

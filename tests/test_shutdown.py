@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from flowrt.registry import load_builtin_nodes, registry
+from flowrt.engine.registry import load_builtin_nodes, registry
 from flowrt.testing import FlowProcess
 
 load_builtin_nodes()

@@ -6,7 +6,7 @@ import asyncio
 
 import aiohttp
 
-from flowrt.sessions import MemorySessionRegistry, SseSession, format_comment, format_event, registry_for
+from flowrt.http.sessions import MemorySessionRegistry, SseSession, format_comment, format_event, registry_for
 from flowrt.testing import FlowTestHarness
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flowrt.registry import load_builtin_nodes, registry
+from flowrt.engine.registry import load_builtin_nodes, registry
 from flowrt.testing import FlowProcess
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,9 +5,9 @@ import time
 import pytest
 
 from flowrt.context import ContextManager
-from flowrt.jsvalues import JSRegExp
-from flowrt.propertypath import PropertyPathError
-from flowrt.typedinput import (
+from flowrt.lang.jsvalues import JSRegExp
+from flowrt.lang.propertypath import PropertyPathError
+from flowrt.lang.typedinput import (
     JsonataError,
     PreparedJsonata,
     TypedInputError,

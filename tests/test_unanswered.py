@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 import pytest
 
-from flowrt.registry import load_builtin_nodes, registry
+from flowrt.engine.registry import load_builtin_nodes, registry
 from flowrt.testing import FlowTestHarness
 
 load_builtin_nodes()

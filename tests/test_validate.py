@@ -1,4 +1,4 @@
-"""Deployment validation (flowrt.validate) and the flat document schema."""
+"""Deployment validation (flowrt.formats.validate) and the flat document schema."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from flowrt.document import Deployment, load_deployment
-from flowrt.validate import flow_schema, validate_deployment, validate_nodes_against_schema
+from flowrt.formats.document import Deployment, load_deployment
+from flowrt.formats.validate import flow_schema, validate_deployment, validate_nodes_against_schema
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SEED_TAB = SHARED / "seeds" / "mcp-server-tab.json"
@@ -551,7 +551,7 @@ def test_disabled_config_nodes_are_outside_the_cycle_rule():
 
 RUN_CYCLES = """
 import asyncio, json, sys
-from flowrt.runtime import Runtime
+from flowrt.engine.runtime import Runtime
 from flowrt.settings import Settings
 
 async def main():
@@ -628,7 +628,7 @@ async def test_a_tab_or_subflow_with_z_is_not_started_as_a_node():
 def test_every_registered_node_type_declares_a_valid_schema():
     import jsonschema
 
-    from flowrt.registry import load_builtin_nodes, registry
+    from flowrt.engine.registry import load_builtin_nodes, registry
 
     load_builtin_nodes()
     # built-in types (other tests register their own node classes in the same registry)
@@ -646,7 +646,7 @@ def test_every_registered_node_type_declares_a_valid_schema():
 
 
 def test_function_node_schema_as_node_red():
-    from flowrt.registry import load_builtin_nodes, registry
+    from flowrt.engine.registry import load_builtin_nodes, registry
 
     load_builtin_nodes()
     base = {"id": "f", "type": "function", "z": "t", "wires": [[]]}
@@ -674,7 +674,7 @@ def test_function_node_schema_as_node_red():
     ],
 )
 def test_values_node_red_refuses_at_start_are_errors(node, severity):
-    from flowrt.registry import load_builtin_nodes, registry
+    from flowrt.engine.registry import load_builtin_nodes, registry
 
     load_builtin_nodes()
     problems = validate_deployment(dep([TAB, {"id": "n", "z": "t", "wires": [], **node}]), registry)

@@ -1,4 +1,4 @@
-"""The YAML authoring format (flowrt.yamlformat): parsing, dumping, round trips, schema."""
+"""The YAML authoring format (flowrt.formats.yamlformat): parsing, dumping, round trips, schema."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from flowrt.document import FlowFileError, load_flow_file
-from flowrt.yamlformat import _Loader, dump_yaml, parse_yaml, parse_yaml_with_lines, yaml_schema_path
+from flowrt.formats.document import FlowFileError, load_flow_file
+from flowrt.formats.yamlformat import _Loader, dump_yaml, parse_yaml, parse_yaml_with_lines, yaml_schema_path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -224,13 +224,13 @@ def test_dumped_yaml_matches_schema():
 
 def test_schema_ships_in_package():
     path = Path(yaml_schema_path())
-    assert path.parent.name == "schemas" and path.parent.parent.name == "flowrt"
+    assert path.parent.name == "schemas" and path.parent.parent.name == "formats"
     assert json.loads(path.read_text())["title"] == "flowrt YAML flow file"
 
 
 def test_schema_hint_is_emitted_on_request():
-    text = dump_yaml(RICH, schema="../flowrt/schemas/flowrt-yaml.schema.json")
-    assert text.splitlines()[0] == "# yaml-language-server: $schema=../flowrt/schemas/flowrt-yaml.schema.json"
+    text = dump_yaml(RICH, schema="../flowrt/formats/schemas/flowrt-yaml.schema.json")
+    assert text.splitlines()[0] == "# yaml-language-server: $schema=../flowrt/formats/schemas/flowrt-yaml.schema.json"
     assert by_id(parse_yaml(text)) == by_id(RICH)
 
 
@@ -304,7 +304,7 @@ def test_empty_document():
 # -- hand-written YAML ---------------------------------------------------------
 
 HAND = """\
-# yaml-language-server: $schema=../../flowrt/schemas/flowrt-yaml.schema.json
+# yaml-language-server: $schema=../../flowrt/formats/schemas/flowrt-yaml.schema.json
 flows:
   - id: hello
     label: Hello
@@ -512,7 +512,7 @@ def test_repo_flows_round_trip(path, tmp_path):
     nodes = load_flow_file(path)
     assert by_id(round_trip(nodes)) == by_id(nodes)
     # and through JSON on disk, both directions
-    from flowrt.document import convert_file
+    from flowrt.formats.document import convert_file
 
     as_json = tmp_path / "x.json"
     as_yaml = tmp_path / "x.yaml"
@@ -625,7 +625,7 @@ def test_a_huge_value_in_a_problem_is_shortened():
 def test_libyaml_is_used_when_available_and_lines_are_kept():
     import yaml
 
-    from flowrt.yamlformat import _LOADERS
+    from flowrt.formats.yamlformat import _LOADERS
 
     if yaml.__with_libyaml__:
         assert _LOADERS[0].__name__ == "_CLoader"

@@ -19,10 +19,10 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node, register_type
-from flowrt.jsregex import is_regex
-from flowrt.jsvalues import UNDEFINED, JSRegExp, js_length, js_truncate
-from flowrt.jsvalues import js_number_text as _js_number
-from flowrt.propertypath import PropertyPathError, get_property_or_undefined
+from flowrt.lang.jsregex import is_regex
+from flowrt.lang.jsvalues import UNDEFINED, JSRegExp, js_length, js_truncate
+from flowrt.lang.jsvalues import js_number_text as _js_number
+from flowrt.lang.propertypath import PropertyPathError, get_property_or_undefined
 
 _MISSING = UNDEFINED  # JavaScript undefined, where it differs from null
 
@@ -260,7 +260,7 @@ class DebugNode(Node):
         else:
             self.status({"fill": "", "shape": "", "text": ""})
         self.stat_expression = config.get("statusVal") if config.get("statusType") == "jsonata" else None
-        from flowrt.typedinput import TypedInputError, prepare_jsonata
+        from flowrt.lang.typedinput import TypedInputError, prepare_jsonata
 
         for expression in (self.edit_expression, self.stat_expression):
             if expression is not None:

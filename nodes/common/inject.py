@@ -3,7 +3,7 @@
 Fires when it receives a message (including `__user_inject_props__`, which
 replaces the configured properties for that one injection), once after
 deploy (`once`, `onceDelay` seconds, default 0.1), every `repeat` seconds, or
-on a `crontab` schedule (see flowrt.cron). Node-RED's 20-inject.js.
+on a `crontab` schedule (see flowrt.lang.cron). Node-RED's 20-inject.js.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.clock import monotonic, wall_time
-from flowrt.cron import CronError, CronSchedule, parse_cron
-from flowrt.jsvalues import UNDEFINED, is_nan, js_number
-from flowrt.propertypath import delete_message_property, set_message_property
-from flowrt.typedinput import evaluate_jsonata
+from flowrt.engine.clock import monotonic, wall_time
+from flowrt.lang.cron import CronError, CronSchedule, parse_cron
+from flowrt.lang.jsvalues import UNDEFINED, is_nan, js_number
+from flowrt.lang.propertypath import delete_message_property, set_message_property
+from flowrt.lang.typedinput import evaluate_jsonata
 
 MAX_REPEAT = 2147483  # seconds: the largest interval a JavaScript timer can hold
 
@@ -110,7 +110,7 @@ class InjectNode(Node):
                 raise NodeConfigError(f"invalid crontab {self.crontab!r}: {err}") from None
         for prop in self.props:
             if prop.get("vt") == "jsonata" and prop.get("v"):
-                from flowrt.typedinput import TypedInputError, prepare_jsonata
+                from flowrt.lang.typedinput import TypedInputError, prepare_jsonata
 
                 try:
                     prepare_jsonata(prop["v"])

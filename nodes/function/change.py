@@ -12,12 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.context import parse_context_store
-from flowrt.jsregex import is_regex, js_regex, js_replacer
-from flowrt.jsvalues import UNDEFINED, js_number, js_typeof
-from flowrt.jsvalues import js_string as js_str
-from flowrt.message import clone_value
-from flowrt.propertypath import (
+from flowrt.engine.message import clone_value
+from flowrt.lang.jsregex import is_regex, js_regex, js_replacer
+from flowrt.lang.jsvalues import UNDEFINED, js_number, js_typeof
+from flowrt.lang.jsvalues import js_string as js_str
+from flowrt.lang.propertypath import (
     PropertyPathError,
     delete_message_property,
     get_message_property,
@@ -27,6 +26,7 @@ from flowrt.propertypath import (
     property_parts_to_string,
     set_message_property,
 )
+from flowrt.util import parse_context_store
 
 _ESCAPE_RE = re.compile(r"[-\[\]{}()*+?.,\\^$|#\s]")
 
@@ -141,7 +141,7 @@ class ChangeNode(Node):
 
     # ------------------------------------------------------------------ preparation
     def _prepare_rule(self, rule: dict) -> dict:
-        from flowrt.typedinput import JsonataError, prepare_jsonata
+        from flowrt.lang.typedinput import JsonataError, prepare_jsonata
 
         if not rule.get("pt"):
             rule["pt"] = "msg"
@@ -202,7 +202,7 @@ class ChangeNode(Node):
                 return clone_value(parsed)
 
         elif tot == "bin":
-            from flowrt.typedinput import evaluate_node_property
+            from flowrt.lang.typedinput import evaluate_node_property
 
             data = evaluate_node_property(json.dumps(rule["_json"]), "bin", self, None)
 
@@ -230,7 +230,7 @@ class ChangeNode(Node):
                 return self.evaluate(to, tot, msg)
 
         elif tot == "jsonata":
-            from flowrt.typedinput import evaluate_jsonata
+            from flowrt.lang.typedinput import evaluate_jsonata
 
             def getter(msg: dict) -> Any:
                 try:

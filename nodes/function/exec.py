@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node, register_type
-from flowrt.jsvalues import is_nan, js_number
-from flowrt.jsvalues import js_string as js_str
-from flowrt.message import clone_message
-from flowrt.propertypath import get_message_property
+from flowrt.engine.message import clone_message
+from flowrt.lang.jsvalues import is_nan, js_number
+from flowrt.lang.jsvalues import js_string as js_str
+from flowrt.lang.propertypath import get_message_property
 
 _ARG_RE = re.compile(r'(?:[^\s"]+|"[^"]*")+')
 

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import register_type
-from flowrt.jssandbox import (
+from flowrt.engine.node import Node, NodeConfigError, NodeError
+from flowrt.js.sandbox import (
     ESC,
     HANDLE_MARK,
     ForeignHandle,
@@ -24,8 +25,7 @@ from flowrt.jssandbox import (
     uses_await,
     uses_node_done,
 )
-from flowrt.jsvalues import js_string, js_type_name
-from flowrt.node import Node, NodeConfigError, NodeError
+from flowrt.lang.jsvalues import js_string, js_type_name
 
 RESOLVING, READY, FAILED = 0, 1, 2
 _INIT = object()

@@ -23,9 +23,9 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import register_type
-from flowrt.jsvalues import js_type_name
-from flowrt.message import clone_message, generate_id
-from flowrt.node import Node, NodeError
+from flowrt.engine.message import clone_message, generate_id
+from flowrt.engine.node import Node, NodeError
+from flowrt.lang.jsvalues import js_type_name
 
 _PARAMS = ("msg", "node", "context", "flow", "global_", "env", "RED")
 
@@ -57,13 +57,13 @@ class _RED:
 
         @staticmethod
         def getMessageProperty(msg: dict, expr: str) -> Any:
-            from flowrt.propertypath import get_message_property
+            from flowrt.lang.propertypath import get_message_property
 
             return get_message_property(msg, expr)
 
         @staticmethod
         def setMessageProperty(msg: dict, expr: str, value: Any, create_missing: bool = True) -> Any:
-            from flowrt.propertypath import set_message_property
+            from flowrt.lang.propertypath import set_message_property
 
             return set_message_property(msg, expr, value, create_missing)
 

@@ -6,9 +6,9 @@ import math
 from collections.abc import Callable
 
 from flowrt import Node, register_type
-from flowrt.jsvalues import is_nan, js_number
-from flowrt.jsvalues import js_string as js_str
-from flowrt.propertypath import get_message_property, has_message_property, set_message_property
+from flowrt.lang.jsvalues import is_nan, js_number
+from flowrt.lang.jsvalues import js_string as js_str
+from flowrt.lang.propertypath import get_message_property, has_message_property, set_message_property
 
 
 def _js_round(value: float) -> float:

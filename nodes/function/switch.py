@@ -1,7 +1,7 @@
 """The switch node: route a message to the outputs whose rules match a property.
 
-JavaScript semantics (==, <, Number(), String()) come from flowrt.jsvalues, regular
-expressions from flowrt.jsregex.
+JavaScript semantics (==, <, Number(), String()) come from flowrt.lang.jsvalues, regular
+expressions from flowrt.lang.jsregex.
 """
 
 from __future__ import annotations
@@ -11,11 +11,21 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.jsregex import js_regex
-from flowrt.jsvalues import UNDEFINED, is_nan, js_gt, js_gte, js_lt, js_lte, js_number, js_typeof, loose_eq
-from flowrt.jsvalues import js_string as js_str
-from flowrt.message import clone_message, generate_id
-from flowrt.propertypath import (
+from flowrt.engine.message import clone_message, generate_id
+from flowrt.lang.jsregex import js_regex
+from flowrt.lang.jsvalues import (
+    UNDEFINED,
+    is_nan,
+    js_gt,
+    js_gte,
+    js_lt,
+    js_lte,
+    js_number,
+    js_typeof,
+    loose_eq,
+)
+from flowrt.lang.jsvalues import js_string as js_str
+from flowrt.lang.propertypath import (
     PropertyPathError,
     get_message_property,
     get_property_or_undefined,
@@ -151,7 +161,7 @@ class SwitchNode(Node):
     }
 
     def setup(self) -> None:
-        from flowrt.typedinput import JsonataError, prepare_jsonata
+        from flowrt.lang.typedinput import JsonataError, prepare_jsonata
 
         n = self.config
         self.property = js_str(n.get("property") or "")
@@ -215,7 +225,7 @@ class SwitchNode(Node):
         self._clear_pending()
 
     def _compile_value(self, v: Any, vt: str, is_exp: bool) -> tuple:
-        from flowrt.typedinput import JsonataError, prepare_jsonata
+        from flowrt.lang.typedinput import JsonataError, prepare_jsonata
 
         if vt == "prev":
             return (_PREV, None)
@@ -225,7 +235,7 @@ class SwitchNode(Node):
             except JsonataError as err:
                 raise NodeConfigError(f"invalid JSONata expression: {err}") from err
             if is_exp:
-                from flowrt.typedinput import compile_jsonata
+                from flowrt.lang.typedinput import compile_jsonata
 
                 prepared = compile_jsonata(prepared.expression)  # private: $I and $N are assigned into it
             return (_JSONATA, prepared)
@@ -244,7 +254,7 @@ class SwitchNode(Node):
 
     # ------------------------------------------------------------------ evaluation
     def _get_property(self, msg: dict) -> Any:
-        from flowrt.typedinput import evaluate_jsonata
+        from flowrt.lang.typedinput import evaluate_jsonata
 
         pt = self.property_type
         if pt == "msg":
@@ -278,7 +288,7 @@ class SwitchNode(Node):
         if kind == _PREV:
             return self.previous_value
         if kind == _JSONATA:
-            from flowrt.typedinput import evaluate_jsonata
+            from flowrt.lang.typedinput import evaluate_jsonata
 
             if has_parts and data.jsonata is not None:
                 parts = msg["parts"]

@@ -11,9 +11,9 @@ from typing import Any
 import yaml
 
 from flowrt import Node, register_type
-from flowrt.context import parse_context_store
-from flowrt.mustache import MISSING, parse, render, token_names
-from flowrt.propertypath import set_message_property
+from flowrt.lang.mustache import MISSING, parse, render, token_names
+from flowrt.lang.propertypath import set_message_property
+from flowrt.util import parse_context_store
 
 _CONTEXT_RE = re.compile(r"^(flow|global)(\[(\w+)\])?\.(.+)", re.DOTALL)
 _ENV_RE = re.compile(r"^env\.(.+)", re.DOTALL)

@@ -20,11 +20,11 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.httpobjects import AioRequest, AioResponse, parse_query
-from flowrt.httpserver import RoutePatternError, route_key
-from flowrt.jsvalues import js_string
-from flowrt.live import answer_if_open
-from flowrt.message import generate_id
+from flowrt.engine.live import answer_if_open
+from flowrt.engine.message import generate_id
+from flowrt.http.objects import AioRequest, AioResponse, parse_query
+from flowrt.http.server import RoutePatternError, route_key
+from flowrt.lang.jsvalues import js_string
 
 METHODS = ("get", "post", "put", "delete", "patch")
 #: Default of the `httpNodeResponseTimeout` setting (ms): a request the flow leaves unanswered

@@ -21,8 +21,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import aiohttp
 
 from flowrt import Node, NodeConfigError, NodeError, register_type
-from flowrt.jsvalues import js_json_dumps, js_string
-from flowrt.mustache import render
+from flowrt.lang.jsvalues import js_json_dumps, js_string
+from flowrt.lang.mustache import render
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 

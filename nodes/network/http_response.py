@@ -18,7 +18,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 from flowrt import Node, NodeError, register_type
-from flowrt.jsvalues import js_json_dumps, js_string
+from flowrt.lang.jsvalues import js_json_dumps, js_string
 
 _CHARSET = re.compile(r";\s*charset\s*=", re.IGNORECASE)
 

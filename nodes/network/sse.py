@@ -6,7 +6,7 @@
 
 `sse-session` takes the message of a GET request (`msg.res._res`), writes the
 SSE headers, creates a session with a random id, registers it in the runtime's
-session registry (`flowrt.sessions`), writes the endpoint event, and sends a
+session registry (`flowrt.http.sessions`), writes the endpoint event, and sends a
 keepalive comment every `keepalive` seconds. When the client goes away the
 session is removed at once and a message leaves the second output.
 
@@ -22,10 +22,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flowrt import Node, NodeConfigError, NodeError, register_type
-from flowrt.message import generate_id
-from flowrt.mustache import render
-from flowrt.propertypath import get_message_property
-from flowrt.sessions import SseSession, format_comment, format_event, new_session_id, registry_for
+from flowrt.engine.message import generate_id
+from flowrt.http.sessions import SseSession, format_comment, format_event, new_session_id, registry_for
+from flowrt.lang.mustache import render
+from flowrt.lang.propertypath import get_message_property
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 

@@ -17,9 +17,9 @@ from bs4.element import Tag
 from soupsieve import SelectorSyntaxError
 
 from flowrt import Node, register_type
-from flowrt.message import clone_message
-from flowrt.propertypath import get_message_property, set_message_property
-from flowrt.propertypath import has_message_property as _has_property
+from flowrt.engine.message import clone_message
+from flowrt.lang.propertypath import get_message_property, set_message_property
+from flowrt.lang.propertypath import has_message_property as _has_property
 
 
 def _inner_html(tag: Tag) -> str:

@@ -14,8 +14,8 @@ from typing import Any
 import jsonschema
 
 from flowrt import Node, register_type
-from flowrt.jsvalues import JSParseError, js_json_dumps, js_json_loads, js_number_text
-from flowrt.propertypath import get_message_property, has_message_property, set_message_property
+from flowrt.lang.jsvalues import JSParseError, js_json_dumps, js_json_loads, js_number_text
+from flowrt.lang.propertypath import get_message_property, has_message_property, set_message_property
 
 __all__ = ["JSONNode", "JSParseError", "js_json_dumps", "js_json_loads", "js_number_text"]
 

@@ -22,8 +22,8 @@ from typing import Any
 from xml.parsers import expat
 
 from flowrt import Node, register_type
-from flowrt.jsvalues import js_join_item
-from flowrt.propertypath import get_message_property, set_message_property
+from flowrt.lang.jsvalues import js_join_item
+from flowrt.lang.propertypath import get_message_property, set_message_property
 
 
 class XMLParseError(ValueError):

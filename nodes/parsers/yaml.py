@@ -13,8 +13,8 @@ from typing import Any
 import yaml as pyyaml
 
 from flowrt import Node, register_type
-from flowrt.propertypath import get_message_property, set_message_property
-from flowrt.propertypath import has_message_property as _has_property
+from flowrt.lang.propertypath import get_message_property, set_message_property
+from flowrt.lang.propertypath import has_message_property as _has_property
 
 
 class _CoreLoader(pyyaml.SafeLoader):

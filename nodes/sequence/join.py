@@ -23,11 +23,11 @@ import math
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.jsvalues import is_nan, js_gt, js_number, js_string, js_typeof
-from flowrt.jsvalues import js_join_item as js_to_string
-from flowrt.message import clone_message
-from flowrt.node import error_text
-from flowrt.propertypath import (
+from flowrt.engine.message import clone_message
+from flowrt.engine.node import error_text
+from flowrt.lang.jsvalues import is_nan, js_gt, js_number, js_string, js_typeof
+from flowrt.lang.jsvalues import js_join_item as js_to_string
+from flowrt.lang.propertypath import (
     PropertyPathError,
     get_message_property,
     has_message_property,
@@ -160,7 +160,7 @@ class JoinNode(Node):
         self._queue: list[tuple[dict, Any, Any]] = []
         self._reducing = False
         if self.mode == "reduce":
-            from flowrt.typedinput import prepare_jsonata
+            from flowrt.lang.typedinput import prepare_jsonata
 
             self.exp_init = cfg.get("reduceInit")
             self.exp_init_type = cfg.get("reduceInitType") or "str"
@@ -454,7 +454,7 @@ class JoinNode(Node):
 
     def _evaluate(self, prepared: Any, msg: dict, variables: dict) -> Any:
         """Evaluate with $A/$I/$N bound for this evaluation only."""
-        from flowrt.typedinput import evaluate_jsonata
+        from flowrt.lang.typedinput import evaluate_jsonata
 
         return evaluate_jsonata(prepared, msg, self, bindings=variables)
 

@@ -16,9 +16,9 @@ import math
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.jsvalues import js_string
-from flowrt.message import clone_message, generate_id
-from flowrt.propertypath import get_message_property, set_message_property
+from flowrt.engine.message import clone_message, generate_id
+from flowrt.lang.jsvalues import js_string
+from flowrt.lang.propertypath import get_message_property, set_message_property
 
 _ESCAPES = (("\\n", "\n"), ("\\r", "\r"), ("\\t", "\t"), ("\\e", "\x1b"), ("\\f", "\f"), ("\\0", "\0"))
 

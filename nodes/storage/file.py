@@ -21,9 +21,10 @@ import codecs
 import os
 from typing import Any
 
-from flowrt import Node, NodeConfigError, iconv_codecs, register_type
-from flowrt.jsvalues import js_join_item as js_to_string
-from flowrt.jsvalues import js_json_dumps, js_string
+from flowrt import Node, NodeConfigError, register_type
+from flowrt.lang import iconv_codecs
+from flowrt.lang.jsvalues import js_join_item as js_to_string
+from flowrt.lang.jsvalues import js_json_dumps, js_string
 
 from .filename import filename_property, message_filename
 

@@ -15,8 +15,8 @@ import asyncio
 import codecs
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.jsvalues import js_string
-from flowrt.message import clone_message
+from flowrt.engine.message import clone_message
+from flowrt.lang.jsvalues import js_string
 
 from .file import codec_for, decode_bytes, node_fs_error
 from .filename import filename_property, message_filename

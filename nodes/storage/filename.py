@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node
-from flowrt.jsvalues import js_join_item as js_to_string
+from flowrt.lang.jsvalues import js_join_item as js_to_string
 
 
 def resolve_filename(node: Node, filename: str) -> str:

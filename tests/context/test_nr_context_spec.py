@@ -15,7 +15,7 @@ import json
 import pytest
 
 from flowrt.context import ContextError, ContextManager, LocalFileSystemStore, MemoryStore
-from flowrt.propertypath import PropertyPathError
+from flowrt.lang.propertypath import PropertyPathError
 
 # ===================================================================== memory_spec.js
 

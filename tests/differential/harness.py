@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import nodered  # noqa: E402
 
-from flowrt.registry import load_builtin_nodes, registry  # noqa: E402
+from flowrt.engine.registry import load_builtin_nodes, registry  # noqa: E402
 from flowrt.testing import FlowTestHarness, free_port  # noqa: E402
 
 MAJORS = ("4", "5")

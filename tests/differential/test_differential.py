@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from differential import harness, known
-from flowrt.document import load_deployment
+from flowrt.formats.document import load_deployment
 
 pytestmark = [
     pytest.mark.asyncio(loop_scope="module"),

@@ -14,10 +14,10 @@ import json
 import pytest
 
 from flowrt import Node, register_type
-from flowrt.document import load_deployment
-from flowrt.registry import registry
+from flowrt.engine.registry import registry
+from flowrt.formats.document import load_deployment
+from flowrt.formats.validate import validate_deployment
 from flowrt.testing import FlowTestHarness
-from flowrt.validate import validate_deployment
 
 EVENTS: list[tuple[str, str]] = []  # ("setup"|"close", node id), in order
 NEVER = asyncio.Event()

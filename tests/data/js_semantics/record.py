@@ -5,7 +5,7 @@
 The inputs are listed here; one `node -e` run evaluates String(), Number(), parseFloat,
 parseInt, typeof, Boolean(), JSON.stringify, ==, ===, <, <=, >, >= and Error.toString() on
 them and the answers are written to table.json next to this file, which is committed.
-tests/test_js_semantics_table.py checks flowrt.jsvalues against that file and does not
+tests/test_js_semantics_table.py checks flowrt.lang.jsvalues against that file and does not
 need Node.
 
 Values that JSON cannot carry are tagged objects, decoded on both sides the same way:

@@ -21,8 +21,8 @@ not) and log lines are recorded per node too. Nodes without `z` go on a tab
 made for the test, as the Node-RED helper does.
 
 With `FlowTestHarness(flow, clock="virtual")` the nodes' timers (`Node.call_later`)
-and their time readings (`flowrt.clock.monotonic`/`wall_time`) run on a
-`flowrt.clock.VirtualClock` that stands still until `await h.clock.advance(seconds)`,
+and their time readings (`flowrt.engine.clock.monotonic`/`wall_time`) run on a
+`flowrt.engine.clock.VirtualClock` that stands still until `await h.clock.advance(seconds)`,
 which fires the due timers in order and lets the messages they send be delivered.
 """
 
@@ -34,12 +34,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flowrt import clock as _clock
-from flowrt.clock import VirtualClock
+from flowrt.engine import clock as _clock
+from flowrt.engine.clock import VirtualClock
+from flowrt.engine.node import Node
+from flowrt.engine.registry import registry
+from flowrt.engine.runtime import Runtime
 from flowrt.log import Logger, LogRecord
-from flowrt.node import Node
-from flowrt.registry import registry
-from flowrt.runtime import Runtime
 from flowrt.settings import Settings
 
 DEFAULT_TIMEOUT = 5.0
@@ -193,7 +193,7 @@ class FlowTestHarness:
 
     def _load(self) -> list[dict]:
         if isinstance(self._flow, (str, Path)):
-            from flowrt.document import load_deployment
+            from flowrt.formats.document import load_deployment
 
             return load_deployment([self._flow]).nodes
         nodes = [dict(n) for n in self._flow]

@@ -1,7 +1,7 @@
 """Flow documents: loading, merging, dumping and converting flow files.
 
 A flow file is either a Node-RED JSON export or a YAML file in flowrt's own
-authoring format (see ``flowrt.yamlformat`` and docs/yaml-format.md).  Every
+authoring format (see ``flowrt.formats.yamlformat`` and docs/yaml-format.md).  Every
 accepted shape is normalised to Node-RED's flat node list: a list of dicts,
 one per tab, subflow, group, config node and flow node.
 
@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flowrt.formats.problems import FlowFileError, Problem, short_repr, value_kind
+from flowrt.formats.yamlformat import dump_yaml, parse_yaml_with_lines
+
 __all__ = [
     "Deployment",
     "FlowFileError",
@@ -33,54 +36,6 @@ __all__ = [
 ]
 
 YAML_SUFFIXES = (".yaml", ".yml")
-
-
-@dataclass
-class Problem:
-    """One thing wrong (or suspicious) with a flow document."""
-
-    file: str | None
-    node_id: str | None
-    message: str
-    line: int | None = None
-    column: int | None = None
-    severity: str = "error"  # or "warning", or "note" (what loading did, as Node-RED does)
-    node_type: str | None = None
-
-    def __str__(self) -> str:
-        where = ""
-        if self.file:
-            where = self.file
-            if self.line is not None:
-                where += f":{self.line}"
-                if self.column is not None:
-                    where += f":{self.column}"
-        elif self.line is not None:
-            where = f"line {self.line}"
-            if self.column is not None:
-                where += f", column {self.column}"
-        parts = []
-        if where:
-            parts.append(where)
-        if self.node_id is not None:
-            label = f"node {short_repr(self.node_id)}"
-            if self.node_type:
-                label += f" ({self.node_type})"
-            parts.append(label)
-        prefix = ": ".join(parts)
-        text = self.message if self.severity == "error" else f"{self.severity}: {self.message}"
-        return f"{prefix}: {text}" if prefix else text
-
-
-class FlowFileError(Exception):
-    """Raised when one or more flow files cannot be loaded; carries every problem found."""
-
-    def __init__(self, problems: Sequence[Problem]):
-        self.problems: list[Problem] = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
-
-    def __str__(self) -> str:
-        return "\n".join(str(p) for p in self.problems)
 
 
 @dataclass
@@ -260,34 +215,6 @@ def _check_node_list(items: Any, filename: str | None, where: str) -> tuple[list
     return nodes, problems
 
 
-def short_repr(value: Any, limit: int = 60) -> str:
-    """repr() of a document value, cut to `limit` characters: problem messages stay one short line."""
-    if isinstance(value, str) and len(value) > limit:
-        value = value[:limit]  # never repr a huge string just to cut it
-        return repr(value)[: limit - 3] + "..."
-    text = repr(value) if not isinstance(value, (dict, list)) or len(value) < 50 else f"<{value_kind(value)}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def value_kind(value: Any, mapping: str = "an object") -> str:
-    """What a problem message calls a parsed document value: "null", "a boolean", "a number",
-    "a string", "a list", `mapping` for a dict ("an object" in JSON's words, "a mapping" in
-    YAML's), else the Python type name (for data not read from a file)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return mapping
-    return type(value).__name__
-
-
 def normalise_document(data: Any, filename: str | None = None) -> list[dict]:
     """Turn any accepted Node-RED top-level JSON shape into a flat node list.
 
@@ -390,8 +317,6 @@ def _load_with_lines(path: str | os.PathLike) -> tuple[list[dict], list[int | No
     text = _read_text(path)
     name = str(path)
     if _is_yaml(path):
-        from flowrt.yamlformat import parse_yaml_with_lines
-
         return parse_yaml_with_lines(text, name)
     nodes = parse_json(text, name)
     return nodes, [None] * len(nodes)
@@ -413,7 +338,7 @@ def load_deployment(paths: Sequence[str | os.PathLike]) -> Deployment:
 
     Every file is attempted; if any fail, a single :class:`FlowFileError`
     listing the problems of all files is raised.  Duplicate ids are not an
-    error here: :func:`flowrt.validate.validate_deployment` reports them.
+    error here: :func:`flowrt.formats.validate.validate_deployment` reports them.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -453,8 +378,6 @@ def dumps_json(nodes: list[dict]) -> str:
 def dump_flow_file(nodes: list[dict], path: str | os.PathLike) -> None:
     """Write nodes to ``path``: ``.yaml``/``.yml`` in flowrt YAML, anything else as a Node-RED flat array."""
     if _is_yaml(path):
-        from flowrt.yamlformat import dump_yaml
-
         text = dump_yaml(nodes)
     else:
         text = dumps_json(nodes)

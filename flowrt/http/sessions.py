@@ -27,7 +27,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
-from flowrt.jsvalues import js_json_dumps
+from flowrt.lang.jsvalues import js_json_dumps
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -84,7 +84,7 @@ class SseSession:
 
     def __init__(self, session_id: str, response: Any, owner: Any = None, info: dict | None = None) -> None:
         self.id = session_id
-        self.response = response  # a flowrt.live.LiveResponse
+        self.response = response  # a flowrt.engine.live.LiveResponse
         self.owner = owner  # the sse-session node
         self.info = dict(info or {})
         self.created = time.time()

@@ -33,10 +33,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from .propertypath import (
+from flowrt.lang.propertypath import (
     PropertyAccessError,
     delete_object_property,
     get_object_property,
+    parse_context_store,
     parse_property_expression,
     set_object_property,
 )
@@ -52,23 +53,12 @@ __all__ = [
     "parse_context_store",
 ]
 
-_STORE_KEY_RE = re.compile(r"#:\((\S+?)\)::(.*)", re.DOTALL)
 _STORE_NAME_RE = re.compile(r"[a-zA-Z0-9_]+")
 _DEFAULT_LOG = logging.getLogger("flowrt.context")
 
 
 class ContextError(ValueError):
     """Invalid context key, store configuration or store operation."""
-
-
-def parse_context_store(key: str) -> tuple[str | None, str]:
-    """Split ``"#:(file)::foo.bar"`` into ``("file", "foo.bar")``;
-    a key without a store prefix gives ``(None, key)``."""
-    if isinstance(key, str):
-        m = _STORE_KEY_RE.fullmatch(key)
-        if m:
-            return m.group(1), m.group(2)
-    return None, key
 
 
 def _log(log: Any, level: str, message: str) -> None:

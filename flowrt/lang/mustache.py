@@ -23,9 +23,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flowrt.jsvalues import UNDEFINED
-from flowrt.jsvalues import js_number_text as _js_number
-from flowrt.jsvalues import js_string as _js_string
+from flowrt.lang.jsvalues import UNDEFINED
+from flowrt.lang.jsvalues import js_number_text as _js_number
+from flowrt.lang.jsvalues import js_string as _js_string
 
 __all__ = ["MISSING", "MustacheError", "js_string", "parse", "render", "token_names"]
 

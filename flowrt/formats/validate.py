@@ -1,6 +1,6 @@
 """Validation of a loaded deployment.
 
-:func:`validate_deployment` checks a merged :class:`~flowrt.document.Deployment`
+:func:`validate_deployment` checks a merged :class:`~flowrt.formats.document.Deployment`
 and returns every problem found in one pass (errors and warnings): document
 structure (ids, types, wires, ``z``, ``g``), references between nodes,
 subflow instances, unknown node types, and each node's properties against the
@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import SchemaError
 
-from flowrt.document import Deployment, Problem, is_config_node, short_repr
+from flowrt.formats.document import Deployment, Problem, is_config_node, short_repr
 
 __all__ = ["CORE_TYPES", "flow_schema", "validate_deployment", "validate_nodes_against_schema"]
 
@@ -33,7 +33,7 @@ _MAX_QUOTE = 60
 
 @cache
 def flow_schema() -> dict:
-    """The JSON Schema of the flat Node-RED document (``flowrt/schemas/flow.schema.json``)."""
+    """The JSON Schema of the flat Node-RED document (``flowrt/formats/schemas/flow.schema.json``)."""
     return json.loads((_SCHEMA_DIR / "flow.schema.json").read_text(encoding="utf-8"))
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from flowrt.node import Node
+    from flowrt.engine.node import Node
 
 N = TypeVar("N", bound="type[Node]")
 

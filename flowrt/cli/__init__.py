@@ -107,7 +107,7 @@ def _fail(text: str) -> int:
 
 
 def _load_node_modules(dirs: list[str]) -> str | None:
-    from flowrt.registry import load_builtin_nodes, load_node_dir
+    from flowrt.engine.registry import load_builtin_nodes, load_node_dir
 
     load_builtin_nodes()
     for directory in dirs:
@@ -120,9 +120,9 @@ def _load_node_modules(dirs: list[str]) -> str | None:
 
 def _load_and_check(paths: list[str], allow_unknown: bool) -> tuple[Any, list, list]:
     """Returns (deployment or None, errors, warnings) as Problem objects."""
-    from flowrt.document import FlowFileError, load_deployment
-    from flowrt.registry import registry
-    from flowrt.validate import validate_deployment
+    from flowrt.engine.registry import registry
+    from flowrt.formats.document import FlowFileError, load_deployment
+    from flowrt.formats.validate import validate_deployment
 
     try:
         deployment = load_deployment(paths)
@@ -152,7 +152,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from flowrt.document import FlowFileError, convert_file
+    from flowrt.formats.document import FlowFileError, convert_file
 
     try:
         convert_file(args.source, args.target)
@@ -167,7 +167,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:
-    from flowrt.registry import registry
+    from flowrt.engine.registry import registry
 
     error = _load_node_modules(args.nodes)
     if error:
@@ -241,7 +241,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 async def _serve(configs: list[dict], settings, safe: bool) -> int:
     from flowrt.context import ContextError
-    from flowrt.runtime import Runtime
+    from flowrt.engine.runtime import Runtime
 
     runtime = Runtime(settings)
     runtime.warn_missing_wires = False  # validation already printed one warning per missing target

@@ -16,13 +16,15 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from flowrt.document import add_missing_tabs, is_config_node
-from flowrt.flow import Flow, GlobalFlow, SubflowFlow
-from flowrt.live import LiveResponse, answer_if_open, live_response
+from flowrt.context import ContextManager
+from flowrt.engine.flow import Flow, GlobalFlow, SubflowFlow
+from flowrt.engine.live import LiveResponse, answer_if_open, live_response
+from flowrt.engine.node import Node, NodeConfigError, error_text, node_setting
+from flowrt.engine.registry import Registry, load_builtin_nodes
+from flowrt.engine.registry import registry as default_registry
+from flowrt.formats.document import add_missing_tabs, is_config_node
+from flowrt.lang.env import substitute_env_properties
 from flowrt.log import MAX_LENGTH, Logger
-from flowrt.node import Node, NodeConfigError, error_text, node_setting
-from flowrt.registry import Registry, load_builtin_nodes
-from flowrt.registry import registry as default_registry
 from flowrt.settings import Settings, close_timeout_s
 
 STRUCTURAL_TYPES = frozenset({"tab", "subflow", "group"})
@@ -92,8 +94,6 @@ class Runtime:
     def __init__(
         self, settings: Settings | None = None, registry: Registry | None = None, logger: Logger | None = None
     ) -> None:
-        from flowrt.context import ContextManager
-
         self.settings = settings or Settings()
         self.registry = registry or default_registry
         self.log = logger or Logger(
@@ -233,14 +233,14 @@ class Runtime:
         self._loop = asyncio.get_running_loop()
         load_builtin_nodes()
         for directory in self.settings.get("nodesDir") or []:
-            from flowrt.registry import load_node_dir
+            from flowrt.engine.registry import load_node_dir
 
             load_node_dir(directory)
         if not self._context_started:
             await self.context.start()
             self._context_started = True
         if self.http is None and self.settings.get("httpServer", True):
-            from flowrt.httpserver import HttpServer
+            from flowrt.http.server import HttpServer
 
             self.http = HttpServer(self)
             await self.http.start()
@@ -336,8 +336,6 @@ class Runtime:
 
     def create_node(self, config: dict, flow: Flow) -> Node | None:
         """Instantiate one node config in `flow` (env substitution, registry lookup)."""
-        from flowrt.env import substitute_env_properties
-
         type_name = config.get("type", "")
         config = dict(config)
         if type_name.startswith("subflow:"):

@@ -1,12 +1,7 @@
-"""Environment-variable properties, as Node-RED handles them.
+"""A tab's, group's or subflow's `env` list, evaluated as Node-RED's flows/util.js does.
 
-* :func:`substitute_env_properties` - Node-RED's ``mapEnvVarProperties``:
-  any string property of a node's config that is exactly ``${NAME}`` (or
-  the old ``$(NAME)``) is replaced by the setting's value, keeping its type.
-* :func:`evaluate_env_property` / :func:`substitute_env_string` - the
-  ``env`` typed input: ``NAME``, ``${NAME}`` or ``"a ${X} b"``.
-* :func:`evaluate_env_list` - Node-RED's ``evaluateEnvProperties``: turn a
-  tab/group/subflow ``env`` array into values.
+Kept apart from flowrt.lang.env (plain `${NAME}` substitution), because the list's typed entries
+are evaluated with flowrt.lang.typedinput, which itself reads env values through flowrt.lang.env.
 """
 
 from __future__ import annotations
@@ -16,92 +11,17 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from flowrt.jsvalues import js_string
+from flowrt.lang.env import Lookup, evaluate_env_property
+from flowrt.lang.jsvalues import js_string
+from flowrt.lang.typedinput import TypedInputError, evaluate_jsonata, evaluate_node_property, prepare_jsonata
 
-__all__ = [
-    "ENV_PROPERTY_RE",
-    "ENV_SKIP_PROPERTIES",
-    "evaluate_env_list",
-    "evaluate_env_property",
-    "substitute_env_properties",
-    "substitute_env_string",
-]
-
-Lookup = Callable[[str], Any]
-
-#: A whole ``${NAME}`` or ``$(NAME)`` string; the name is group 1 or 2.
-ENV_PROPERTY_RE = re.compile(r"\$\{(\S+)\}|\$\((\S+)\)")
-
-#: Structural node properties never substituted (they are not settings).
-ENV_SKIP_PROPERTIES = frozenset({"id", "type", "z", "g", "wires", "x", "y", "credentials"})
-
+_LOG = logging.getLogger("flowrt.lang.env")
 _WHOLE_RE = re.compile(r"\$\{([^}]+)\}")
-_ANY_RE = re.compile(r"\$\{\S+\}")
-_EACH_RE = re.compile(r"\$\{([^}]+)\}")
-
-_LOG = logging.getLogger("flowrt.env")
 
 
-def _env_name(text: str) -> str | None:
-    if len(text) > 3 and text[0] == "$":
-        m = ENV_PROPERTY_RE.fullmatch(text)
-        if m:
-            return m.group(1) or m.group(2)
-    return None
-
-
-def _map(container: Any, key: Any, lookup: Lookup) -> None:
-    value = container[key]
-    if isinstance(value, str):
-        name = _env_name(value)
-        if name is not None:
-            result = lookup(name)
-            if result is not None:
-                container[key] = result
-    elif isinstance(value, list):
-        for i in range(len(value)):
-            _map(value, i, lookup)
-    elif isinstance(value, dict):
-        for k in list(value):
-            _map(value, k, lookup)
-
-
-def substitute_env_properties(config: dict, lookup: Lookup) -> None:
-    """Replace, in place, every string in ``config`` (nested in dicts and
-    lists too) that is exactly ``${VAR}`` / ``$(VAR)`` with ``lookup(VAR)``
-    when that is not ``None``.  The value keeps its type (a number stays a
-    number).  Structural properties (:data:`ENV_SKIP_PROPERTIES`) are left
-    alone."""
-    for key in list(config):
-        if key in ENV_SKIP_PROPERTIES:
-            continue
-        _map(config, key, lookup)
-
-
-def _js_str(value: Any) -> str:
+def _text(value: Any) -> str:
     """String(value) as a substituted setting: nothing for an undefined one."""
     return "" if value is None else js_string(value)
-
-
-def substitute_env_string(text: str, lookup: Lookup) -> str:
-    """Replace each ``${NAME}`` inside ``text``; undefined names give ``""``.
-    Substituted values are not themselves expanded again."""
-    return _EACH_RE.sub(lambda m: _js_str(lookup(m.group(1))), text)
-
-
-def evaluate_env_property(value: Any, lookup: Lookup) -> Any:
-    """The ``env`` typed input: ``"${NAME}"`` or ``"NAME"`` gives the
-    setting itself (any type; ``""`` when undefined); a longer string has
-    each ``${NAME}`` substituted."""
-    text = _js_str(value)
-    m = _WHOLE_RE.fullmatch(text)
-    if m:
-        result = lookup(m.group(1))
-    elif not _ANY_RE.search(text):
-        result = lookup(text)
-    else:
-        return substitute_env_string(text, lookup)
-    return "" if result is None else result
 
 
 def evaluate_env_list(
@@ -123,8 +43,6 @@ def evaluate_env_list(
     not found here go to ``lookup_parent``.  An entry that fails to evaluate
     is reported through ``on_error`` and is ``None``.
     """
-    from .typedinput import TypedInputError, evaluate_jsonata, evaluate_node_property, prepare_jsonata
-
     credentials = credentials or {}
     report = on_error or _LOG.error
     evaluated: dict[str, Any] = {}
@@ -162,11 +80,11 @@ def evaluate_env_list(
             elif kind == "cred":
                 value = credentials.get(name, value)
             elif kind == "conf-type":
-                text = _js_str(value)
+                text = _text(value)
                 m = _WHOLE_RE.fullmatch(text)
                 value = lookup_parent(m.group(1)) if m else value
             elif kind == "jsonata":
-                value = evaluate_jsonata(prepare_jsonata(_js_str(value)), None, setting_node)
+                value = evaluate_jsonata(prepare_jsonata(_text(value)), None, setting_node)
             elif kind in ("str", "num", "json", "bin", "re", "date"):
                 value = evaluate_node_property(value, kind, setting_node, None)
             # any other type keeps its value as-is, as Node-RED does

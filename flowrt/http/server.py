@@ -26,7 +26,7 @@ from aiohttp.web_protocol import RequestHandler
 from flowrt.settings import SettingsError
 
 if TYPE_CHECKING:
-    from flowrt.runtime import Runtime
+    from flowrt.engine.runtime import Runtime
 
 Handler = Callable[[web.BaseRequest, dict[str, str]], Awaitable[web.StreamResponse]]
 

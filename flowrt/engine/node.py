@@ -17,12 +17,13 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from flowrt.jsvalues import js_string, js_type_name
-from flowrt.message import clone_message, generate_id
+from flowrt.engine.message import clone_message, generate_id
+from flowrt.lang.jsvalues import js_string, js_type_name
+from flowrt.lang.typedinput import evaluate_node_property
 
 if TYPE_CHECKING:
-    from flowrt.flow import Flow
-    from flowrt.runtime import Runtime
+    from flowrt.engine.flow import Flow
+    from flowrt.engine.runtime import Runtime
 
 
 class NodeError(Exception):
@@ -272,8 +273,6 @@ class Node:
 
     def evaluate(self, value: Any, type_: str, msg: dict | None = None) -> Any:
         """Evaluate a typed input (msg, flow, global, str, num, json, jsonata, env, ...)."""
-        from flowrt.typedinput import evaluate_node_property
-
         return evaluate_node_property(value, type_, self, msg)
 
     # ----- timers and tasks cleared on close ----------------------------------

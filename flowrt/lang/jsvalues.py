@@ -78,7 +78,7 @@ _MAX_SAFE = 2**53
 
 class JSRegExp:
     """A JavaScript RegExp: its JavaScript ``source`` and ``js_flags``, and the compiled Python
-    pattern that matches what it matches (made by :func:`flowrt.jsregex.js_regex`). It has the
+    pattern that matches what it matches (made by :func:`flowrt.lang.jsregex.js_regex`). It has the
     methods of ``re.Pattern``; ``pattern`` is the JavaScript source."""
 
     __slots__ = (

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from flowrt.document import is_config_node
-from flowrt.jsvalues import js_string
-from flowrt.message import clone_message, clone_value
-from flowrt.node import Node, error_stack, error_text
+from flowrt.engine.message import clone_message, clone_value
+from flowrt.engine.node import Node, error_stack, error_text
+from flowrt.formats.document import is_config_node
+from flowrt.lang.envlist import evaluate_env_list
+from flowrt.lang.jsvalues import js_string
 
 if TYPE_CHECKING:
-    from flowrt.runtime import Runtime
+    from flowrt.engine.runtime import Runtime
 
 ERROR_LOOP_LIMIT = 10
 
@@ -38,8 +39,6 @@ class Group:
 
     def start(self) -> None:
         if self.env_config:
-            from flowrt.env import evaluate_env_list
-
             self.env = evaluate_env_list(self.env_config, self._parent_setting, self)
 
     def get_setting(self, name: str) -> Any:
@@ -93,8 +92,6 @@ class Flow:
     def evaluate_env(self) -> None:
         env_list = self.env_config()
         if env_list:
-            from flowrt.env import evaluate_env_list
-
             self.env = evaluate_env_list(env_list, self._parent_setting, self)
 
     def _parent_setting(self, name: str) -> Any:

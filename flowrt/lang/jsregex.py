@@ -24,7 +24,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from flowrt.jsvalues import JS_WHITESPACE, JSRegExp
+from flowrt.lang.jsvalues import JS_WHITESPACE, JSRegExp
 
 
 @functools.cache
@@ -311,7 +311,7 @@ def translate_js_regex(source: str, flags: str = "") -> str:
 
 @functools.lru_cache(maxsize=1024)
 def js_regex(source: str, flags: str = "") -> JSRegExp:
-    """``new RegExp(source, flags)``: a :class:`~flowrt.jsvalues.JSRegExp` (the methods of
+    """``new RegExp(source, flags)``: a :class:`~flowrt.lang.jsvalues.JSRegExp` (the methods of
     ``re.Pattern``). Raises :class:`JSRegexError` on a pattern JavaScript would refuse."""
     regex = _regex()
     py_flags = regex.V0 | (regex.IGNORECASE if "i" in flags else 0)

@@ -1,9 +1,9 @@
-"""flowrt.clock: where nodes read the time, so tests can drive it.
+"""flowrt.engine.clock: where nodes read the time, so tests can drive it.
 
 Nodes schedule timers with `Node.call_later` and read the time with the two
 helpers here instead of `time.monotonic()`, `loop.time()` or `datetime.now()`:
 
-    from flowrt.clock import monotonic, wall_time
+    from flowrt.engine.clock import monotonic, wall_time
     elapsed = monotonic(self) - self.last_sent      # seconds, for rate limiting
     now = wall_time(self)                            # epoch seconds, for calendars
 

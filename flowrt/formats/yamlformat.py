@@ -1,7 +1,7 @@
 """flowrt's YAML authoring format for flows.
 
 The format is described in docs/yaml-format.md and by the JSON Schema
-``flowrt/schemas/flowrt-yaml.schema.json``.  In short::
+``flowrt/formats/schemas/flowrt-yaml.schema.json``.  In short::
 
     flows:                      # tabs, in order
       - id: hello
@@ -32,7 +32,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from flowrt.document import FlowFileError, Problem, short_repr, value_kind
+from flowrt.formats.problems import FlowFileError, Problem, short_repr, value_kind
 
 __all__ = ["dump_yaml", "parse_yaml", "parse_yaml_with_lines", "yaml_schema_path"]
 

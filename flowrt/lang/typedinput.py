@@ -26,11 +26,10 @@ from jsonata import Jsonata
 from jsonata.jexception import JException
 from jsonata.utils import Utils as _JsonataUtils
 
-from .context import parse_context_store
-from .env import evaluate_env_property
-from .jsregex import JSRegexError, is_regex, js_regex, jsonata_regex_engine
-from .jsvalues import is_nan, js_number, js_string
-from .propertypath import get_message_property, normalise_property_expression
+from flowrt.lang.env import evaluate_env_property
+from flowrt.lang.jsregex import JSRegexError, is_regex, js_regex, jsonata_regex_engine
+from flowrt.lang.jsvalues import is_nan, js_number, js_string
+from flowrt.lang.propertypath import get_message_property, normalise_property_expression, parse_context_store
 
 __all__ = [
     "JsonataError",
@@ -362,7 +361,7 @@ def evaluate_node_property(value: Any, type: str, node: Any, msg: dict | None) -
 
     An unknown type gives ``value`` unchanged, as in Node-RED.  Raises
     :class:`TypedInputError` for a value that cannot be evaluated; ``msg`` property paths raise
-    :class:`~flowrt.propertypath.PropertyPathError`."""
+    :class:`~flowrt.lang.propertypath.PropertyPathError`."""
     kind = type
     if kind == "msg":
         if msg is None:

@@ -1,4 +1,4 @@
-"""aiohttp-backed implementations of the live HTTP objects of `flowrt.live`.
+"""aiohttp-backed implementations of the live HTTP objects of `flowrt.engine.live`.
 
 `AioRequest` is Express's `req` as flows read it; `AioResponse` is Node's
 `http.ServerResponse` over an aiohttp `StreamResponse`.

@@ -3,11 +3,11 @@
 ``setMessageProperty`` family.
 
 Python dicts and lists model JavaScript objects and arrays; other objects
-(``msg.req``, an :class:`~flowrt.httpobjects.AioRequest`) are read through
+(``msg.req``, an :class:`~flowrt.http.objects.AioRequest`) are read through
 their public attributes, as JavaScript reads an object's fields:
 
 * a missing property reads as ``None`` (JavaScript ``undefined``), or as
-  :data:`~flowrt.jsvalues.UNDEFINED` through :func:`get_property_or_undefined`;
+  :data:`~flowrt.lang.jsvalues.UNDEFINED` through :func:`get_property_or_undefined`;
 * reading a property *of* ``None`` (a missing parent) raises
   :class:`PropertyAccessError`, as JavaScript raises a ``TypeError``;
 * a syntactically bad expression raises :class:`PropertyPathError`
@@ -25,10 +25,11 @@ index.  ``length`` of a list, string or bytes reads its length.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from flowrt.jsvalues import UNDEFINED, js_string
+from flowrt.lang.jsvalues import UNDEFINED, js_string
 
 __all__ = [
     "PropertyAccessError",
@@ -351,7 +352,7 @@ def get_message_property(msg: Any, expr: str) -> Any:
 
 def get_property_or_undefined(msg: Any, expr: str) -> Any:
     """A message property (leading ``msg.`` stripped) as a JavaScript read in a ``try`` sees
-    it: :data:`~flowrt.jsvalues.UNDEFINED` when it, or a parent, is missing; null stays
+    it: :data:`~flowrt.lang.jsvalues.UNDEFINED` when it, or a parent, is missing; null stays
     ``None``. Bad syntax still raises :class:`PropertyPathError`."""
     expr = _strip_msg(expr)
     parts = parse_property_expression(expr)
@@ -494,3 +495,16 @@ def delete_object_property(obj: Any, expr: str) -> bool:
 def delete_message_property(msg: Any, expr: str) -> bool:
     """Like :func:`delete_object_property`, stripping a leading ``msg.``."""
     return delete_object_property(msg, _strip_msg(expr))
+
+
+_STORE_KEY_RE = re.compile(r"#:\((\S+?)\)::(.*)", re.DOTALL)
+
+
+def parse_context_store(key: str) -> tuple[str | None, str]:
+    """Split a context key ``"#:(file)::foo.bar"`` into ``("file", "foo.bar")`` (Node-RED's
+    RED.util.parseContextStore); a key without a store prefix gives ``(None, key)``."""
+    if isinstance(key, str):
+        m = _STORE_KEY_RE.fullmatch(key)
+        if m:
+            return m.group(1), m.group(2)
+    return None, key

@@ -1,11 +1,11 @@
 """A QuickJS sandbox for one JavaScript function node.
 
 One `quickjs.Context` (its own QuickJS runtime, so its own memory and stack
-limits) per node. The JS side (flowrt/js/sandbox.js) reaches Python through a
+limits) per node. The JS side (flowrt/js/prelude.js) reaches Python through a
 single host function taking and returning strings; this module answers it and
 never lets a Python exception escape into QuickJS.
 
-Values cross as JSON (see sandbox.js for the marker objects used for bytes,
+Values cross as JSON (see prelude.js for the marker objects used for bytes,
 dates, non-finite numbers and live objects). Live Python objects (an HTTP
 request or response, or anything JSON cannot carry) are entered in the
 sandbox's own capability table under a random token and appear in JS as handle
@@ -44,8 +44,8 @@ import _quickjs
 import quickjs
 
 from flowrt.context import KEEP_STORED, LENT_ALREADY, Borrower
-from flowrt.jsvalues import JSError, js_error_text
-from flowrt.node import NodeError
+from flowrt.engine.node import NodeError
+from flowrt.lang.jsvalues import JSError, js_error_text
 
 __all__ = [
     "ForeignHandle",
@@ -71,7 +71,7 @@ _PRELUDE: str | None = None
 def _prelude() -> str:
     global _PRELUDE
     if _PRELUDE is None:
-        _PRELUDE = resources.files("flowrt").joinpath("js/sandbox.js").read_text(encoding="utf-8")
+        _PRELUDE = resources.files("flowrt.js").joinpath("prelude.js").read_text(encoding="utf-8")
     return _PRELUDE
 
 

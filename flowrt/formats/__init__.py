@@ -1,0 +1,1 @@
+"""Flow files: JSON and YAML documents, problems, validation, schemas."""

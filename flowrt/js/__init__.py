@@ -1,0 +1,1 @@
+"""The JavaScript function node's engine: a QuickJS sandbox per node."""

@@ -1,0 +1,1 @@
+"""What Node-RED's (JavaScript's) values and expressions mean: pure functions, no engine imports."""
