@@ -16,6 +16,8 @@ modules, so the engine can change inside without breaking a node.
 | evaluateJSONataExpression    | evaluate_jsonata                       |
 | parseContextStore            | parse_context_store                    |
 | ensureString                 | ensure_string                          |
+| mustache.render (templates)  | render_mustache                        |
+| proxyHelper.getProxyForUrl   | proxy_for_url                          |
 
 `flowrt.util.js` holds JavaScript's value semantics (`String()`, `Number()`, `typeof`, `undefined`,
 `JSON.stringify`, comparisons) for nodes that must treat values as Node-RED's JavaScript does.
@@ -24,8 +26,10 @@ modules, so the engine can change inside without breaking a node.
 from __future__ import annotations
 
 from flowrt.engine.message import clone_message, clone_value, generate_id
+from flowrt.http.proxyenv import proxy_for_url
 from flowrt.lang import jsvalues as js
 from flowrt.lang.jsvalues import UNDEFINED, ensure_string, is_undefined
+from flowrt.lang.mustache import render as render_mustache
 from flowrt.lang.propertypath import (
     PropertyPathError,
     delete_message_property,
@@ -69,6 +73,8 @@ __all__ = [
     "normalise_property_expression",
     "parse_context_store",
     "prepare_jsonata",
+    "proxy_for_url",
+    "render_mustache",
     "set_message_property",
     "set_object_property",
 ]
