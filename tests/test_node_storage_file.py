@@ -6,9 +6,9 @@ import stat
 
 import flowrt.nodes.storage.file  # noqa: F401
 import pytest
-from flowrt.nodes.storage.file import encode_text
 
 from flowrt.lang import iconv_codecs
+from flowrt.lang.nodefs import encode_text
 from flowrt.testing import FlowTestHarness
 
 EOL = os.linesep
@@ -403,7 +403,7 @@ async def test_create_dir_below_a_file_error_has_nodes_wording(tmp_path):
 
 
 def test_permission_error_is_worded_as_libuv():
-    from flowrt.nodes.storage.file import node_fs_error, os_error_text
+    from flowrt.lang.nodefs import node_fs_error, os_error_text
 
     err = PermissionError(13, "Permission denied", "/x/y")
     assert node_fs_error(err, "open", "/x/y") == {

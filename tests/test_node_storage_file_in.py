@@ -2,9 +2,9 @@
 
 import flowrt.nodes.storage.file_in  # noqa: F401
 import pytest
-from flowrt.nodes.storage.file import encode_text
 
 from flowrt.lang import iconv_codecs
+from flowrt.lang.nodefs import encode_text
 from flowrt.testing import FlowTestHarness
 
 TEXT = "File message line 1\nFile message line 2\n"

@@ -201,7 +201,6 @@ class AioResponse:
         self._listeners: dict[str, list[Callable[..., Any]]] = {}
         self._resp: web.StreamResponse | None = None
         self._stream: _DetachedStream | None = None  # set once detached from aiohttp
-        self._msgid: str | None = None
 
     # ----- state ---------------------------------------------------------------
     @property

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flowrt.nodes.common.status import drop_wired_targets
-
 from flowrt import Node, register_type
+from flowrt.util import drop_wired_targets
 
 
 @register_type("complete")

@@ -20,9 +20,9 @@ from typing import Any
 
 from flowrt import Node, register_type
 from flowrt.lang.jsregex import is_regex
-from flowrt.lang.jsvalues import UNDEFINED, JSRegExp, js_length, js_truncate
-from flowrt.lang.jsvalues import js_number_text as _js_number
+from flowrt.lang.jsvalues import UNDEFINED, JSRegExp, js_length, js_number_text, js_truncate
 from flowrt.lang.propertypath import PropertyPathError, get_property_or_undefined
+from flowrt.lang.typedinput import TypedInputError, prepare_jsonata
 
 _MISSING = UNDEFINED  # JavaScript undefined, where it differs from null
 
@@ -52,7 +52,7 @@ def _to_jsonable(value: Any, max_length: int, ancestors: list, path: str, key: s
         return value
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
-            return {"__enc__": True, "type": "number", "data": _js_number(value)}
+            return {"__enc__": True, "type": "number", "data": js_number_text(value)}
         return value
     if isinstance(value, str):
         return js_truncate(value, max_length)
@@ -124,7 +124,7 @@ def encode_value(value: Any, max_length: int = 1000) -> tuple[str, str]:
         if isinstance(value, bool):
             return "boolean", "true" if value else "false"
         if isinstance(value, (int, float)):
-            return "number", _js_number(value)
+            return "number", js_number_text(value)
         if isinstance(value, str):
             return f"string[{js_length(value)}]", js_truncate(value, max_length)
         if isinstance(value, (list, tuple)):
@@ -158,7 +158,7 @@ def inspect(value: Any, depth: int = 10, _seen: tuple = ()) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
-        return _js_number(value)
+        return js_number_text(value)
     if isinstance(value, str):
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
     if isinstance(value, (bytes, bytearray)):
@@ -260,7 +260,6 @@ class DebugNode(Node):
         else:
             self.status({"fill": "", "shape": "", "text": ""})
         self.stat_expression = config.get("statusVal") if config.get("statusType") == "jsonata" else None
-        from flowrt.lang.typedinput import TypedInputError, prepare_jsonata
 
         for expression in (self.edit_expression, self.stat_expression):
             if expression is not None:

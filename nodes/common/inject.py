@@ -14,11 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.engine.clock import monotonic, wall_time
 from flowrt.lang.cron import CronError, CronSchedule, parse_cron
 from flowrt.lang.jsvalues import UNDEFINED, is_nan, js_number
 from flowrt.lang.propertypath import delete_message_property, set_message_property
-from flowrt.lang.typedinput import evaluate_jsonata
+from flowrt.lang.typedinput import TypedInputError, evaluate_jsonata, prepare_jsonata
+from flowrt.util import monotonic, wall_time
 
 MAX_REPEAT = 2147483  # seconds: the largest interval a JavaScript timer can hold
 
@@ -110,8 +110,6 @@ class InjectNode(Node):
                 raise NodeConfigError(f"invalid crontab {self.crontab!r}: {err}") from None
         for prop in self.props:
             if prop.get("vt") == "jsonata" and prop.get("v"):
-                from flowrt.lang.typedinput import TypedInputError, prepare_jsonata
-
                 try:
                     prepare_jsonata(prop["v"])
                 except TypedInputError as err:

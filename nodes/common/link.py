@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node, register_type
-from flowrt.engine.message import clone_message
 from flowrt.lang.jsvalues import is_nan, parse_float
+from flowrt.util import clone_message
 
 _LINK_IDS = {"type": "array", "items": {"type": "string"}}
 # Node-RED's parseConfig calls links.forEach on a link in/out: a truthy non-list stops every flow.

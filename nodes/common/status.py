@@ -5,15 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flowrt import Node, register_type
-
-
-def drop_wired_targets(node: Node) -> None:
-    """Remove from a `scope` list the nodes this node is wired to (no simple loopback)."""
-    scope = node.config.get("scope")
-    if not isinstance(scope, list):
-        return
-    wired = {target for port in node.wires for target in port}
-    node.config["scope"] = [source for source in scope if source not in wired]
+from flowrt.util import drop_wired_targets
 
 
 @register_type("status")

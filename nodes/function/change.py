@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.engine.message import clone_value
 from flowrt.lang.jsregex import is_regex, js_regex, js_replacer
 from flowrt.lang.jsvalues import UNDEFINED, js_number, js_typeof
 from flowrt.lang.jsvalues import js_string as js_str
@@ -26,7 +25,8 @@ from flowrt.lang.propertypath import (
     property_parts_to_string,
     set_message_property,
 )
-from flowrt.util import parse_context_store
+from flowrt.lang.typedinput import JsonataError, evaluate_jsonata, evaluate_node_property, prepare_jsonata
+from flowrt.util import clone_value, parse_context_store
 
 _ESCAPE_RE = re.compile(r"[-\[\]{}()*+?.,\\^$|#\s]")
 
@@ -141,8 +141,6 @@ class ChangeNode(Node):
 
     # ------------------------------------------------------------------ preparation
     def _prepare_rule(self, rule: dict) -> dict:
-        from flowrt.lang.typedinput import JsonataError, prepare_jsonata
-
         if not rule.get("pt"):
             rule["pt"] = "msg"
         if rule.get("p") is None:
@@ -202,8 +200,6 @@ class ChangeNode(Node):
                 return clone_value(parsed)
 
         elif tot == "bin":
-            from flowrt.lang.typedinput import evaluate_node_property
-
             data = evaluate_node_property(json.dumps(rule["_json"]), "bin", self, None)
 
             def getter(msg: dict) -> Any:
@@ -230,7 +226,6 @@ class ChangeNode(Node):
                 return self.evaluate(to, tot, msg)
 
         elif tot == "jsonata":
-            from flowrt.lang.typedinput import evaluate_jsonata
 
             def getter(msg: dict) -> Any:
                 try:

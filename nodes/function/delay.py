@@ -11,9 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node, register_type
-from flowrt.engine.clock import monotonic
-from flowrt.engine.message import clone_message
 from flowrt.lang.jsvalues import is_nan, js_number, parse_float
+from flowrt.util import clone_message, monotonic
 
 _UNITS_MS = {"milliseconds": 1, "seconds": 1000, "minutes": 60_000, "hours": 3_600_000, "days": 86_400_000}
 _RATE_MS = {"second": 1000, "minute": 60_000, "hour": 3_600_000, "day": 86_400_000}

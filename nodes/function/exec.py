@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node, register_type
-from flowrt.engine.message import clone_message
 from flowrt.lang.jsvalues import is_nan, js_number
 from flowrt.lang.jsvalues import js_string as js_str
 from flowrt.lang.propertypath import get_message_property
+from flowrt.util import clone_message
 
 _ARG_RE = re.compile(r'(?:[^\s"]+|"[^"]*")+')
 

@@ -10,10 +10,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowrt import Node, register_type
-from flowrt.engine.message import clone_value
 from flowrt.lang.jsvalues import UNDEFINED, is_nan, parse_float
 from flowrt.lang.jsvalues import js_string as js_str
 from flowrt.lang.propertypath import PropertyPathError, get_message_property, get_property_or_undefined
+from flowrt.util import clone_value
 
 
 @register_type("rbe")

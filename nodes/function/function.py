@@ -13,8 +13,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from flowrt import register_type
-from flowrt.engine.node import Node, NodeConfigError, NodeError
+from flowrt import Node, NodeConfigError, NodeError, register_type
 from flowrt.js.sandbox import (
     ESC,
     HANDLE_MARK,

@@ -22,10 +22,10 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from flowrt import register_type
-from flowrt.engine.message import clone_message, generate_id
-from flowrt.engine.node import Node, NodeError
+from flowrt import Node, NodeError, register_type
 from flowrt.lang.jsvalues import js_type_name
+from flowrt.lang.propertypath import get_message_property, set_message_property
+from flowrt.util import clone_message, generate_id
 
 _PARAMS = ("msg", "node", "context", "flow", "global_", "env", "RED")
 
@@ -57,14 +57,10 @@ class _RED:
 
         @staticmethod
         def getMessageProperty(msg: dict, expr: str) -> Any:
-            from flowrt.lang.propertypath import get_message_property
-
             return get_message_property(msg, expr)
 
         @staticmethod
         def setMessageProperty(msg: dict, expr: str, value: Any, create_missing: bool = True) -> Any:
-            from flowrt.lang.propertypath import set_message_property
-
             return set_message_property(msg, expr, value, create_missing)
 
 

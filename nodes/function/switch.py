@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.engine.message import clone_message, generate_id
 from flowrt.lang.jsregex import js_regex
 from flowrt.lang.jsvalues import (
     UNDEFINED,
@@ -31,6 +30,8 @@ from flowrt.lang.propertypath import (
     get_property_or_undefined,
     parse_property_expression,
 )
+from flowrt.lang.typedinput import JsonataError, compile_jsonata, evaluate_jsonata, prepare_jsonata
+from flowrt.util import clone_message, generate_id
 
 
 def is_buffer(v: Any) -> bool:
@@ -161,8 +162,6 @@ class SwitchNode(Node):
     }
 
     def setup(self) -> None:
-        from flowrt.lang.typedinput import JsonataError, prepare_jsonata
-
         n = self.config
         self.property = js_str(n.get("property") or "")
         self.property_type = n.get("propertyType") or "msg"
@@ -225,8 +224,6 @@ class SwitchNode(Node):
         self._clear_pending()
 
     def _compile_value(self, v: Any, vt: str, is_exp: bool) -> tuple:
-        from flowrt.lang.typedinput import JsonataError, prepare_jsonata
-
         if vt == "prev":
             return (_PREV, None)
         if vt == "jsonata":
@@ -235,8 +232,6 @@ class SwitchNode(Node):
             except JsonataError as err:
                 raise NodeConfigError(f"invalid JSONata expression: {err}") from err
             if is_exp:
-                from flowrt.lang.typedinput import compile_jsonata
-
                 prepared = compile_jsonata(prepared.expression)  # private: $I and $N are assigned into it
             return (_JSONATA, prepared)
         if vt == "json":
@@ -254,8 +249,6 @@ class SwitchNode(Node):
 
     # ------------------------------------------------------------------ evaluation
     def _get_property(self, msg: dict) -> Any:
-        from flowrt.lang.typedinput import evaluate_jsonata
-
         pt = self.property_type
         if pt == "msg":
             key = self._simple_prop
@@ -288,8 +281,6 @@ class SwitchNode(Node):
         if kind == _PREV:
             return self.previous_value
         if kind == _JSONATA:
-            from flowrt.lang.typedinput import evaluate_jsonata
-
             if has_parts and data.jsonata is not None:
                 parts = msg["parts"]
                 data.jsonata.assign("I", parts.get("index"))

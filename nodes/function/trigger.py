@@ -8,11 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node, register_type
-from flowrt.engine.message import clone_message, clone_value
 from flowrt.lang.jsvalues import is_nan, js_number, parse_float
 from flowrt.lang.jsvalues import js_string as js_str
 from flowrt.lang.mustache import render
 from flowrt.lang.propertypath import PropertyPathError, get_message_property
+from flowrt.util import clone_message, clone_value
 
 _NO_TIMER = None
 

@@ -20,11 +20,10 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.engine.live import answer_if_open
-from flowrt.engine.message import generate_id
 from flowrt.http.objects import AioRequest, AioResponse, parse_query
 from flowrt.http.server import RoutePatternError, route_key
 from flowrt.lang.jsvalues import js_string
+from flowrt.util import answer_if_open, generate_id
 
 METHODS = ("get", "post", "put", "delete", "patch")
 #: Default of the `httpNodeResponseTimeout` setting (ms): a request the flow leaves unanswered
@@ -265,7 +264,6 @@ class HttpIn(Node):
         for name, value in self.http.cors_headers(request).items():
             res.setHeader(name, value)
         msgid = generate_id()
-        res._msgid = msgid
         if self.method == "get":
             payload = req.query
         else:

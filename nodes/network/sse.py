@@ -22,10 +22,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flowrt import Node, NodeConfigError, NodeError, register_type
-from flowrt.engine.message import generate_id
 from flowrt.http.sessions import SseSession, format_comment, format_event, new_session_id, registry_for
 from flowrt.lang.mustache import render
 from flowrt.lang.propertypath import get_message_property
+from flowrt.util import generate_id
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 

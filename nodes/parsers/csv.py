@@ -18,8 +18,8 @@ import re
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.engine.message import clone_message
 from flowrt.lang.jsvalues import ensure_string, is_nan, js_number
+from flowrt.util import clone_message
 
 _NUMBER_LEGACY = re.compile(r"^[-]?(?!E)(?!0\d)\d*\.?\d*(E-?\+?)?\d+$", re.IGNORECASE)
 _SKIP_NUMBER = re.compile(r"^ *(\+|-0\d|0\d)")

@@ -17,9 +17,8 @@ from bs4.element import Tag
 from soupsieve import SelectorSyntaxError
 
 from flowrt import Node, register_type
-from flowrt.engine.message import clone_message
-from flowrt.lang.propertypath import get_message_property, set_message_property
-from flowrt.lang.propertypath import has_message_property as _has_property
+from flowrt.lang.propertypath import get_message_property, has_message_property, set_message_property
+from flowrt.util import clone_message
 
 
 def _inner_html(tag: Tag) -> str:
@@ -66,7 +65,7 @@ class HTMLNode(Node):
 
     def on_input(self, msg: dict, send, done) -> None:
         value = get_message_property(msg, self.property)
-        if value is None and not _has_property(msg, self.property):
+        if value is None and not has_message_property(msg, self.property):
             send(msg)
             done()
             return

@@ -13,8 +13,7 @@ from typing import Any
 import yaml as pyyaml
 
 from flowrt import Node, register_type
-from flowrt.lang.propertypath import get_message_property, set_message_property
-from flowrt.lang.propertypath import has_message_property as _has_property
+from flowrt.lang.propertypath import get_message_property, has_message_property, set_message_property
 
 
 class _CoreLoader(pyyaml.SafeLoader):
@@ -74,7 +73,7 @@ class YAMLNode(Node):
 
     def on_input(self, msg: dict, send, done) -> None:
         value = get_message_property(msg, self.property)
-        if value is None and not _has_property(msg, self.property):
+        if value is None and not has_message_property(msg, self.property):
             send(msg)
             done()
             return

@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.engine.message import clone_message, generate_id
 from flowrt.lang.jsvalues import is_nan, js_number
+from flowrt.util import clone_message, generate_id
 
 TOO_MANY = "too many pending messages"
 

@@ -23,8 +23,6 @@ import math
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.engine.message import clone_message
-from flowrt.engine.node import error_text
 from flowrt.lang.jsvalues import is_nan, js_gt, js_number, js_string, js_typeof
 from flowrt.lang.jsvalues import js_join_item as js_to_string
 from flowrt.lang.propertypath import (
@@ -33,8 +31,8 @@ from flowrt.lang.propertypath import (
     has_message_property,
     set_message_property,
 )
-
-from .split import unescape_separator
+from flowrt.lang.typedinput import evaluate_jsonata, prepare_jsonata
+from flowrt.util import clone_message, error_text, unescape_separator
 
 TOO_MANY = "too many pending messages"
 
@@ -160,8 +158,6 @@ class JoinNode(Node):
         self._queue: list[tuple[dict, Any, Any]] = []
         self._reducing = False
         if self.mode == "reduce":
-            from flowrt.lang.typedinput import prepare_jsonata
-
             self.exp_init = cfg.get("reduceInit")
             self.exp_init_type = cfg.get("reduceInitType") or "str"
             self.reduce_right = cfg.get("reduceRight") is True or cfg.get("reduceRight") == "true"
@@ -454,7 +450,6 @@ class JoinNode(Node):
 
     def _evaluate(self, prepared: Any, msg: dict, variables: dict) -> Any:
         """Evaluate with $A/$I/$N bound for this evaluation only."""
-        from flowrt.lang.typedinput import evaluate_jsonata
 
         return evaluate_jsonata(prepared, msg, self, bindings=variables)
 

@@ -15,10 +15,11 @@ import functools
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.engine.node import error_text
 from flowrt.lang.jsvalues import js_gt, js_number
 from flowrt.lang.jsvalues import strict_eq as js_eq
 from flowrt.lang.propertypath import get_message_property, set_message_property
+from flowrt.lang.typedinput import evaluate_jsonata, prepare_jsonata
+from flowrt.util import error_text
 
 TOO_MANY = "too many pending messages"
 
@@ -50,8 +51,6 @@ class SortNode(Node):
         self.key_prop = cfg.get("seqKey") or "payload"
         self.key_exp: Any = None
         if self.key_is_exp:
-            from flowrt.lang.typedinput import prepare_jsonata
-
             try:
                 self.key_exp = prepare_jsonata(
                     cfg.get("msgKey") if self.target_is_prop else cfg.get("seqKey")
@@ -75,8 +74,6 @@ class SortNode(Node):
         return [items[i] for _, i in pairs]
 
     def _key(self, value: Any) -> Any:
-        from flowrt.lang.typedinput import evaluate_jsonata
-
         try:
             return evaluate_jsonata(self.key_exp, value, self)
         except Exception as err:

@@ -16,18 +16,9 @@ import math
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.engine.message import clone_message, generate_id
 from flowrt.lang.jsvalues import js_string
 from flowrt.lang.propertypath import get_message_property, set_message_property
-
-_ESCAPES = (("\\n", "\n"), ("\\r", "\r"), ("\\t", "\t"), ("\\e", "\x1b"), ("\\f", "\f"), ("\\0", "\0"))
-
-
-def unescape_separator(text: str) -> str:
-    """The editor writes control characters as backslash escapes: \\n, \\r, \\t, \\e, \\f, \\0."""
-    for escaped, char in _ESCAPES:
-        text = text.replace(escaped, char)
-    return text
+from flowrt.util import clone_message, generate_id, unescape_separator
 
 
 def _parse_int(value: Any) -> int | None:

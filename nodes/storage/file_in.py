@@ -15,11 +15,9 @@ import asyncio
 import codecs
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.engine.message import clone_message
 from flowrt.lang.jsvalues import js_string
-
-from .file import codec_for, decode_bytes, node_fs_error
-from .filename import filename_property, message_filename
+from flowrt.lang.nodefs import codec_for, decode_bytes, node_fs_error
+from flowrt.util import clone_message, filename_property, message_filename
 
 CHUNK = 64 * 1024  # Node's default highWaterMark for file streams
 
