@@ -428,8 +428,11 @@ return msg;
     ],
 )
 async def test_runaway_code_fails_alone(payload, expected):
+    # Filling 16 MB can take longer than 200 ms on a loaded machine: the memory case gets a
+    # timeout it cannot reach, so that the memory limit is what stops it.
+    timeout = 30 if payload == "memory" else 0.2
     flow = [
-        fn(LIMIT_CODE, timeout=0.2),
+        fn(LIMIT_CODE, timeout=timeout),
         SINK,
         {"id": "other", "type": "function", "func": "msg.other = true; return msg;", "wires": [["n3"]]},
         SINK3,
