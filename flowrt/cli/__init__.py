@@ -27,6 +27,7 @@ commands:
   validate FLOW...     report every problem in the flows; exit status 2 on errors
   convert IN OUT       convert a flow between JSON and YAML (by file extension)
   nodes                list the node types and their properties
+  editor install       fetch the official Node-RED editor's files (npm pack, pinned, cached)
 """
 
 
@@ -53,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--safe", action="store_true", help="load and validate the flows but do not start them")
     run.add_argument("-v", "--verbose", action="store_true", help="verbose (debug) logging")
+    run.add_argument(
+        "--editor",
+        action="store_true",
+        help="serve the Node-RED editor at httpAdminRoot (deploys write back to the flow files)",
+    )
     _add_common(run)
 
     validate = sub.add_parser(
@@ -72,6 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
     nodes.add_argument(
         "--nodes", action="append", default=[], metavar="DIR", help="also load node modules from DIR"
     )
+    editor = sub.add_parser(
+        "editor", help="the Node-RED editor's files", description="Manage the Node-RED editor's files."
+    )
+    editor_sub = editor.add_subparsers(dest="editor_command", metavar="ACTION", required=True)
+    editor_install = editor_sub.add_parser(
+        "install", help="fetch the editor with npm (pinned version, integrity checked)"
+    )
+    editor_install.add_argument("--version", dest="editor_version", help="4.1.15 (default) or 5.0.7")
+    editor_install.add_argument("-s", "--settings", help="settings file (editorDir, editorVersion)")
     return parser
 
 
@@ -92,9 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_OK
-    handler = {"run": cmd_run, "validate": cmd_validate, "convert": cmd_convert, "nodes": cmd_nodes}[
-        args.command
-    ]
+    handler = {
+        "run": cmd_run,
+        "validate": cmd_validate,
+        "convert": cmd_convert,
+        "nodes": cmd_nodes,
+        "editor": cmd_editor,
+    }[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:
@@ -182,6 +201,24 @@ def cmd_nodes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_editor(args: argparse.Namespace) -> int:
+    from flowrt.editor.assets import DEFAULT_VERSION, EditorAssetsError, editor_dir, install
+    from flowrt.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_file(args.settings) if args.settings else Settings()
+    except SettingsError as err:
+        return _fail(str(err))
+    version = args.editor_version or settings.get("editorVersion") or DEFAULT_VERSION
+    try:
+        target = editor_dir(Settings({**dict(settings), "editorVersion": version}))
+        files = install(version, target)
+    except EditorAssetsError as err:
+        return _fail(str(err))
+    print(f"editor {files.version} installed in {files.root}")
+    return EXIT_OK
+
+
 def build_settings(args: argparse.Namespace):
     from flowrt.settings import Settings, SettingsError, parse_define, set_dotted
 
@@ -231,15 +268,45 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"error: {problem}", file=sys.stderr)
         print(f"flowrt: not started: {len(errors)} error(s) (see `flowrt validate`)", file=sys.stderr)
         return EXIT_INVALID
+    if args.editor or settings.get("editor"):
+        problem = _editor_problem(settings)
+        if problem:
+            return _fail(problem)
     try:
-        return asyncio.run(_serve(deployment.nodes, settings, args.safe))
+        _apply_stored_credentials(deployment.nodes, args.flows)
+    except ValueError as err:
+        return _fail(str(err))
+    try:
+        return asyncio.run(_serve(deployment.nodes, settings, args.safe, args, deployment))
     except (OSError, SettingsError) as err:  # SettingsError: a setting read when the server starts
         return _fail(str(err))
     finally:
         _exit_at_once_on_signal()  # the interpreter's own shutdown must not print a traceback either
 
 
-async def _serve(configs: list[dict], settings, safe: bool) -> int:
+def _editor_problem(settings) -> str | None:
+    """Why `--editor` cannot run with these settings, or None."""
+    from flowrt.editor.assets import EditorAssetsError, find
+
+    try:
+        if find(settings) is None:
+            return "the editor's files are not installed: run `flowrt editor install` (needs npm)"
+    except EditorAssetsError as err:
+        return str(err)
+    if settings.get("httpAdminRoot") is False or settings.get("disableEditor"):
+        return "--editor: the editor is turned off by the settings (httpAdminRoot false or disableEditor)"
+    return None
+
+
+def _apply_stored_credentials(nodes: list[dict], flow_paths: list[str]) -> None:
+    """Credentials the editor saved beside the first flow file (`<stem>_cred.json`) go into the nodes."""
+    from flowrt.editor.flows_api import apply_credentials, load_credentials
+
+    if flow_paths:
+        apply_credentials(nodes, load_credentials(flow_paths[0]))
+
+
+async def _serve(configs: list[dict], settings, safe: bool, args: Any = None, deployment: Any = None) -> int:
     from flowrt.context import ContextError
     from flowrt.engine.runtime import Runtime
 
@@ -264,9 +331,24 @@ async def _serve(configs: list[dict], settings, safe: bool) -> int:
         except ContextError as err:
             await runtime.close()
             return _fail(f"not started: {err}")
-        if runtime.http is not None:
-            runtime.log.info(f"Server now running at {runtime.http.base_url}/")
+    editor = None
+    if args is not None and (args.editor or settings.get("editor")):
+        from flowrt.editor import EditorAssetsError, start_editor
+        from flowrt.engine.registry import registry
+
+        if safe:
+            await runtime.start([])  # the HTTP server for the editor; the first deploy starts the flows
+        try:
+            editor = start_editor(runtime, registry, configs, list(args.flows), deployment.sources)
+        except EditorAssetsError as err:
+            await runtime.close()
+            return _fail(str(err))
+        runtime.log.info(f"Editor at {runtime.http.base_url}{editor.admin_root()}")
+    if runtime.http is not None and not safe:
+        runtime.log.info(f"Server now running at {runtime.http.base_url}/")
     await stop.wait()
+    if editor is not None:
+        editor.close()
     runtime.log.info("Stopping flows")
     await runtime.close()
     runtime.log.info("Stopped")

@@ -239,6 +239,8 @@ class HttpServer:
         self.runtime = runtime
         settings = runtime.settings
         self.table = RouteTable()
+        self.admin_table = RouteTable()  # the editor's admin API: matched before the node routes
+        self.has_admin_routes = False
         self.max_body_size: int = parse_size(settings.get("httpMaxBodySize", 5 * 1024 * 1024))
         self.open_streams: set = set()  # streaming responses detached from aiohttp (httpobjects)
         self.cors: dict | None = normalise_cors(settings.get("httpNodeCors"))
@@ -320,6 +322,13 @@ class HttpServer:
     def remove_routes(self, owner: Any) -> None:
         self.table.remove(owner)
 
+    def add_admin_route(self, method: str, path: str, handler: Handler, owner: Any = None) -> Route:
+        """Add an admin route under httpAdminRoot; admin routes answer before any node route, as
+        Node-RED mounts its admin app first."""
+        root = self.runtime.settings.get("httpAdminRoot", "/") or "/"
+        self.has_admin_routes = True
+        return self.admin_table.add(method, join_root(root, path), handler, owner)
+
     def host_allowed(self, host: str | None) -> bool:
         """Is a request's `Host` header on the allow-list (`httpAllowedHosts`; see allowed_hosts_for)?"""
         return host_allowed(host, self.allowed_hosts)
@@ -370,7 +379,9 @@ class HttpServer:
         query = raw.find("?")
         path = raw if query < 0 else raw[:query]
         try:
-            found = self.table.find(method, path)
+            found = self.admin_table.find(method, path) if self.has_admin_routes else None
+            if found is None:
+                found = self.table.find(method, path)
         except ParamDecodeError as err:
             return error_page(400, str(err))
         if found is None:

@@ -1,0 +1,192 @@
+"""What the editor deploys: `GET/POST /flows`, the revision, credentials and writing flows back to files.
+
+- The revision is Node-RED's: sha256 of the flows' JSON text, opaque to the client. A deploy that
+  carries a stale `rev` gets 409 `version_mismatch` (the editor then shows its conflict dialog).
+- A deploy is validated like `flowrt validate`; one with errors answers 400 with the problems and the
+  running flows stay as they were.
+- Credentials never leave the server in `GET /flows`. A deploy's `credentials` are merged as
+  Node-RED's credentials.extract does (`"__PWRD__"`: keep the stored password, `""`: delete) and
+  kept in `<flow file stem>_cred.json` beside the flow file (mode 0600), not in the flow file.
+- Each node is written back to the file it was loaded from (its tab's file for a new node; the
+  first file for a new tab); the previous content is kept as `.<name>.backup`, as Node-RED does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from flowrt.formats.document import Deployment, dump_flow_file, is_config_node
+from flowrt.formats.validate import validate_deployment
+
+PASSWORD_UNCHANGED = "__PWRD__"
+
+
+def revision(flows: list[dict]) -> str:
+    return hashlib.sha256(json.dumps(flows, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+
+
+def without_credentials(flows: list[dict]) -> list[dict]:
+    return [
+        {k: v for k, v in node.items() if k != "credentials"} if "credentials" in node else node
+        for node in flows
+    ]
+
+
+def laid_out(flows: list[dict]) -> list[dict]:
+    """Flows with a position for every flow node that has none (hand-written YAML): one column per
+    wire depth from the tab's first nodes, one row per node in file order. Placed nodes stay put."""
+    missing = [n for n in flows if "z" in n and not is_config_node(n) and ("x" not in n or "y" not in n)]
+    if not missing:
+        return flows
+    depth: dict[str, int] = {}
+    targets = {n.get("id"): [t for port in n.get("wires") or [] for t in port or []] for n in flows}
+    wired_to = {t for ts in targets.values() for t in ts}
+    for node in flows:
+        if node.get("id") not in wired_to:
+            _assign_depth(node.get("id"), 0, targets, depth)
+    rows: dict[tuple[str, int], int] = {}
+    placed = []
+    for node in flows:
+        if node in missing:
+            column = depth.get(node.get("id"), 0)
+            row = rows.get((node.get("z"), column), 0)
+            rows[(node.get("z"), column)] = row + 1
+            node = {**node, "x": 140 + 200 * column, "y": 80 + 60 * row}
+        placed.append(node)
+    return placed
+
+
+def _assign_depth(node_id: Any, level: int, targets: dict, depth: dict) -> None:
+    stack = [(node_id, level)]
+    while stack:
+        current, level = stack.pop()
+        if current in depth and depth[current] >= level or level > 1000:
+            continue
+        depth[current] = level
+        stack.extend((t, level + 1) for t in targets.get(current, ()))
+
+
+def credentials_file(flow_file: str | os.PathLike) -> Path:
+    path = Path(flow_file)
+    return path.with_name(f"{path.stem}_cred.json")
+
+
+def load_credentials(flow_file: str | os.PathLike) -> dict[str, dict]:
+    """`{node id: {name: value}}` from the flow file's credentials file ({} when there is none)."""
+    path = credentials_file(flow_file)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: cannot read credentials: {err}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: credentials must be an object of node id -> credentials")
+    return {k: v for k, v in data.items() if isinstance(v, dict)}
+
+
+def apply_credentials(flows: list[dict], stored: dict[str, dict]) -> None:
+    """Put stored credentials into the node configs that have none inline (for the runtime)."""
+    for node in flows:
+        creds = stored.get(node.get("id"))
+        if creds:
+            node["credentials"] = {**creds, **(node.get("credentials") or {})}
+
+
+def merge_credentials(new_flows: list[dict], current: dict[str, dict]) -> dict[str, dict]:
+    """Credentials after a deploy, as Node-RED's credentials.extract: stored values stay unless the
+    deploy changes them; `__PWRD__` keeps a password, `""` deletes a value; removed nodes lose theirs."""
+    merged: dict[str, dict] = {}
+    for node in new_flows:
+        node_id = node.get("id")
+        if not isinstance(node_id, str):
+            continue
+        values = dict(current.get(node_id) or {})
+        for name, value in (node.get("credentials") or {}).items():
+            if value == PASSWORD_UNCHANGED:
+                continue
+            if value == "" or value is None:
+                values.pop(name, None)
+            else:
+                values[name] = value
+        if values:
+            merged[node_id] = values
+    return merged
+
+
+def node_credentials(node_type_creds: dict | None, values: dict) -> dict:
+    """`GET /credentials/:type/:id`: `has_<name>` for passwords, the value for text fields."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        kind = (node_type_creds or {}).get(name, {}).get("type") if node_type_creds else None
+        if kind == "text":
+            out[name] = value
+        else:
+            out[f"has_{name}"] = bool(value)
+    return out
+
+
+def validation_problems(flows: list[dict], registry: Any, allow_unknown: bool) -> list[str]:
+    deployment = Deployment(nodes=[dict(n) for n in flows], sources={})
+    problems = validate_deployment(deployment, registry, allow_unknown=allow_unknown)
+    return [str(p) for p in problems if p.severity == "error"]
+
+
+class FlowFiles:
+    """Where deployed flows are written: the loaded files, each node back to its own file."""
+
+    def __init__(self, paths: list[str], sources: dict[str, str]) -> None:
+        self.paths = [str(p) for p in paths]
+        self.sources = dict(sources)
+
+    def file_for(self, node: dict) -> str:
+        first = self.paths[0]
+        node_id = node.get("id")
+        if node_id in self.sources:
+            return self.sources[node_id]
+        tab = node.get("z")
+        if isinstance(tab, str) and tab in self.sources:
+            return self.sources[tab]
+        return first
+
+    def write(self, flows: list[dict], credentials: dict[str, dict]) -> list[str]:
+        """Write `flows` (credentials removed) back; returns the files written."""
+        if not self.paths:
+            return []
+        by_file: dict[str, list[dict]] = {p: [] for p in self.paths}
+        for node in without_credentials(flows):
+            path = (
+                self.file_for(node)
+                if not is_config_node(node) or node.get("id") in self.sources
+                else self.paths[0]
+            )
+            by_file.setdefault(path, []).append(node)
+            if isinstance(node.get("id"), str):
+                self.sources[node["id"]] = path
+        for path, nodes in by_file.items():
+            _write_with_backup(Path(path), nodes)
+        _write_credentials(credentials_file(self.paths[0]), credentials)
+        return list(by_file)
+
+
+def _write_with_backup(path: Path, nodes: list[dict]) -> None:
+    if path.exists():
+        backup = path.with_name(f".{path.name}.backup")
+        backup.write_bytes(path.read_bytes())
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")  # same suffix: same format
+    dump_flow_file(nodes, tmp)
+    os.replace(tmp, path)
+
+
+def _write_credentials(path: Path, credentials: dict[str, dict]) -> None:
+    if not credentials and not path.exists():
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(credentials, out, indent=4, ensure_ascii=False)
+    os.replace(tmp, path)
