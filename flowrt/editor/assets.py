@@ -99,7 +99,7 @@ class EditorFiles:
 
     def catalogue(self, namespace: str, language: str) -> dict:
         """A message catalogue (`editor`, `jsonata`, `infotips` or `node-red`), `xx-YY -> xx -> {}`."""
-        for lang in _language_chain(language):
+        for lang in language_chain(language):
             if namespace == "node-red":
                 path = self.nodes / "locales" / lang / "messages.json"
             else:
@@ -112,7 +112,7 @@ class EditorFiles:
         return {}
 
 
-def _language_chain(language: str) -> list[str]:
+def language_chain(language: str) -> list[str]:
     language = language or "en-US"
     if "/" in language or "\\" in language or ".." in language:
         return []

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flowrt.editor.assets import EditorFiles, _language_chain
+from flowrt.editor.assets import EditorFiles, language_chain
 
 _TEMPLATE_NAME = re.compile(r"""data-template-name\s*=\s*["']([^"']+)["']""")
 _HELP_SCRIPT = re.compile(r"""<script[^>]+data-help-name\s*=\s*["'][^"']+["'][^>]*>.*?</script>""", re.S)
@@ -65,7 +65,7 @@ class NodeSet:
 
     def _help(self, language: str) -> str:
         file_name = self.html_path.name
-        for lang in [*_language_chain(language), "en-US"]:
+        for lang in [*language_chain(language), "en-US"]:
             path = self.help_dir.parent.parent / lang / self.help_dir.name / file_name
             if path.is_file():
                 return "\n" + path.read_text(encoding="utf-8")
