@@ -253,6 +253,9 @@ class HttpServer:
         )
         self.allowed_hosts: list[str] | None = allowed_hosts_for(self.host, settings.get("httpAllowedHosts"))
         self.protocol_log = ProtocolLog(runtime.log)
+        #: WebSocket upgrades by exact raw path (as Node-RED matches the upgrade's pathname):
+        #: path -> (handler, owner). Checked before the routes, so `http in` may share a path.
+        self.websockets: dict[str, tuple[Callable[[web.BaseRequest], Awaitable[Any]], Any]] = {}
 
     @property
     def routes(self) -> list[Route]:
@@ -321,6 +324,17 @@ class HttpServer:
 
     def remove_routes(self, owner: Any) -> None:
         self.table.remove(owner)
+        for path in [p for p, (_, o) in self.websockets.items() if o is owner]:
+            del self.websockets[path]
+
+    def add_websocket(self, path: str, handler: Callable[[web.BaseRequest], Awaitable[Any]], owner: Any) -> str:
+        """Answer WebSocket upgrades on `path` under httpNodeRoot; returns the full path.
+        A path already taken raises ValueError."""
+        full = join_root(self.root, path)
+        if full in self.websockets:
+            raise ValueError(f"the path {full!r} is already taken by {_describe(self.websockets[full][1])}")
+        self.websockets[full] = (handler, owner)
+        return full
 
     def add_admin_route(self, method: str, path: str, handler: Handler, owner: Any = None) -> Route:
         """Add an admin route under httpAdminRoot; admin routes answer before any node route, as
@@ -378,6 +392,10 @@ class HttpServer:
         raw = request.raw_path
         query = raw.find("?")
         path = raw if query < 0 else raw[:query]
+        if self.websockets and method == "GET" and "Upgrade" in request.headers:
+            upgrade = self.websockets.get(path)
+            if upgrade is not None:
+                return await upgrade[0](request)
         try:
             found = self.admin_table.find(method, path) if self.has_admin_routes else None
             if found is None:
