@@ -36,7 +36,7 @@ import aiohttp
 from aiohttp import WSMsgType, web
 
 from flowrt import Node, NodeConfigError, register_type
-from flowrt.httpserver import parse_size
+from flowrt.http.server import parse_size
 from flowrt.util import clone_message, ensure_string, generate_id
 from flowrt.util import js as jsv
 
