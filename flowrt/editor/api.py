@@ -65,6 +65,7 @@ class EditorApi:
         self.comms = CommsHub(self.settings.get("webSocketKeepAliveTime", 15000), self._origin_allowed)
         self.node_sets: list[NodeSet] = build_node_sets(files, registry, __version__)
         self._html_cache: dict[str, str] = {}
+        self.generated_positions: dict[str, tuple[int, int]] = {}  # made up by GET /flows (laid_out)
         self._listening = False
 
     # ------------------------------------------------------------------ wiring
@@ -305,7 +306,11 @@ class EditorApi:
         version = self._api_version(request)
         if version is None:
             return _error(400, "invalid_api_version", "Invalid API Version requested")
-        flows = flows_api.laid_out(flows_api.without_credentials(self.flows))
+        plain = flows_api.without_credentials(self.flows)
+        flows = flows_api.laid_out(plain)
+        for before, after in zip(plain, flows, strict=True):
+            if after is not before:
+                self.generated_positions[after["id"]] = (after["x"], after["y"])
         return _json({"flows": flows, "rev": self.rev} if version == "v2" else flows)
 
     async def flows_state(self, request: web.BaseRequest, params: dict) -> web.StreamResponse:
@@ -339,7 +344,9 @@ class EditorApi:
 
     async def _deploy(self, flows: list[dict], version: str) -> web.StreamResponse:
         credentials = flows_api.merge_credentials(flows, self.credentials)
-        plain = flows_api.without_credentials(flows)
+        plain = flows_api.without_generated_positions(
+            flows_api.without_credentials(flows), self.generated_positions
+        )
         problems = flows_api.validation_problems(
             plain, self.registry, bool(self.settings.get("allowUnknown"))
         )

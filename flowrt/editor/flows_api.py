@@ -19,8 +19,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flowrt.formats.document import Deployment, dump_flow_file, is_config_node
+from flowrt.formats.document import YAML_SUFFIXES, Deployment, dump_flow_file, is_config_node
 from flowrt.formats.validate import validate_deployment
+from flowrt.formats.yamlroundtrip import update_yaml
 
 PASSWORD_UNCHANGED = "__PWRD__"
 
@@ -34,6 +35,18 @@ def without_credentials(flows: list[dict]) -> list[dict]:
         {k: v for k, v in node.items() if k != "credentials"} if "credentials" in node else node
         for node in flows
     ]
+
+
+def without_generated_positions(flows: list[dict], generated: dict[str, tuple[int, int]]) -> list[dict]:
+    """A deploy's nodes without the positions `laid_out` made up, where the user did not move them,
+    so that writing back a hand-written file does not add x/y to every node."""
+    out = []
+    for node in flows:
+        spot = generated.get(node.get("id"))
+        if spot is not None and (node.get("x"), node.get("y")) == spot:
+            node = {k: v for k, v in node.items() if k not in ("x", "y")}
+        out.append(node)
+    return out
 
 
 def laid_out(flows: list[dict]) -> list[dict]:
@@ -178,7 +191,11 @@ def _write_with_backup(path: Path, nodes: list[dict]) -> None:
         backup = path.with_name(f".{path.name}.backup")
         backup.write_bytes(path.read_bytes())
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")  # same suffix: same format
-    dump_flow_file(nodes, tmp)
+    if path.suffix in YAML_SUFFIXES and path.exists():
+        # YAML stays YAML as the user wrote it: comments, order and styles of untouched nodes kept
+        tmp.write_text(update_yaml(path.read_text(encoding="utf-8"), nodes), encoding="utf-8")
+    else:
+        dump_flow_file(nodes, tmp)
     os.replace(tmp, path)
 
 

@@ -254,3 +254,42 @@ async def test_editor_routes_win_over_http_in(tmp_path, editor_files):
         async with aiohttp.ClientSession() as session:
             async with session.get(proc.url("/settings"), headers=V2) as resp:
                 assert "version" in await resp.json()
+
+
+YAML_FLOW = """\
+# hand-written; the editor must keep this comment
+flows:
+  - id: t1
+    label: Main
+    nodes:
+      - id: in1
+        type: http in
+        url: /hi            # answered by the change node
+        method: get
+        wires: [ch1]
+      - id: ch1
+        type: change
+        rules:
+          - {t: set, p: payload, pt: msg, to: one, tot: str}
+        wires: [out1]
+      - id: out1
+        type: http response
+"""
+
+
+async def test_yaml_flow_file_keeps_its_comments_and_layout_after_a_deploy(tmp_path, editor_files):
+    flow_file = tmp_path / "flows.yaml"
+    flow_file.write_text(YAML_FLOW)
+    async with FlowProcess([flow_file], "--editor") as proc:
+        await proc.wait_for_line("Editor at", 60)
+        async with aiohttp.ClientSession() as session:
+            proc.session = session
+            _, current = await get_json(proc, "/flows")
+            assert all("x" in n for n in current["flows"] if n.get("z"))  # laid out for the editor
+            flows = json.loads(json.dumps(current["flows"]))
+            next(n for n in flows if n["id"] == "ch1")["rules"][0]["to"] = "two"
+            status, _ = await deploy(proc, flows, current["rev"])
+            assert status == 200
+            async with session.get(proc.url("/hi")) as resp:
+                assert await resp.text() == "two"
+    assert flow_file.read_text() == YAML_FLOW.replace("to: one", "to: two")
