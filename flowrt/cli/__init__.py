@@ -27,6 +27,7 @@ commands:
   validate FLOW...     report every problem in the flows; exit status 2 on errors
   convert IN OUT       convert a flow between JSON and YAML (by file extension)
   nodes                list the node types and their properties
+  test [PATH...]       run flow tests (*.test.yaml; default: flows/); exit 1 on failure
   editor install       fetch the official Node-RED editor's files (npm pack, pinned, cached)
 """
 
@@ -78,6 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
     nodes.add_argument(
         "--nodes", action="append", default=[], metavar="DIR", help="also load node modules from DIR"
     )
+    test = sub.add_parser(
+        "test",
+        help="run flow tests",
+        description="Run the flow tests in *.test.yaml files (docs/testing.md). Exit status 1 when a case "
+        "fails, 2 when a test file is malformed.",
+    )
+    test.add_argument("paths", nargs="*", metavar="PATH", help="test files or directories (default: flows/)")
+    test.add_argument("-j", "--jobs", type=int, default=1, help="run test files in N processes")
+    test.add_argument("-k", dest="keyword", help="only cases whose 'file::name' contains this text")
+    test.add_argument("--junit-xml", metavar="FILE", help="also write the results as JUnit XML")
+    test.add_argument("--coverage", action="store_true", help="report the nodes and output ports not exercised")
+    test.add_argument("--nodes", action="append", default=[], metavar="DIR", help="load node modules from DIR")
+
     editor = sub.add_parser(
         "editor", help="the Node-RED editor's files", description="Manage the Node-RED editor's files."
     )
@@ -113,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         "convert": cmd_convert,
         "nodes": cmd_nodes,
         "editor": cmd_editor,
+        "test": cmd_test,
     }[args.command]
     try:
         return handler(args)
@@ -199,6 +214,15 @@ def cmd_nodes(args: argparse.Namespace) -> int:
         props = sorted(((cls.schema or {}).get("properties") or {}).keys())
         print(f"{name:<18} {', '.join(props) if props else '-'}")
     return EXIT_OK
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    error = _load_node_modules(args.nodes)
+    if error:
+        return _fail(error)
+    from flowrt.testing.flowtests import run_command
+
+    return run_command(args.paths, args.jobs, args.keyword, args.junit_xml, args.coverage)
 
 
 def cmd_editor(args: argparse.Namespace) -> int:
