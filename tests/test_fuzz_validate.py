@@ -41,6 +41,7 @@ def _seed_flows() -> list[list]:
     from flowrt.formats.document import load_flow_file
 
     paths = sorted(REPO.glob("flows/**/*.json")) + sorted(REPO.glob("flows/**/*.yaml"))
+    paths = [p for p in paths if ".test." not in p.name]  # flow test files are not flows
     paths += sorted((SHARED / "node-red-reference" / "flows").glob("*.json"))
     seeds = []
     for path in paths:

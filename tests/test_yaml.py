@@ -16,7 +16,11 @@ SHARED = REPO.parent / "shared"
 REFERENCE_FLOWS = sorted((SHARED / "node-red-reference" / "flows").glob("*.json"))
 SEED_TAB = SHARED / "seeds" / "mcp-server-tab.json"
 REPO_FLOWS = sorted(
-    p for p in (REPO / "flows").rglob("*") if p.suffix.lower() in (".json", ".yaml", ".yml") and p.is_file()
+    p
+    for p in (REPO / "flows").rglob("*")
+    if p.suffix.lower() in (".json", ".yaml", ".yml")
+    and p.is_file()
+    and ".test." not in p.name  # not flow tests
 )
 
 
@@ -230,7 +234,10 @@ def test_schema_ships_in_package():
 
 def test_schema_hint_is_emitted_on_request():
     text = dump_yaml(RICH, schema="../flowrt/formats/schemas/flowrt-yaml.schema.json")
-    assert text.splitlines()[0] == "# yaml-language-server: $schema=../flowrt/formats/schemas/flowrt-yaml.schema.json"
+    assert (
+        text.splitlines()[0]
+        == "# yaml-language-server: $schema=../flowrt/formats/schemas/flowrt-yaml.schema.json"
+    )
     assert by_id(parse_yaml(text)) == by_id(RICH)
 
 

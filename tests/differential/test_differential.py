@@ -29,7 +29,7 @@ pytestmark = [
 OWN_FLOWS = sorted(
     path
     for path in (harness.ROOT / "flows").rglob("*")
-    if path.suffix in (".json", ".yaml", ".yml") and path.is_file()
+    if path.suffix in (".json", ".yaml", ".yml") and path.is_file() and ".test." not in path.name
 )
 
 
