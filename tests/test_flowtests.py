@@ -154,3 +154,16 @@ def test_the_shipped_flows_pass_from_the_command_line():
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert " 0 failed" in done.stdout
+
+
+def test_update_records_what_arrived_keeping_comments(tmp_path):
+    path = write(
+        tmp_path,
+        MOCKED.replace("messages: [{payload: hello}]}", "messages: [{payload: goodbye}]}  # snapshot"),
+    )
+    assert run(path)[0] == 1
+    status, text = run(path, update=True)
+    assert status == 0 and f"updated {path}" in text
+    updated = path.read_text()
+    assert "goodbye" not in updated and "payload: hello" in updated and "# snapshot" in updated
+    assert run(path)[0] == 0

@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("-k", dest="keyword", help="only cases whose 'file::name' contains this text")
     test.add_argument("--junit-xml", metavar="FILE", help="also write the results as JUnit XML")
     test.add_argument("--coverage", action="store_true", help="report the nodes and output ports not exercised")
+    test.add_argument(
+        "--update", action="store_true", help="write the messages that arrived as the expectations (snapshot)"
+    )
     test.add_argument("--nodes", action="append", default=[], metavar="DIR", help="load node modules from DIR")
 
     editor = sub.add_parser(
@@ -222,7 +225,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         return _fail(error)
     from flowrt.testing.flowtests import run_command
 
-    return run_command(args.paths, args.jobs, args.keyword, args.junit_xml, args.coverage)
+    return run_command(args.paths, args.jobs, args.keyword, args.junit_xml, args.coverage, update=args.update)
 
 
 def cmd_editor(args: argparse.Namespace) -> int:

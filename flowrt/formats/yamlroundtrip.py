@@ -25,7 +25,7 @@ _DASH_AFTER_KEY = re.compile(r"^( *)[^\s#-][^\n]*:[ \t]*\n( *)- ", re.M)
 
 def update_yaml(old_text: str, nodes: list[dict]) -> str:
     """`old_text` (a flowrt YAML flow file) changed to hold `nodes`, touching only what differs."""
-    yaml = _round_trip(old_text)
+    yaml = round_trip_yaml(old_text)
     old = yaml.load(old_text)
     new = to_document(nodes)
     merged = _merge(old, new) if isinstance(old, CommentedMap) else new
@@ -34,7 +34,8 @@ def update_yaml(old_text: str, nodes: list[dict]) -> str:
     return out.getvalue()
 
 
-def _round_trip(text: str) -> YAML:
+def round_trip_yaml(text: str) -> YAML:
+    """A ruamel.yaml round-trip loader/dumper set to `text`'s own indentation."""
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 1_000_000
@@ -61,7 +62,7 @@ def _merge(old: Any, new: Any) -> Any:
         return old  # same value: keep its quoting and block style
     if isinstance(old, LiteralScalarString) and isinstance(new, str) and "\n" in new:
         return LiteralScalarString(new)
-    return _fresh(new)
+    return fresh_value(new)
 
 
 def _same_scalar(old: Any, new: Any) -> bool:
@@ -74,7 +75,7 @@ def _merge_map(old: CommentedMap, new: dict) -> CommentedMap:
     for key in [k for k in old if k not in new]:
         del old[key]
     for key, value in new.items():
-        old[key] = _merge(old[key], value) if key in old else _fresh(value)
+        old[key] = _merge(old[key], value) if key in old else fresh_value(value)
     return old
 
 
@@ -95,7 +96,7 @@ def _merge_seq(old: CommentedSeq, new: list) -> CommentedSeq:
         node_id = _id(item)
         found = next((j for j in range(i, len(old)) if _id(old[j]) == node_id), None)
         if found is None:
-            old.insert(i, _fresh(item))
+            old.insert(i, fresh_value(item))
             continue
         if found != i:
             old.insert(i, old.pop(found))
@@ -108,22 +109,22 @@ def _id(item: Any) -> Any:
 
 
 def _styled_like(old: CommentedSeq, new: list) -> CommentedSeq:
-    seq = CommentedSeq(_fresh(v) for v in new)
+    seq = CommentedSeq(fresh_value(v) for v in new)
     if old.fa.flow_style():
         seq.fa.set_flow_style()
     return seq
 
 
-def _fresh(value: Any) -> Any:
+def fresh_value(value: Any) -> Any:
     """A plain value as ruamel will write it: multi-line strings as literal blocks, short lists
     of scalars (wires) in flow style, as dump_yaml writes them."""
     if isinstance(value, dict):
         out = CommentedMap()
         for key, item in value.items():
-            out[key] = _fresh(item)
+            out[key] = fresh_value(item)
         return out
     if isinstance(value, list):
-        seq = CommentedSeq(_fresh(v) for v in value)
+        seq = CommentedSeq(fresh_value(v) for v in value)
         if all(not isinstance(v, (dict, list)) for v in value):
             seq.fa.set_flow_style()
         return seq

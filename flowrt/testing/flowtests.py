@@ -66,6 +66,8 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
     covered: dict[str, set[int]] = field(default_factory=dict)  # node id -> output ports that sent
+    #: expect index -> the messages that arrived, for --update (node and output items with messages)
+    observed: dict[int, list] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------ stub node types
@@ -247,6 +249,7 @@ async def run_case(case: Case, coverage: bool = False) -> Outcome:
             runner = _CaseRun(h, case)
             await runner.given()
             outcome.problems = await runner.expect()
+            outcome.observed = runner.observed
             if coverage:
                 outcome.covered = _covered(h, nodes)
             await runner.close()
@@ -278,6 +281,7 @@ class _CaseRun:
         self.case = case
         self.session = aiohttp.ClientSession()
         self.http: list[asyncio.Task] = []
+        self.observed: dict[int, list] = {}
 
     async def close(self) -> None:
         for task in self.http:
@@ -337,15 +341,16 @@ class _CaseRun:
     async def expect(self) -> list[str]:
         problems: list[str] = []
         http_index = 0
-        for item in self.case.spec.get("expect") or []:
+        for index, item in enumerate(self.case.spec.get("expect") or []):
             kind, value = next(iter(item.items()), (None, None))
             if kind == "node" or "messages" in item or "count" in item:
                 problems += await self._expect_messages(item["node"], item, f"node {item['node']}")
+                self.observed[index] = snapshot(self.h.node(item["node"]).received)
             elif kind == "output":
                 node_id, port = value["node"], int(value.get("port", 0))
-                problems += await self._expect_messages(
-                    observer_id(node_id, port), value, f"port {port} of {node_id}"
-                )
+                observer = observer_id(node_id, port)
+                problems += await self._expect_messages(observer, value, f"port {port} of {node_id}")
+                self.observed[index] = snapshot(self.h.node(observer).received)
             elif kind == "none":
                 problems += await self._expect_none(value)
             elif kind == "http":
@@ -513,6 +518,52 @@ def partial_mismatch(expected: Any, actual: Any, path: str = "") -> str | None:
     return f"{where}: expected {_text(expected)}, got {_text(actual)}"
 
 
+def snapshot(messages: list) -> list:
+    """Messages as an expectation records them: JSON values, without ids and live HTTP objects."""
+    return [
+        _jsonable({k: v for k, v in m.items() if k not in ("_msgid", "req", "res")})
+        for m in messages
+        if isinstance(m, dict)
+    ]
+
+
+def update_expectations(path: Path, outcomes: list[Outcome]) -> bool:
+    """--update: write the messages that arrived as the `messages` of each node/output expectation
+    that has them (comments and layout kept); True if the file changed."""
+    from flowrt.formats.yamlroundtrip import fresh_value, round_trip_yaml
+
+    text = path.read_text(encoding="utf-8")
+    rt = round_trip_yaml(text)
+    doc = rt.load(text)
+    changed = False
+    by_name = {o.case.name: o for o in outcomes if o.case.file == path}
+    for case in doc["tests"]:
+        outcome = by_name.get(case["name"])
+        if outcome is None:
+            continue
+        for index, actual in outcome.observed.items():
+            item = case["expect"][index]
+            target = item["output"] if "output" in item else item
+            if "messages" in target and snapshot_differs(target["messages"], actual):
+                target["messages"] = fresh_value(actual)
+                if "count" in target:
+                    target["count"] = len(actual)
+                changed = True
+    if changed:
+        import io
+
+        out = io.StringIO()
+        rt.dump(doc, out)
+        path.write_text(out.getvalue(), encoding="utf-8")
+    return changed
+
+
+def snapshot_differs(expected: Any, actual: list) -> bool:
+    return len(expected) != len(actual) or any(
+        partial_mismatch(e, a) for e, a in zip(expected, actual, strict=True)
+    )
+
+
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=lambda v: f"<{type(v).__name__}>"))
 
@@ -555,8 +606,10 @@ def run_command(
     junit_xml: str | None = None,
     coverage: bool = False,
     out: Any = None,
+    update: bool = False,
 ) -> int:
-    """`flowrt test`: 0 all passed, 1 a case failed, 2 a malformed test file."""
+    """`flowrt test`: 0 all passed (or --update wrote the expectations), 1 a case failed, 2 a malformed
+    test file."""
     import sys
     from concurrent.futures import ProcessPoolExecutor
 
@@ -590,6 +643,11 @@ def run_command(
         print(f"\nerror: {err}", file=sys.stderr)
         return 2
     print(file=out)
+    if update:
+        for path in files:
+            if update_expectations(path, outcomes):
+                print(f"updated {path}: the messages that arrived are its expectations now", file=out)
+        return 0
     failed = [o for o in outcomes if not o.passed]
     for outcome in failed:
         case = outcome.case
