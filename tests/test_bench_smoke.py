@@ -132,7 +132,8 @@ def test_scenario_selection():
 
 
 def _missing_hello_types() -> list[str]:
-    from flowrt.engine.registry import load_builtin_nodes, registry
+    from flowrt.engine.loader import load_builtin_nodes
+    from flowrt.engine.registry import registry
 
     try:
         load_builtin_nodes()

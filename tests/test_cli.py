@@ -36,7 +36,8 @@ def test_validate_supplied_tab_reports_the_dangling_wire():
     assert "2a76a8cf4603effc" in result.stderr
     assert "does not exist" in result.stderr
     assert "Traceback" not in result.stderr
-    from flowrt.engine.registry import load_builtin_nodes, registry
+    from flowrt.engine.loader import load_builtin_nodes
+    from flowrt.engine.registry import registry
 
     load_builtin_nodes()
     if registry.get_type("function") and registry.get_type("http in"):

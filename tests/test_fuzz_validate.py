@@ -24,7 +24,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flowrt.engine.registry import load_builtin_nodes, registry
+from flowrt.engine.loader import load_builtin_nodes
+from flowrt.engine.registry import registry
 from flowrt.formats.document import Deployment, FlowFileError, Problem, load_deployment, normalise_document
 from flowrt.formats.validate import validate_deployment
 

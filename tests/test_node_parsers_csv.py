@@ -614,7 +614,8 @@ async def test_rfc_error_and_status_on_number():
 
 
 def _need_complete():
-    from flowrt.engine.registry import load_builtin_nodes, registry
+    from flowrt.engine.loader import load_builtin_nodes
+    from flowrt.engine.registry import registry
 
     load_builtin_nodes()
     if registry.get_type("complete") is None:

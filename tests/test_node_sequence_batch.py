@@ -219,7 +219,8 @@ async def test_concat_without_parts_is_error():
 
 
 def _need(*types):
-    from flowrt.engine.registry import load_builtin_nodes, registry
+    from flowrt.engine.loader import load_builtin_nodes
+    from flowrt.engine.registry import registry
 
     load_builtin_nodes()
     for t in types:

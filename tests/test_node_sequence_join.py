@@ -451,7 +451,8 @@ def complete_flow(**config):
 
 
 def _need(*types):
-    from flowrt.engine.registry import load_builtin_nodes, registry
+    from flowrt.engine.loader import load_builtin_nodes
+    from flowrt.engine.registry import registry
 
     load_builtin_nodes()
     for t in types:

@@ -169,7 +169,8 @@ def complete_flow(**config):
 
 
 def _need_complete():
-    from flowrt.engine.registry import load_builtin_nodes, registry
+    from flowrt.engine.loader import load_builtin_nodes
+    from flowrt.engine.registry import registry
 
     load_builtin_nodes()
     if registry.get_type("complete") is None:

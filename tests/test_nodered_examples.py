@@ -16,7 +16,8 @@ from __future__ import annotations
 import pytest
 from differential import harness, known
 
-from flowrt.engine.registry import load_builtin_nodes, registry
+from flowrt.engine.loader import load_builtin_nodes
+from flowrt.engine.registry import registry
 from flowrt.formats.document import FlowFileError, load_deployment
 from flowrt.formats.validate import validate_deployment
 from flowrt.testing import FlowTestHarness

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from flowrt import Node
-from flowrt.engine.registry import Registry, load_builtin_nodes, load_node_dir, registry
+from flowrt.engine.loader import load_builtin_nodes, load_node_dir
+from flowrt.engine.registry import Registry, registry
 from flowrt.testing import FlowTestHarness
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from flowrt.engine.registry import load_builtin_nodes, registry
+from flowrt.engine.loader import load_builtin_nodes
+from flowrt.engine.registry import registry
 from flowrt.testing import FlowProcess
 
 load_builtin_nodes()

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from flowrt.engine.registry import load_builtin_nodes, registry
+from flowrt.engine.loader import load_builtin_nodes
+from flowrt.engine.registry import registry
 from flowrt.testing import FlowProcess
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,8 @@ import asyncio
 import aiohttp
 import pytest
 
-from flowrt.engine.registry import load_builtin_nodes, registry
+from flowrt.engine.loader import load_builtin_nodes
+from flowrt.engine.registry import registry
 from flowrt.testing import FlowTestHarness
 
 load_builtin_nodes()

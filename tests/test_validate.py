@@ -628,7 +628,8 @@ async def test_a_tab_or_subflow_with_z_is_not_started_as_a_node():
 def test_every_registered_node_type_declares_a_valid_schema():
     import jsonschema
 
-    from flowrt.engine.registry import load_builtin_nodes, registry
+    from flowrt.engine.loader import load_builtin_nodes
+    from flowrt.engine.registry import registry
 
     load_builtin_nodes()
     # built-in types (other tests register their own node classes in the same registry)
@@ -646,7 +647,8 @@ def test_every_registered_node_type_declares_a_valid_schema():
 
 
 def test_function_node_schema_as_node_red():
-    from flowrt.engine.registry import load_builtin_nodes, registry
+    from flowrt.engine.loader import load_builtin_nodes
+    from flowrt.engine.registry import registry
 
     load_builtin_nodes()
     base = {"id": "f", "type": "function", "z": "t", "wires": [[]]}
@@ -674,7 +676,8 @@ def test_function_node_schema_as_node_red():
     ],
 )
 def test_values_node_red_refuses_at_start_are_errors(node, severity):
-    from flowrt.engine.registry import load_builtin_nodes, registry
+    from flowrt.engine.loader import load_builtin_nodes
+    from flowrt.engine.registry import registry
 
     load_builtin_nodes()
     problems = validate_deployment(dep([TAB, {"id": "n", "z": "t", "wires": [], **node}]), registry)

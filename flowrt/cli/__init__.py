@@ -12,6 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from flowrt import __version__
+from flowrt.engine.loader import load_builtin_nodes, load_node_dir
+from flowrt.engine.registry import registry
+from flowrt.formats.document import FlowFileError, convert_file, load_deployment
+from flowrt.formats.validate import validate_deployment
+from flowrt.log import LEVELS
+from flowrt.settings import Settings, SettingsError, parse_define, set_dotted
 
 EXIT_OK = 0
 EXIT_INVALID = 2
@@ -144,8 +150,6 @@ def _fail(text: str) -> int:
 
 
 def _load_node_modules(dirs: list[str]) -> str | None:
-    from flowrt.engine.registry import load_builtin_nodes, load_node_dir
-
     load_builtin_nodes()
     for directory in dirs:
         try:
@@ -157,10 +161,6 @@ def _load_node_modules(dirs: list[str]) -> str | None:
 
 def _load_and_check(paths: list[str], allow_unknown: bool) -> tuple[Any, list, list]:
     """Returns (deployment or None, errors, warnings) as Problem objects."""
-    from flowrt.engine.registry import registry
-    from flowrt.formats.document import FlowFileError, load_deployment
-    from flowrt.formats.validate import validate_deployment
-
     try:
         deployment = load_deployment(paths)
     except FlowFileError as err:
@@ -189,8 +189,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from flowrt.formats.document import FlowFileError, convert_file
-
     try:
         convert_file(args.source, args.target)
     except FlowFileError as err:
@@ -204,8 +202,6 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:
-    from flowrt.engine.registry import registry
-
     error = _load_node_modules(args.nodes)
     if error:
         return _fail(error)
@@ -230,7 +226,6 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def cmd_editor(args: argparse.Namespace) -> int:
     from flowrt.editor.assets import DEFAULT_VERSION, EditorAssetsError, editor_dir, install
-    from flowrt.settings import Settings, SettingsError
 
     try:
         settings = Settings.from_file(args.settings) if args.settings else Settings()
@@ -247,8 +242,6 @@ def cmd_editor(args: argparse.Namespace) -> int:
 
 
 def build_settings(args: argparse.Namespace):
-    from flowrt.settings import Settings, SettingsError, parse_define, set_dotted
-
     base = Settings.from_file(args.settings) if args.settings else Settings()
     values = dict(base)
     for text in args.define:
@@ -270,16 +263,12 @@ def build_settings(args: argparse.Namespace):
     if not values.get("userDir"):
         values["userDir"] = str(Path.home() / ".flowrt")
     settings = Settings(values)
-    from flowrt.log import LEVELS
-
     if settings.get("logLevel") not in LEVELS:
         raise SettingsError(f"logLevel {settings.get('logLevel')!r} is not one of {', '.join(LEVELS)}")
     return settings
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from flowrt.settings import SettingsError
-
     try:
         settings = build_settings(args)
     except SettingsError as err:
@@ -334,11 +323,17 @@ def _apply_stored_credentials(nodes: list[dict], flow_paths: list[str]) -> None:
 
 
 async def _serve(configs: list[dict], settings, safe: bool, args: Any = None, deployment: Any = None) -> int:
+    """The composition root: the runtime and its services, built from settings (the node
+    modules, built-in and from nodesDir, are already loaded: once, by cmd_run). Imported
+    here: `flowrt validate` and `convert` need neither the runtime nor aiohttp."""
     from flowrt.context import ContextError
     from flowrt.engine.runtime import Runtime
+    from flowrt.http.server import HttpServer
 
     runtime = Runtime(settings)
     runtime.warn_missing_wires = False  # validation already printed one warning per missing target
+    if settings.get("httpServer", True):
+        runtime.add_service(HttpServer(settings, runtime.log))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -361,7 +356,6 @@ async def _serve(configs: list[dict], settings, safe: bool, args: Any = None, de
     editor = None
     if args is not None and (args.editor or settings.get("editor")):
         from flowrt.editor import EditorAssetsError, start_editor
-        from flowrt.engine.registry import registry
 
         if safe:
             await runtime.start([])  # the HTTP server for the editor; the first deploy starts the flows

@@ -3,21 +3,20 @@
 A Flow owns its nodes, groups and env, and routes errors to catch nodes, status
 to status nodes and completion to complete nodes, following Node-RED's Flow.js
 rules (scopes, groups, uncaught-only, distance ordering, the error-loop guard).
-Unhandled errors and status in a subflow go on to the flow holding the instance.
+Unhandled errors and status in a subflow go on to the flow holding the instance
+(SubflowFlow, in subflow.py).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flowrt.engine.message import clone_message, clone_value
 from flowrt.engine.node import Node, error_stack, error_text
+from flowrt.engine.ports import RuntimePort
 from flowrt.formats.document import is_config_node
 from flowrt.lang.envlist import evaluate_env_list
 from flowrt.lang.jsvalues import js_string
-
-if TYPE_CHECKING:
-    from flowrt.engine.runtime import Runtime
 
 ERROR_LOOP_LIMIT = 10
 
@@ -64,7 +63,7 @@ class Flow:
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: RuntimePort,
         config: dict,
         node_configs: list[dict],
         parent: Flow | None,
@@ -306,7 +305,7 @@ class GlobalFlow(Flow):
 
     kind = "global"
 
-    def __init__(self, runtime: Runtime, node_configs: list[dict], env: list | None = None) -> None:
+    def __init__(self, runtime: RuntimePort, node_configs: list[dict], env: list | None = None) -> None:
         super().__init__(runtime, {"id": "global", "env": env or []}, node_configs, None)
         self.path = "global"
 
@@ -320,58 +319,3 @@ class GlobalFlow(Flow):
 
     def context(self):
         return self.runtime.context.global_context()
-
-
-class SubflowFlow(Flow):
-    """The running copy of a subflow definition for one instance node."""
-
-    kind = "subflow"
-
-    def __init__(
-        self,
-        runtime: Runtime,
-        definition: dict,
-        instance_node: Node,
-        node_configs: list[dict],
-        parent: Flow,
-    ) -> None:
-        super().__init__(
-            runtime, {"id": instance_node.id, "label": definition.get("name")}, node_configs, parent
-        )
-        self.definition = definition
-        self.instance_node = instance_node
-        self.path = instance_node.path
-
-    def env_config(self) -> list:
-        merged: dict[str, dict] = {}
-        for env in (self.definition.get("env"), self.instance_node.config.get("env")):
-            for entry in env if isinstance(env, list) else []:
-                if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                    merged[entry["name"]] = entry
-        return list(merged.values())
-
-    def _parent_setting(self, name: str) -> Any:
-        instance = self.instance_node
-        if instance.g and instance.g in self.parent.groups:
-            return self.parent.groups[instance.g].get_setting(name)
-        return self.parent.get_setting(name)
-
-    def get_setting(self, name: str) -> Any:
-        instance = self.instance_node
-        if name in ("NR_NODE_NAME", "NR_SUBFLOW_NAME"):
-            return instance.name
-        if name in ("NR_NODE_ID", "NR_SUBFLOW_ID"):
-            return instance.id
-        if name in ("NR_NODE_PATH", "NR_SUBFLOW_PATH"):
-            return instance.path
-        if name in ("NR_FLOW_NAME", "NR_FLOW_ID"):
-            # As Node-RED's Subflow.getSetting: the flow holding the instance answers.
-            return self._parent_setting(name)
-        return super().get_setting(name)
-
-    def handle_status(self, node: Node, status: dict, reporting: Node | None = None) -> bool:
-        handled = super().handle_status(node, status, reporting)
-        if not handled and not self.definition.get("status"):
-            # No status output: status goes on to the flow holding the instance.
-            handled = self.parent.handle_status(node, status, self.instance_node)
-        return handled

@@ -4,6 +4,10 @@ A node module reads like a Node-RED node file: a class with its properties read
 in `setup`, an input handler `on_input(msg, send, done)` and a close handler
 `on_close(removed)`. Either handler may be `async def`.
 
+The engine drives a node through a few public methods that are not for node authors
+to call or override: `bind_targets` (wiring), `handle_input` (a delivery), `input_done`
+(a handler's `done`), `close` (stop), and the attributes `closed` and `alias`.
+
 Completion follows Node-RED: a handler that declares the `done` parameter owns
 completion and must call `done()` (or `done(err)`); a handler declaring only
 `(msg, send)` never triggers `complete` nodes.
@@ -15,15 +19,12 @@ import asyncio
 import inspect
 import traceback
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from flowrt.engine.message import clone_message, generate_id
+from flowrt.engine.ports import FlowPort, RuntimePort
 from flowrt.lang.jsvalues import js_string, js_type_name
 from flowrt.lang.typedinput import evaluate_node_property
-
-if TYPE_CHECKING:
-    from flowrt.engine.flow import Flow
-    from flowrt.engine.runtime import Runtime
 
 
 class NodeError(Exception):
@@ -56,24 +57,26 @@ class Node:
     type: ClassVar[str] = ""
     #: JSON Schema of the node's properties, used by `flowrt validate`.
     schema: ClassVar[dict | None] = None
-    #: Set per class on first use: does on_input take `done`? does on_close take `removed`?
+    #: Set per class on first use: does on_input take `done`?
     _input_arity: ClassVar[int | None] = None
 
-    def __init__(self, config: dict, flow: Flow) -> None:
+    def __init__(self, config: dict, flow: FlowPort) -> None:
         self.config = config
         self.id: str = config["id"]
         self.z: str | None = config.get("z")
         self.g: str | None = config.get("g")
         self.name: str = config.get("name") or ""
-        self._alias: str | None = config.get("_alias")
+        #: The id in the subflow definition, for a node copied into a subflow instance.
+        self.alias: str | None = config.get("_alias")
         self.flow = flow
-        self.runtime: Runtime = flow.runtime
+        self.runtime: RuntimePort = flow.runtime
         self.wires: list[list[str]] = config.get("wires") or []
-        self.path = f"{flow.path}/{self._alias or self.id}"
+        self.path = f"{flow.path}/{self.alias or self.id}"
         self._targets: list[list[Node | None]] = []
         self._single_wire = False
         self._single_target: Node | None = None
-        self._closed = False
+        #: Set when the node starts closing: messages still queued for it are dropped.
+        self.closed = False
         self._context = None
         self._timers: set[asyncio.TimerHandle] = set()
         self._tasks: set[asyncio.Task] = set()
@@ -108,8 +111,18 @@ class Node:
     def settings(self):
         return self.runtime.settings
 
-    # ----- wiring (called by the flow) ----------------------------------------
-    def _bind_targets(self, targets: list[list[Node | None]]) -> None:
+    # ----- the engine's interface to a node (not for node authors) ------------
+    @property
+    def _alias(self) -> str | None:  # the old private name, for code not yet updated
+        return self.alias
+
+    @property
+    def _closed(self) -> bool:  # the old private name, for code not yet updated
+        return self.closed
+
+    # ----- wiring (called by the runtime) -------------------------------------
+    def bind_targets(self, targets: list[list[Node | None]]) -> None:
+        """Engine: the nodes each output port's wires lead to (None: a missing node)."""
         self._targets = targets
         count = sum(len(t) for t in targets)
         if count == 0:
@@ -184,10 +197,11 @@ class Node:
             msg = {}
         if "_msgid" not in msg:
             msg["_msgid"] = generate_id()
-        self._handle_input(msg)
+        self.handle_input(msg)
 
-    def _handle_input(self, msg: dict) -> None:
-        if self._closed:
+    def handle_input(self, msg: dict) -> None:
+        """Engine: one delivery to this node's input (the delivery queue calls it)."""
+        if self.closed:
             return
         try:
             if self._takes_done:
@@ -216,11 +230,12 @@ class Node:
 
         def done(err: Any = None) -> None:
             if err or flow.complete_map:  # most flows have no complete node: skip the lookup
-                self._complete(msg, err)
+                self.input_done(msg, err)
 
         return done
 
-    def _complete(self, msg: dict, err: Any = None) -> None:
+    def input_done(self, msg: dict, err: Any = None) -> None:
+        """Engine: a handler called `done(err)` for `msg`: report the error, or tell complete nodes."""
         if err:
             self.error(err, msg)
         else:
@@ -262,7 +277,7 @@ class Node:
         """The node's context; `.flow` and `.global_` reach the other scopes."""
         if self._context is None:
             flow_context = self.flow.context()  # first, so a subflow's flow context knows its parent
-            self._context = self.runtime.context.node_context(self._alias or self.id, self.z)
+            self._context = self.runtime.context.node_context(self.alias or self.id, self.z)
             self._context.flow = flow_context
             self._context.global_ = self.runtime.context.global_context()
         return self._context
@@ -303,9 +318,10 @@ class Node:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    # ----- lifecycle (called by the flow) -------------------------------------
-    async def _close(self, removed: bool) -> None:
-        self._closed = True
+    # ----- lifecycle (called by the runtime) ----------------------------------
+    async def close(self, removed: bool) -> None:
+        """Engine: stop the node (its on_close, then its timers, tasks and context)."""
+        self.closed = True
         try:
             arity = _count_positional(self.on_close)
             result = self.on_close(removed) if arity >= 1 else self.on_close()
@@ -318,13 +334,15 @@ class Node:
             for task in list(self._tasks):
                 task.cancel()
             if self._context is not None:
-                self.runtime.context.delete_node_context(self._alias or self.id, self.z)
+                self.runtime.context.delete_node_context(self.alias or self.id, self.z)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.type}:{self.id}>"
 
 
-def node_setting(flow: Flow, name: str, node_id: Any, node_name: Any, node_path: str, group_id: Any) -> Any:
+def node_setting(
+    flow: FlowPort, name: str, node_id: Any, node_name: Any, node_path: str, group_id: Any
+) -> Any:
     """env.get for a node (or a node config not yet built): NR_NODE_*, then its group or flow."""
     if name == "NR_NODE_ID":
         return node_id

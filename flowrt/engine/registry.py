@@ -1,7 +1,7 @@
 """Node type registry: maps Node-RED type names to node classes.
 
 Built-in nodes (flowrt.nodes.*) and users' own node directories register through
-the same call, `register_type`, usually as a class decorator:
+the same call, `register_type`, usually as a class decorator (loader.py imports them):
 
     from flowrt import Node, register_type
 
@@ -15,12 +15,7 @@ the same call, `register_type`, usually as a class decorator:
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import pkgutil
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -60,7 +55,6 @@ class Registry:
 
 
 registry = Registry()
-_builtins_loaded = False
 
 
 def register_type(type_name: str, cls: type[Node] | None = None) -> Callable[[N], N] | None:
@@ -74,38 +68,3 @@ def register_type(type_name: str, cls: type[Node] | None = None) -> Callable[[N]
         return node_cls
 
     return decorator
-
-
-def load_builtin_nodes() -> None:
-    """Import every module under flowrt.nodes so its types register."""
-    global _builtins_loaded
-    if _builtins_loaded:
-        return
-    import flowrt.nodes as package
-
-    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-        importlib.import_module(info.name)
-    _builtins_loaded = True
-
-
-def load_node_dir(directory: str | Path) -> list[str]:
-    """Import every .py file in a user's node directory; returns the modules loaded.
-
-    Each file registers its types with `register_type`, exactly as built-ins do.
-    """
-    path = Path(directory)
-    if not path.is_dir():
-        raise FileNotFoundError(f"node directory {str(path)!r} does not exist")
-    loaded = []
-    for file in sorted(path.glob("*.py")):
-        if file.name.startswith("_"):
-            continue
-        name = f"flowrt_user_nodes.{path.name}.{file.stem}"
-        spec = importlib.util.spec_from_file_location(name, file)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load node module {file}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        loaded.append(str(file))
-    return loaded

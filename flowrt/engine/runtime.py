@@ -1,58 +1,42 @@
-"""The runtime: builds flows from node configs, starts and stops them, delivers messages.
+"""The runtime: builds a deployment's flows from node configs, starts, redeploys and stops them.
 
-Delivery is asynchronous and ordered: `deliver` appends to one FIFO queue that is
-drained by a single event-loop callback (Node-RED uses a setImmediate per hop).
-A send never runs the receiver inside the sender's call, so there is no recursion
-and a 100,000-hop loop never grows the stack. No task is created per hop. One
-drain serves up to DRAIN_BUDGET deliveries (including those queued meanwhile)
-before yielding, so I/O and timers get a turn between batches.
+It owns what the flows share: the delivery queue (delivery.py; `Runtime.deliver` is the
+queue's own method), the context stores, the env root, the requests waiting for an answer,
+and services added by the composition root (`add_service`, `service`), such as the HTTP
+server, which the runtime starts and stops but never builds. Subflow instances are
+expanded by subflow.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flowrt.context import ContextManager
-from flowrt.engine.flow import Flow, GlobalFlow, SubflowFlow
+from flowrt.engine.delivery import DeliveryQueue
+from flowrt.engine.flow import Flow, GlobalFlow
 from flowrt.engine.live import LiveResponse, answer_if_open, live_response
+from flowrt.engine.loader import load_builtin_nodes
 from flowrt.engine.node import Node, NodeConfigError, error_text, node_setting
-from flowrt.engine.registry import Registry, load_builtin_nodes
+from flowrt.engine.ports import HttpServerPort
+from flowrt.engine.registry import Registry
 from flowrt.engine.registry import registry as default_registry
+from flowrt.engine.subflow import (
+    CONTAINER_TYPES,
+    SubflowDefinitions,
+    SubflowError,
+    SubflowInstanceNode,
+    SubflowStatusNode,
+)
 from flowrt.formats.document import add_missing_tabs, is_config_node
 from flowrt.lang.env import substitute_env_properties
 from flowrt.log import MAX_LENGTH, Logger
 from flowrt.settings import Settings, close_timeout_s
 
 STRUCTURAL_TYPES = frozenset({"tab", "subflow", "group"})
-CONTAINER_TYPES = ("tab", "subflow")  # never a member of another tab (Node-RED ignores their z)
-#: Deliveries per event-loop turn before other callbacks (I/O, timers) get their turn.
-DRAIN_BUDGET = 256
-#: How often a check queued behind the messages in flight goes back to the end of the
-#: queue while more messages keep coming, before it runs anyway.
-SETTLE_ROUNDS = 64
-
-
-class _AfterDeliveries:
-    """A pseudo-node in the delivery queue: runs a callback once the messages queued before it,
-    and those their deliveries queued in turn, are delivered (or after SETTLE_ROUNDS rounds)."""
-
-    _closed = False
-    path = "runtime"
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.rounds = SETTLE_ROUNDS
-
-    def _handle_input(self, callback: Callable[[], None]) -> None:
-        if self.runtime._queue and self.rounds > 0:
-            self.rounds -= 1
-            self.runtime.deliver(self, callback)
-        else:
-            callback()
+S = TypeVar("S")
 
 
 class InertNode(Node):
@@ -60,32 +44,6 @@ class InertNode(Node):
 
     def on_input(self, msg: dict, send: Callable) -> None:
         self.warn(f"unknown node type {self.config.get('type')!r}: dropped message {msg.get('_msgid')}")
-
-
-class SubflowInstanceNode(Node):
-    """The node standing for a subflow instance in its parent flow: forwards input inside."""
-
-    subflow: SubflowFlow | None = None
-
-    def on_input(self, msg: dict, send: Callable) -> None:
-        send(msg)
-
-
-class SubflowStatusNode(Node):
-    """Receives what reaches a subflow's status port and sets the instance's status."""
-
-    instance: Node
-
-    def on_input(self, msg: dict, send: Callable) -> None:
-        payload = msg.get("payload")
-        if isinstance(payload, str):
-            self.instance.status({"text": payload})
-        elif isinstance(payload, dict) and any(k in payload for k in ("text", "fill", "shape")):
-            self.instance.status(payload)
-        elif payload is not None:
-            self.instance.status({"text": str(payload)})
-        elif isinstance(msg.get("status"), dict):
-            self.instance.status(msg["status"])
 
 
 class Runtime:
@@ -110,14 +68,21 @@ class Runtime:
         self.nodes: dict[str, Node] = {}
         self.flows: dict[str, Flow] = {}
         self.global_flow: GlobalFlow | None = None
-        self.subflow_defs: dict[str, dict] = {}
+        self.subflows = SubflowDefinitions([])
         self.configs: list[dict] = []
-        self.http = None
+        self._order: list[Node] = []  # creation order: setup runs in it
+        self._disabled: set[str] = set()
+        self._services: dict[type, Any] = {}
         self.status_listeners: list[Callable[[Node, dict], Any]] = []
         self.started = False
-        self._queue: deque = deque()
-        self._drain_scheduled = False
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.delivery = DeliveryQueue(self.log)
+        #: Queue `msg` for `node`'s input; delivered on a later loop turn, in order (the hot
+        #: path: the queue's own bound method, so a send costs no extra call).
+        self.deliver: Callable[[Any, Any], None] = self.delivery.deliver
+        #: Deliver what is queued now (see DeliveryQueue.deliver_now).
+        self.deliver_now: Callable[[], None] = self.delivery.deliver_now
+        #: Run a callback once the messages now in flight have been delivered.
+        self.after_deliveries: Callable[[Callable[[], None]], None] = self.delivery.after_deliveries
         self._warned_wires: set[str] = set()
         #: False when the caller already reported missing wire targets (flowrt run validates first).
         self.warn_missing_wires = True
@@ -128,50 +93,37 @@ class Runtime:
         self.open_responses: set[LiveResponse] = set()
         self._responses_settled: asyncio.Event | None = None
 
-    # ----- message delivery (hot path) -------------------------------------------
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
-        return self._loop
+        return self.delivery.loop
 
-    def deliver(self, node: Node, msg: dict) -> None:
-        """Queue `msg` for `node`'s input; delivered on a later loop turn, in order."""
-        self._queue.append((node, msg))
-        if not self._drain_scheduled:
-            self._drain_scheduled = True
-            self.loop.call_soon(self._drain)
+    # ----- services ------------------------------------------------------------------
+    def add_service(self, service: Any, key: type | None = None) -> None:
+        """Add a service the flows use (the composition root does: the HTTP server, ...),
+        found by `service(key)`; key defaults to the service's class. The runtime calls its
+        `start`, `stop_accepting` and `stop` methods, those it has (see ports.Service)."""
+        self._services[key or type(service)] = service
 
-    def deliver_now(self) -> None:
-        """Deliver what is queued now rather than on the next loop turn (same order).
+    def service(self, key: type[S], create: Callable[[Runtime], S] | None = None) -> S | None:
+        """The service registered under `key` (or an instance of it); None if there is none,
+        unless `create` is given: then `create(runtime)` is added under `key` and returned."""
+        found = self._services.get(key)
+        if found is None:
+            found = next((s for s in self._services.values() if isinstance(s, key)), None)
+            if found is None and create is not None:
+                found = create(self)
+            if found is not None:
+                self._services[key] = found
+        return found
 
-        For a caller that waits for the flow's answer, such as `http in`: a flow that
-        answers at once has then answered before the caller looks, saving a loop turn."""
-        if self._queue:
-            self._drain()
+    @property
+    def http(self) -> Any:
+        """The HTTP server service, or None (`runtime.service(HttpServer)`, untyped)."""
+        return self.service(HttpServerPort)
 
-    def _drain(self) -> None:
-        # Deliver what is queued, then what those deliveries queued, up to a budget per
-        # loop turn: still asynchronous and ordered, but one loop iteration serves many
-        # hops so I/O callbacks wait at most one batch.
-        queue = self._queue
-        popleft = queue.popleft
-        budget = DRAIN_BUDGET
-        while queue and budget > 0:
-            node, msg = popleft()
-            budget -= 1
-            try:
-                node._handle_input(msg)
-            except Exception as err:  # a bug in a node must not stop delivery
-                self.log.log("error", f"Error delivering message to node {node.path}: {err!r}", node)
-        if queue:
-            self.loop.call_soon(self._drain)
-        else:
-            self._drain_scheduled = False
-
-    def after_deliveries(self, callback: Callable[[], None]) -> None:
-        """Run `callback` once the messages now in flight have been delivered."""
-        self.deliver(_AfterDeliveries(self), callback)
+    def _services_with(self, method: str) -> list[Callable[[], Any]]:
+        unique = list({id(s): s for s in self._services.values()}.values())
+        return [getattr(s, method) for s in unique if callable(getattr(s, method, None))]
 
     # ----- errors and open requests ----------------------------------------------
     def uncaught_error(self, node: Node, err: Any, msg: dict | None) -> None:
@@ -230,20 +182,13 @@ class Runtime:
     # ----- lifecycle ---------------------------------------------------------------
     async def start(self, configs: list[dict]) -> None:
         """Create and start every flow of a deployment (a flat list of node dicts)."""
-        self._loop = asyncio.get_running_loop()
-        load_builtin_nodes()
-        for directory in self.settings.get("nodesDir") or []:
-            from flowrt.engine.registry import load_node_dir
-
-            load_node_dir(directory)
+        self.delivery.loop = asyncio.get_running_loop()
+        load_builtin_nodes()  # node directories are the composition root's (loader.py)
         if not self._context_started:
             await self.context.start()
             self._context_started = True
-        if self.http is None and self.settings.get("httpServer", True):
-            from flowrt.http.server import HttpServer
-
-            self.http = HttpServer(self)
-            await self.http.start()
+        for start in self._services_with("start"):
+            await start()
         self._build(configs)
         await self._setup_nodes()
         self.started = True
@@ -252,9 +197,9 @@ class Runtime:
     def _build(self, configs: list[dict]) -> None:
         configs, _added = add_missing_tabs(configs)  # as Node-RED: a z naming no tab makes one
         self.configs = configs
-        self.subflow_defs = {c["id"]: c for c in configs if c.get("type") == "subflow"}
+        self.subflows = SubflowDefinitions(configs)
         tabs = [c for c in configs if c.get("type") == "tab"]
-        containers = {c["id"] for c in tabs} | set(self.subflow_defs)
+        containers = {c["id"] for c in tabs} | set(self.subflows.by_id)
         # Node-RED starts no node with editor coordinates outside a tab (parseConfig).
         global_nodes = [
             c
@@ -298,7 +243,7 @@ class Runtime:
                     missing.setdefault(target_id, []).append(node.id)
                 resolved.append(target)
             targets.append(resolved)
-        node._bind_targets(targets)
+        node.bind_targets(targets)
 
     def _warn_missing_targets(self, missing: dict[str, list[str]]) -> None:
         """Node-RED drops messages to missing nodes silently; we say so, once per target."""
@@ -314,7 +259,7 @@ class Runtime:
     def _clean_context(self) -> None:
         """Forget stored context of nodes and flows that are no longer deployed (as Node-RED)."""
         active = set(self.nodes) | set(self.flows)
-        active |= {node._alias for node in self.nodes.values() if node._alias}
+        active |= {node.alias for node in self.nodes.values() if node.alias}
         self.context.clean(active)
 
     async def _setup_nodes(self) -> None:
@@ -330,7 +275,7 @@ class Runtime:
                 self._discard(node)
 
     def _discard(self, node: Node) -> None:
-        node._closed = True
+        node.closed = True
         self.nodes.pop(node.id, None)
         node.flow.nodes.pop(node.id, None)
 
@@ -364,56 +309,17 @@ class Runtime:
         self.nodes[node.id] = node
         return node
 
-    def create_subflow_instance(self, instance: Node, parent: Flow) -> list[Node]:
-        """Copy a subflow definition's nodes for one instance and wire its ports."""
-        def_id = instance.type[len("subflow:") :]
-        definition = self.subflow_defs.get(def_id)
-        if definition is None:
-            self.log.log("error", f"subflow {def_id!r} is not defined: instance not started", instance)
+    def create_subflow_instance(self, instance: SubflowInstanceNode, parent: Flow) -> list[Node]:
+        """Expand one subflow instance (see subflow.py); returns the nodes created for it."""
+        try:
+            created = self.subflows.instantiate(instance, parent)
+        except SubflowError as err:
+            self.log.log("error", str(err), instance)
             self._discard(instance)
             return []
-        if _inside_subflow(parent, def_id):
-            self.log.log("error", f"subflow {def_id!r} contains itself: instance not started", instance)
-            self._discard(instance)
-            return []
-        inner = [c for c in self.configs if c.get("z") == def_id and c.get("type") not in CONTAINER_TYPES]
-        prefix = instance.id
-        id_map = {c["id"]: f"{prefix}-{c['id']}" for c in inner}
-        copies = {c["id"]: _remap_config(c, id_map, instance.id) for c in inner}
-
-        in_ports = definition.get("in") or []
-        instance_wires = [
-            id_map[w["id"]] for w in (in_ports[0].get("wires") if in_ports else []) if w.get("id") in id_map
-        ]
-        outer_wires = instance.config.get("wires") or []
-        for port_index, port in enumerate(definition.get("out") or []):
-            destinations = outer_wires[port_index] if port_index < len(outer_wires) else []
-            for source in port.get("wires") or []:
-                if source.get("id") == def_id:
-                    instance_wires.extend(destinations)
-                elif source.get("id") in copies:
-                    _extend_port(copies[source["id"]], source.get("port", 0), destinations)
-
-        if definition.get("status"):
-            status_id = f"{instance.id}:status"
-            for source in definition["status"].get("wires") or []:
-                if source.get("id") == def_id:
-                    instance_wires.append(status_id)
-                elif source.get("id") in copies:
-                    _extend_port(copies[source["id"]], source.get("port", 0), [status_id])
-
-        flow = SubflowFlow(self, definition, instance, list(copies.values()), parent)
-        parent.subflows.append(flow)
-        instance.subflow = flow
-        instance.wires = [instance_wires]
-        created = flow.create_nodes()
-        if definition.get("status"):
-            status_node = SubflowStatusNode(
-                {"id": f"{instance.id}:status", "type": "subflow-status", "z": instance.id}, flow
-            )
-            status_node.instance = instance
-            self.nodes[status_node.id] = status_node
-            created.append(status_node)
+        for node in created:  # the status node is made by the subflow, not by create_node
+            if isinstance(node, SubflowStatusNode):
+                self.nodes[node.id] = node
         return created
 
     async def stop(self, removed_ids: set[str] | None = None) -> None:
@@ -421,12 +327,12 @@ class Runtime:
         timeout = close_timeout_s(self.settings)
         nodes = list(self.nodes.values())
         for node in nodes:  # from now on, messages still queued for them are dropped
-            node._closed = True
+            node.closed = True
 
         async def close(node: Node) -> None:
             removed = removed_ids is not None and node.id in removed_ids
             try:
-                await asyncio.wait_for(node._close(removed), timeout)
+                await asyncio.wait_for(node.close(removed), timeout)
             except TimeoutError:
                 node.error("Error stopping node: Close timed out")
             except Exception as err:
@@ -439,7 +345,7 @@ class Runtime:
         await asyncio.gather(*(close(n) for n in configs))
         self.nodes.clear()
         self.flows.clear()
-        self._queue.clear()
+        self.delivery.clear()
         self.started = False
 
     async def redeploy(self, configs: list[dict]) -> None:
@@ -456,14 +362,16 @@ class Runtime:
         ones in flight (up to nodeCloseTimeout; the rest get 503), stop the flows, close the
         HTTP server and its streams, flush context."""
         self.stopping = True
-        if self.http is not None:
-            await self.http.stop_accepting()
+        stop_accepting = self._services_with("stop_accepting")
+        for stop in stop_accepting:
+            await stop()
+        if stop_accepting:
             await self._settle_open_responses(close_timeout_s(self.settings))
         if self.started:
             await self.stop(None)
-        if self.http is not None:
-            await self.http.stop()
-            self.http = None
+        for stop in reversed(self._services_with("stop")):
+            await stop()
+        self._services.clear()
         if self._context_started:
             await self.context.stop()
             self._context_started = False
@@ -473,38 +381,3 @@ def _describe_request(msg: dict) -> str:
     req = msg.get("req")
     method, path = getattr(req, "method", None), getattr(req, "path", None)
     return f"{method} {path}" if method and path else "HTTP request"
-
-
-def _inside_subflow(flow: Flow | None, def_id: str) -> bool:
-    """Is `flow` (or a flow holding it) a copy of subflow `def_id`? (A subflow inside itself.)"""
-    while flow is not None:
-        if isinstance(flow, SubflowFlow) and flow.definition.get("id") == def_id:
-            return True
-        flow = flow.parent
-    return False
-
-
-def _extend_port(config: dict, port: int, destinations: list[str]) -> None:
-    wires = config.setdefault("wires", [])
-    while len(wires) <= port:
-        wires.append([])
-    wires[port] = list(wires[port]) + list(destinations)
-
-
-def _remap_config(config: dict, id_map: dict[str, str], instance_id: str) -> dict:
-    """A copy of a subflow-internal node config with ids made unique to the instance."""
-    copy = dict(config)
-    copy["id"] = id_map[config["id"]]
-    copy["_alias"] = config["id"]
-    copy["z"] = instance_id
-    if config.get("g") in id_map:
-        copy["g"] = id_map[config["g"]]
-    if "wires" in config:
-        copy["wires"] = [[id_map.get(t, t) for t in port] for port in config.get("wires") or []]
-    for key in ("scope", "links"):
-        if isinstance(config.get(key), list):
-            copy[key] = [id_map.get(t, t) for t in config[key]]
-    for key, value in config.items():
-        if key not in ("id", "z", "g", "wires") and isinstance(value, str) and value in id_map:
-            copy[key] = id_map[value]  # a reference to a config node inside the subflow
-    return copy

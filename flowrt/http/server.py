@@ -1,5 +1,9 @@
 """The shared HTTP server: one aiohttp server per runtime, routes added by nodes.
 
+Built from settings by the composition root (`flowrt run`, the test harness) and added to
+the runtime as a service (`runtime.add_service(server)`); nodes reach it with
+`self.runtime.service(HttpServer)` (or `self.runtime.http`). It imports no engine module.
+
 aiohttp's low-level server (`web.Server`) calls one handler for every request;
 routes live in our own table (aiohttp's router freezes once started, and would
 be a second lookup per request) so `http in` nodes can come and go on redeploy.
@@ -16,17 +20,15 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, unquote
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 
-from flowrt.settings import SettingsError
-
-if TYPE_CHECKING:
-    from flowrt.engine.runtime import Runtime
+from flowrt.log import Logger
+from flowrt.settings import Settings, SettingsError
 
 Handler = Callable[[web.BaseRequest, dict[str, str]], Awaitable[web.StreamResponse]]
 
@@ -235,9 +237,8 @@ class RouteTable:
 
 
 class HttpServer:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        settings = runtime.settings
+    def __init__(self, settings: Settings, log: Logger) -> None:
+        self.settings = settings
         self.table = RouteTable()
         self.admin_table = RouteTable()  # the editor's admin API: matched before the node routes
         self.has_admin_routes = False
@@ -252,7 +253,7 @@ class HttpServer:
             settings.get("httpStreamMaxBuffer", DEFAULT_STREAM_MAX_BUFFER), "httpStreamMaxBuffer"
         )
         self.allowed_hosts: list[str] | None = allowed_hosts_for(self.host, settings.get("httpAllowedHosts"))
-        self.protocol_log = ProtocolLog(runtime.log)
+        self.protocol_log = ProtocolLog(log)
         #: WebSocket upgrades by exact raw path (as Node-RED matches the upgrade's pathname):
         #: path -> (handler, owner). Checked before the routes, so `http in` may share a path.
         self.websockets: dict[str, tuple[Callable[[web.BaseRequest], Awaitable[Any]], Any]] = {}
@@ -263,7 +264,7 @@ class HttpServer:
 
     @property
     def root(self) -> str:
-        return self.runtime.settings.get("httpNodeRoot", "/")
+        return self.settings.get("httpNodeRoot", "/")
 
     @property
     def base_url(self) -> str:
@@ -339,7 +340,7 @@ class HttpServer:
     def add_admin_route(self, method: str, path: str, handler: Handler, owner: Any = None) -> Route:
         """Add an admin route under httpAdminRoot; admin routes answer before any node route, as
         Node-RED mounts its admin app first."""
-        root = self.runtime.settings.get("httpAdminRoot", "/") or "/"
+        root = self.settings.get("httpAdminRoot", "/") or "/"
         self.has_admin_routes = True
         return self.admin_table.add(method, join_root(root, path), handler, owner)
 

@@ -13,9 +13,11 @@ Two layers:
   subscriber calls `deliver_local`. `MemorySessionRegistry` is the
   single-process implementation.
 
-A runtime gets its registry from `registry_for(runtime)`; the setting
+A runtime gets its registry from `registry_for(runtime)`, a runtime service
+(`runtime.service(SessionRegistry)`) created on first use; the setting
 `sseSessionRegistry` may name a factory (a callable taking the runtime) to
-replace the in-memory one.
+replace the in-memory one. A registry with an async `stop()` has it called when
+the runtime closes.
 """
 
 from __future__ import annotations
@@ -194,10 +196,12 @@ class MemorySessionRegistry(SessionRegistry):
 
 
 def registry_for(runtime: Any) -> SessionRegistry:
-    """The runtime's session registry, created on first use."""
-    registry = getattr(runtime, "sse_sessions", None)
-    if registry is None:
-        factory = runtime.settings.get("sseSessionRegistry") if runtime.settings is not None else None
-        registry = factory(runtime) if callable(factory) else MemorySessionRegistry()
-        runtime.sse_sessions = registry
-    return registry
+    """The runtime's session registry (a runtime service), created on first use."""
+    return runtime.service(SessionRegistry, create=new_registry)
+
+
+def new_registry(runtime: Any) -> SessionRegistry:
+    """The registry the setting `sseSessionRegistry` makes (a factory taking the runtime), else
+    an in-memory one."""
+    factory = runtime.settings.get("sseSessionRegistry")
+    return factory(runtime) if callable(factory) else MemorySessionRegistry()

@@ -39,6 +39,7 @@ from flowrt.engine.clock import VirtualClock
 from flowrt.engine.node import Node
 from flowrt.engine.registry import registry
 from flowrt.engine.runtime import Runtime
+from flowrt.http.server import HttpServer
 from flowrt.log import Logger, LogRecord
 from flowrt.settings import Settings
 
@@ -217,6 +218,8 @@ class FlowTestHarness:
         logger = Logger(settings.get("logLevel", "warn"))
         logger.listeners.append(self._on_log)
         self.runtime = Runtime(Settings(settings), logger=logger)
+        if settings.get("httpServer"):
+            self.runtime.add_service(HttpServer(self.runtime.settings, logger))
         self.runtime.status_listeners.append(self._on_status)
         if self.clock is not None:
             _clock.install(self.runtime, self.clock)
@@ -277,12 +280,12 @@ class FlowTestHarness:
     def _patch_node_class(self) -> None:
         """Record inputs and error calls of every node while this harness runs."""
         harness = self
-        original_input = Node._handle_input
+        original_input = Node.handle_input
         original_error = Node.error
         original_call_later = Node.call_later
 
         def handle_input(node: Node, msg: dict) -> None:
-            if not node._closed and node.runtime is harness.runtime:
+            if not node.closed and node.runtime is harness.runtime:
                 handle = harness.node(node.id)
                 handle._input_times.append(harness.now())
                 # a JS function node's message to another one travels encoded (JSMessage)
@@ -314,13 +317,13 @@ class FlowTestHarness:
             return handle
 
         self._originals = (original_input, original_error, original_call_later)
-        Node._handle_input = handle_input
+        Node.handle_input = handle_input
         Node.error = error
         Node.call_later = call_later
 
     def _unpatch_node_class(self) -> None:
         if getattr(self, "_originals", None):
-            Node._handle_input, Node.error, Node.call_later = self._originals
+            Node.handle_input, Node.error, Node.call_later = self._originals
             self._originals = None
 
 

@@ -340,8 +340,8 @@ class DebugNode(Node):
         data: dict[str, Any] = {"id": self.id}
         if self.z:
             data["z"] = self.z
-        if self._alias:
-            data["_alias"] = self._alias
+        if self.alias:
+            data["_alias"] = self.alias
         data["path"] = self.flow.path
         if self.name:
             data["name"] = self.name

@@ -80,12 +80,12 @@ class LinkOutNode(Node):
                 targets.append(node)
         return targets
 
-    def _bind_targets(self, targets: list[list[Node | None]]) -> None:
+    def bind_targets(self, targets: list[list[Node | None]]) -> None:
         # As Node-RED does when it parses flows: a link out's wires are its links.
         if self.mode == "link":
-            super()._bind_targets([self._link_targets()])
+            super().bind_targets([self._link_targets()])
         else:
-            super()._bind_targets([])
+            super().bind_targets([])
 
     def on_input(self, msg: dict, send: Callable, done: Callable) -> None:
         msg["_event"] = f"node:{self.id}"

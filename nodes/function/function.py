@@ -77,8 +77,8 @@ class FunctionNode(Node):
     #: The function node this one's single wire leads to (messages go there still encoded).
     _js_target: FunctionNode | None = None
 
-    def _bind_targets(self, targets: list) -> None:
-        super()._bind_targets(targets)
+    def bind_targets(self, targets: list) -> None:
+        super().bind_targets(targets)
         target = targets[0][0] if len(targets) == 1 and len(targets[0]) == 1 else None
         self._js_target = target if isinstance(target, FunctionNode) else None
 
@@ -214,13 +214,13 @@ class FunctionNode(Node):
         sb.drain()
 
     # ------------------------------------------------------------ encoded messages leave as dicts
-    def _complete(self, msg: Any, err: Any = None) -> None:
+    def input_done(self, msg: Any, err: Any = None) -> None:
         if type(msg) is JSMessage:
             if not err:
                 if not self.flow.complete_targets(self):
                     return  # no complete node listens: nothing to decode
             msg = msg.decoded()
-        super()._complete(msg, err)
+        super().input_done(msg, err)
 
     def error(self, err: Any, msg: Any = None) -> None:
         if type(msg) is JSMessage:

@@ -184,7 +184,7 @@ class SseSessionNode(Node):
         self.registry.unregister(session.id)
         self.sessions.pop(session.id, None)
         self.cancel_timer(self._keepalive_timers.pop(session.id, None))
-        if self._closed:
+        if self.closed:
             return
         self.status(
             {

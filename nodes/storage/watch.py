@@ -103,7 +103,7 @@ class WatchNode(Node):
                 paths.append(path)
             else:  # as node-watch: an error event, and the path is not watched
                 self.error(f"Error: {path} does not exist.", {"payload": ""})
-        while not self._closed:
+        while not self.closed:
             try:
                 current = await asyncio.to_thread(snapshot, paths, self.recursive)
             except Exception as err:  # keep watching; report as Node-RED does (no msg context)

@@ -42,7 +42,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import nodered  # noqa: E402
 
-from flowrt.engine.registry import load_builtin_nodes, registry  # noqa: E402
+from flowrt.engine.loader import load_builtin_nodes  # noqa: E402
+from flowrt.engine.registry import registry  # noqa: E402
 from flowrt.testing import FlowTestHarness, free_port  # noqa: E402
 
 MAJORS = ("4", "5")

@@ -8,7 +8,8 @@ import re
 import pytest
 
 from flowrt.editor.nodesets import build_node_sets, generated_definition
-from flowrt.engine.registry import load_builtin_nodes, registry
+from flowrt.engine.loader import load_builtin_nodes
+from flowrt.engine.registry import registry
 
 
 def defaults_of(html: str, type_name: str) -> set[str]:
