@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from flowrt.engine.clock import VirtualClock, clock_for, monotonic, wall_time
+from flowrt.engine.clock import RealClock, VirtualClock, monotonic, wall_time
 from flowrt.testing import FlowTestHarness
 
 
@@ -57,7 +57,7 @@ async def test_harness_runs_node_timers_on_the_virtual_clock():
     ]
     async with FlowTestHarness(flow, clock="virtual") as h:
         node = h.node("t1").node
-        assert clock_for(node.runtime) is h.clock
+        assert node.runtime.clock is h.clock
         assert monotonic(node) == h.clock.time() and wall_time(node) == h.clock.wall_time()
         h.node("t1").receive({"payload": "x"})
         await h.clock.advance(0.249)
@@ -70,14 +70,13 @@ async def test_harness_runs_node_timers_on_the_virtual_clock():
         h.node("t1").receive({"payload": "y"})
         assert h.clock.pending == 1
     assert h.clock.pending == 0
-    assert clock_for(h.runtime) is None
 
 
 async def test_real_clock_by_default():
     flow = [{"id": "h1", "type": "helper"}]
     async with FlowTestHarness(flow) as h:
         node = h.node("h1").node
-        assert h.clock is None and clock_for(node.runtime) is None
+        assert h.clock is None and isinstance(node.runtime.clock, RealClock)
         assert abs(wall_time(node) - time.time()) < 60
     with pytest.raises(ValueError):
         FlowTestHarness(flow, clock="fast")

@@ -250,7 +250,7 @@ async def test_timers_cleared_on_close():
         await h.redeploy([TAB, HELPER])
         await h.clock.advance(1)
         assert len(h.node("n2").received) == 1
-        assert node._timers == set() and h.clock.pending == 0
+        assert node.pending_timers == 0 and h.clock.pending == 0
 
 
 async def test_inject_multiple_properties():

@@ -77,7 +77,7 @@ async def test_open_stream_endpoint_push_and_disconnect_cleanup():
             assert closed["payload"]["reason"] == "client disconnected"
             assert registry.local(sid) is None
             node = h.node("sess").node
-            assert node.sessions == {} and node._timers == set()
+            assert node.sessions == {} and node.pending_timers == 0
 
             h.node("send").receive({"sessionId": sid, "payload": "late"})
             caught = await h.node("caught").next_input()
@@ -193,7 +193,7 @@ async def test_thousand_sessions_open_and_drop_leave_nothing_behind():
         for _batch in range(4):
             writers += await asyncio.gather(*(_open_and_read_endpoint(port) for _ in range(250)))
         assert registry.local_count() == 1000
-        assert len(node.sessions) == 1000 and len(node._timers) == 1000
+        assert len(node.sessions) == 1000 and node.pending_timers == 1000
         for w in writers:
             w.close()
         await asyncio.gather(*(w.wait_closed() for w in writers), return_exceptions=True)
@@ -201,7 +201,7 @@ async def test_thousand_sessions_open_and_drop_leave_nothing_behind():
         assert len({m["sessionId"] for m in closed}) == 1000
         assert registry.local_count() == 0
         assert node.sessions == {} and node._keepalive_timers == {}
-        assert node._timers == set() and node._tasks == set()
+        assert node.pending_timers == 0 and node.pending_tasks == 0
 
         # the handler tasks of the dropped connections finish: back to the tasks there were before
         for _ in range(1000):

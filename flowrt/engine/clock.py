@@ -1,16 +1,17 @@
 """flowrt.engine.clock: where nodes read the time, so tests can drive it.
 
-Nodes schedule timers with `Node.call_later` and read the time with the two
-helpers here instead of `time.monotonic()`, `loop.time()` or `datetime.now()`:
+Each runtime owns a clock, `runtime.clock`: a `RealClock` in a normal run, or a
+`VirtualClock` a test gives it (`Runtime(clock=...)`, `FlowTestHarness(flow, clock="virtual")`).
+Nodes schedule timers with `Node.call_later` (which uses the runtime's clock) and read
+the time with the two helpers here instead of `time.monotonic()`, `loop.time()` or
+`datetime.now()`:
 
     from flowrt.engine.clock import monotonic, wall_time
     elapsed = monotonic(self) - self.last_sent      # seconds, for rate limiting
     now = wall_time(self)                            # epoch seconds, for calendars
 
-In a normal run both read the real clocks. A test harness may install a
-`VirtualClock` for one runtime (`install(runtime, clock)`); then the helpers of
-that runtime's nodes read the virtual time, and the harness routes their
-`call_later` timers to it, so timers fire only when the test advances the clock.
+Both read `node.runtime.clock` (the real clocks for anything without one). Under a
+virtual clock, timers fire only when the test advances it.
 """
 
 from __future__ import annotations
@@ -19,40 +20,67 @@ import asyncio
 import heapq
 import itertools
 import time
-import weakref
 from collections.abc import Callable
-from typing import Any
-
-_installed: weakref.WeakKeyDictionary[Any, VirtualClock] = weakref.WeakKeyDictionary()
+from typing import Any, Protocol
 
 #: Upper bound on loop turns spent letting deliveries drain after one timer.
 MAX_SETTLE_TURNS = 1000
 
 
-def install(runtime: Any, clock: VirtualClock) -> None:
-    """Make `clock` the time source of `runtime`'s nodes."""
-    _installed[runtime] = clock
+class Clock(Protocol):
+    """What a runtime's clock offers: two readings and timers."""
+
+    #: True for a clock that stands still until a test advances it.
+    virtual: bool
+
+    def time(self) -> float:
+        """Monotonic seconds."""
+        ...
+
+    def wall_time(self) -> float:
+        """Seconds since the epoch."""
+        ...
+
+    def call_later(self, delay: float, callback: Callable, *args: Any) -> asyncio.TimerHandle: ...
 
 
-def uninstall(runtime: Any) -> None:
-    _installed.pop(runtime, None)
+class RealClock:
+    """The process's clocks and the event loop's timers."""
+
+    virtual = False
+
+    def time(self) -> float:
+        return time.monotonic()  # the clock asyncio's default loop.time() reads
+
+    def wall_time(self) -> float:
+        return time.time()
+
+    def call_later(self, delay: float, callback: Callable, *args: Any) -> asyncio.TimerHandle:
+        return asyncio.get_running_loop().call_later(max(0.0, delay), callback, *args)
 
 
-def clock_for(runtime: Any) -> VirtualClock | None:
-    """The virtual clock installed for `runtime`, or None when it runs on real time."""
-    return _installed.get(runtime) if runtime is not None else None
+REAL_CLOCK = RealClock()
+
+
+def clock_of(node: Any) -> Clock:
+    """The clock of the runtime `node` belongs to (the real one when it has none)."""
+    return getattr(getattr(node, "runtime", None), "clock", None) or REAL_CLOCK
 
 
 def monotonic(node: Any) -> float:
-    """Seconds on a clock that never goes back (virtual if one is installed)."""
-    clock = clock_for(getattr(node, "runtime", None))
-    return clock.time() if clock is not None else time.monotonic()
+    """Seconds on a clock that never goes back: the node's runtime's clock."""
+    return clock_of(node).time()
 
 
 def wall_time(node: Any) -> float:
-    """Seconds since the epoch (virtual if one is installed)."""
-    clock = clock_for(getattr(node, "runtime", None))
-    return clock.wall_time() if clock is not None else time.time()
+    """Seconds since the epoch on the node's runtime's clock."""
+    return clock_of(node).wall_time()
+
+
+def loop_is_settled() -> bool:
+    """Has the running event loop no callback ready to run? (True on a loop that does not say.)"""
+    ready = getattr(asyncio.get_running_loop(), "_ready", None)  # asyncio's run queue
+    return ready is None or not ready
 
 
 class _VirtualTimer(asyncio.TimerHandle):
@@ -74,6 +102,8 @@ class VirtualClock:
     (and anything they scheduled for a time within the step fires in turn).
     Waiting for I/O is not part of settling.
     """
+
+    virtual = True
 
     def __init__(self, start: float = 1000.0, wall_start: float | None = None) -> None:
         self._now = float(start)
@@ -116,17 +146,13 @@ class VirtualClock:
     # ----- driving -------------------------------------------------------------
     async def settle(self) -> None:
         """Let the event loop run until no callback is ready (deliveries drained)."""
-        loop = asyncio.get_running_loop()
-        ready = getattr(loop, "_ready", None)
         for _ in range(MAX_SETTLE_TURNS):
             await asyncio.sleep(0)
-            if ready is not None and not ready:
+            if loop_is_settled():
                 # One more turn: a task woken by the last callbacks may still have to run.
                 await asyncio.sleep(0)
-                if not ready:
+                if loop_is_settled():
                     return
-        if ready is None:
-            return
         raise RuntimeError(f"the event loop did not settle within {MAX_SETTLE_TURNS} turns")
 
     async def advance(self, seconds: float) -> None:

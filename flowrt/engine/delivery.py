@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from flowrt.engine.hooks import Hooks
 from flowrt.engine.ports import Receiver
 from flowrt.log import Logger
 
@@ -52,8 +53,16 @@ class DeliveryQueue:
     """The runtime's message queue. `Runtime.deliver` is this queue's `deliver` (bound once,
     so a send costs no extra lookup)."""
 
-    def __init__(self, log: Logger) -> None:
+    def __init__(
+        self,
+        log: Logger,
+        hooks: Hooks | None = None,
+        receive_hooked: Callable[[Any, Any], None] | None = None,
+    ) -> None:
         self.log = log
+        #: While receive hooks are registered, deliveries go through `receive_hooked(node, msg)`.
+        self.hooks = hooks or Hooks()
+        self.receive_hooked = receive_hooked
         self._queue: deque[tuple[Receiver, Any]] = deque()
         self._scheduled = False
         self._draining = False
@@ -103,6 +112,9 @@ class DeliveryQueue:
         # Deliver what is queued, then what those deliveries queued, up to a budget per
         # loop turn: still asynchronous and ordered, but one loop iteration serves many
         # hops so I/O callbacks wait at most one batch.
+        if self.hooks.receiving:  # (one check per drain: none per delivery)
+            self._drain_hooked()
+            return
         queue = self._queue
         popleft = queue.popleft
         budget = DRAIN_BUDGET
@@ -113,6 +125,31 @@ class DeliveryQueue:
                 budget -= 1
                 try:
                     node.handle_input(msg)
+                except Exception as err:  # a bug in a node must not stop delivery
+                    self.log.log("error", f"Error delivering message to node {node.path}: {err!r}", node)
+        finally:
+            self._draining = False
+        if queue:
+            self.loop.call_soon(self._drain)
+        else:
+            self._scheduled = False
+
+    def _drain_hooked(self) -> None:
+        # _drain while receive hooks are registered: each delivery to a node goes through them
+        # (the queue's own markers do not).
+        queue = self._queue
+        receive = self.receive_hooked
+        budget = DRAIN_BUDGET
+        self._draining = True
+        try:
+            while queue and budget > 0:
+                node, msg = queue.popleft()
+                budget -= 1
+                try:
+                    if type(node) is AfterDeliveries:
+                        node.handle_input(msg)
+                    else:
+                        receive(node, msg)
                 except Exception as err:  # a bug in a node must not stop delivery
                     self.log.log("error", f"Error delivering message to node {node.path}: {err!r}", node)
         finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowrt.engine.message import clone_message, clone_value
+from flowrt.engine.message import as_message, clone_message, clone_value
 from flowrt.engine.node import Node, error_stack, error_text
 from flowrt.engine.ports import RuntimePort
 from flowrt.formats.document import is_config_node
@@ -80,6 +80,9 @@ class Flow:
         self.catch_nodes: list[Node] = []
         self.status_nodes: list[Node] = []
         self.complete_map: dict[str, list[Node]] = {}
+        #: Does a node's done() matter here: a complete node, or an onComplete hook? (Kept
+        #: up to date by the runtime, so a done() costs one attribute check when it does not.)
+        self.completion_wanted = runtime.hooks.completing
         self.subflows: list[Flow] = []
         self.env: dict[str, Any] = {}
         self._context = None
@@ -180,6 +183,10 @@ class Flow:
                 scope = node.config.get("scope")
                 for source_id in scope if isinstance(scope, list) else []:
                     self.complete_map.setdefault(source_id, []).append(node)
+        self.refresh_completion()
+
+    def refresh_completion(self) -> None:
+        self.completion_wanted = bool(self.complete_map) or self.runtime.hooks.completing
 
     # ----- routing of errors, status, completion ---------------------------------
     def _candidates(self, targets: list[Node], reporting: Node) -> list[Node]:
@@ -255,6 +262,7 @@ class Flow:
         targets = self.complete_targets(node)
         if not targets:
             return
+        msg = as_message(msg)  # a message that came encoded is decoded once, for its listeners
         for target in targets:
             done_msg = clone_message(msg)
             done_msg["complete"] = {"source": {"id": node.id, "type": node.type, "name": node.name}}

@@ -149,6 +149,8 @@ class Hooks:
         self.sending = False
         #: Is any of onReceive, postReceive, onComplete registered?
         self.receiving = False
+        #: Is an onComplete hook registered?
+        self.completing = False
 
     # ----- registering -----------------------------------------------------------
     def add(self, hook_id: str, callback: Callable) -> None:
@@ -219,6 +221,7 @@ class Hooks:
     def _changed(self) -> None:
         self.sending = any(point in self._heads for point in SEND_HOOKS)
         self.receiving = any(point in self._heads for point in RECEIVE_HOOKS)
+        self.completing = "onComplete" in self._heads
         for listener in list(self._listeners):
             listener()
 

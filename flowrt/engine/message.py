@@ -1,8 +1,13 @@
-"""Message utilities on the hot path: ids and cloning.
+"""Message utilities on the hot path: ids, cloning, encoded messages.
 
 Messages are plain dicts. Cloning follows RED.util.cloneMessage: a deep copy of
 plain data, except `req` and `res`, which stay shared by reference because they
 wrap live HTTP objects.
+
+A node may deliver a message in another form to a node that takes it so (a JS function
+node passes its JSON text to the next one, see flowrt.js.sandbox.JSMessage): such a
+message is an `EncodedMessage`, and the engine decodes it (`as_message`) wherever
+anything else needs the dict: errors, complete nodes, hooks.
 """
 
 from __future__ import annotations
@@ -16,6 +21,20 @@ _getrandbits = random.getrandbits
 def generate_id() -> str:
     """A new 16 hex digit id, as Node-RED's RED.util.generateId()."""
     return f"{_getrandbits(64):016x}"
+
+
+class EncodedMessage:
+    """A message in transit in another form than a dict; `decoded()` gives the dict (once)."""
+
+    __slots__ = ()
+
+    def decoded(self) -> dict:
+        raise NotImplementedError
+
+
+def as_message(msg: Any) -> Any:
+    """The dict of a message, decoding an EncodedMessage; anything else as it is."""
+    return msg.decoded() if isinstance(msg, EncodedMessage) else msg
 
 
 def _clone(value: Any) -> Any:

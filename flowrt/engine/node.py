@@ -21,7 +21,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from flowrt.engine.message import clone_message, generate_id
+from flowrt.engine.hooks import CompleteEvent, Endpoint, ReceiveEvent, SendEvent
+from flowrt.engine.message import EncodedMessage, as_message, clone_message, generate_id
 from flowrt.engine.ports import FlowPort, RuntimePort
 from flowrt.lang.jsvalues import js_string, js_type_name
 from flowrt.lang.typedinput import evaluate_node_property
@@ -98,6 +99,18 @@ class Node:
     def on_close(self, removed: bool) -> Any:
         """Release resources; may be async. `removed` is True when the node leaves the flow."""
 
+    def route_targets(self, targets: list[list[Node | None]]) -> list[list[Node | None]]:
+        """Where the outputs lead: given the nodes each output's wires reach (None for a missing
+        one), return the nodes to send to (`link out` returns its `link in` nodes). Called before
+        `setup`, and again when send hooks are added or removed."""
+        return targets
+
+    @property
+    def wants_completion(self) -> bool:
+        """Does `done()` without an error matter (a complete node or an onComplete hook listens)?
+        A handler may skip calling it when it does not."""
+        return self.flow.completion_wanted
+
     # ----- properties ---------------------------------------------------------
     @property
     def outputs(self) -> int:
@@ -122,13 +135,16 @@ class Node:
 
     # ----- wiring (called by the runtime) -------------------------------------
     def bind_targets(self, targets: list[list[Node | None]]) -> None:
-        """Engine: the nodes each output port's wires lead to (None: a missing node)."""
+        """Engine: the nodes each output port's wires lead to (None: a missing node), passed
+        through `route_targets`; picks the plain or the hooked send."""
+        targets = self.route_targets(targets)
         self._targets = targets
         count = sum(len(t) for t in targets)
         if count == 0:
             self.send = _noop_send
             return
-        self.send = self._send
+        # The hooked path only while send hooks are registered: the plain one never looks.
+        self.send = self._send_hooked if self.runtime.hooks.sending else self._send
         self._single_wire = len(targets) == 1 and len(targets[0]) == 1
         self._single_target = targets[0][0] if self._single_wire else None
 
@@ -154,7 +170,16 @@ class Node:
         self._send_many(msg)
 
     def _send_many(self, outputs: list | tuple) -> None:
-        events: list[tuple[Node | None, dict, bool]] = []
+        events = self._collect_sends(outputs)
+        deliver = self.runtime.deliver
+        for _port, _wire, target, m, needs_clone in events:
+            if target is not None:
+                deliver(target, clone_message(m) if needs_clone else m)
+
+    def _collect_sends(self, outputs: list | tuple) -> list[tuple[int, int, Node | None, dict, bool]]:
+        """(port, wire index, target, message, needs a clone) per recipient, as Node-RED's
+        Node.send builds its send events: all cloning decided before anything is delivered."""
+        events: list[tuple[int, int, Node | None, dict, bool]] = []
         sent = False
         first_id = None
         missing_ids = False
@@ -165,7 +190,7 @@ class Node:
             if out is None:
                 continue
             msgs = out if isinstance(out, (list, tuple)) else (out,)
-            for target in wires:
+            for index, target in enumerate(wires):
                 for m in msgs:
                     if m is None:
                         continue
@@ -177,19 +202,33 @@ class Node:
                         missing_ids = True
                     elif first_id is None:
                         first_id = msgid
-                    events.append((target, m, sent))
+                    events.append((port, index, target, m, sent))
                     sent = True
-        if not events:
-            return
         if missing_ids:
             first_id = first_id or generate_id()
-            for _, m, _ in events:
-                if not m.get("_msgid"):
-                    m["_msgid"] = first_id
-        deliver = self.runtime.deliver
-        for target, m, needs_clone in events:
-            if target is not None:
-                deliver(target, clone_message(m) if needs_clone else m)
+            for event in events:
+                if not event[3].get("_msgid"):
+                    event[3]["_msgid"] = first_id
+        return events
+
+    def _send_hooked(self, msg: Any) -> None:
+        """`send` while send hooks are registered: onSend, then per recipient preRoute,
+        (clone,) preDeliver, deliver, postDeliver, as Node-RED's Flow.send."""
+        if msg is None:
+            return
+        if isinstance(msg, dict):
+            msg = [msg]
+        elif not isinstance(msg, (list, tuple)):
+            self.error(f"Node tried to send a message of type {js_type_name(msg)}")
+            return
+        events = []
+        for port, index, target, m, needs_clone in self._collect_sends(msg):
+            wires = self.wires[port] if port < len(self.wires) else []
+            target_id = target.id if target is not None else wires[index] if index < len(wires) else None
+            event = SendEvent(m, Endpoint(self.id, self, port), Endpoint(target_id), needs_clone)
+            events.append((event, target))
+        if events:
+            route_send(self, events)
 
     def receive(self, msg: dict | None = None) -> None:
         """Deliver a message to this node's input now (Node-RED's node.receive)."""
@@ -197,7 +236,10 @@ class Node:
             msg = {}
         if "_msgid" not in msg:
             msg["_msgid"] = generate_id()
-        self.handle_input(msg)
+        if self.runtime.hooks.receiving:
+            receive_hooked(self, msg)
+        else:
+            self.handle_input(msg)
 
     def handle_input(self, msg: dict) -> None:
         """Engine: one delivery to this node's input (the delivery queue calls it)."""
@@ -215,6 +257,8 @@ class Node:
             self._run_async_input(result, msg)
 
     def _run_async_input(self, awaitable: Any, msg: dict) -> None:
+        runtime = self.runtime
+
         async def runner() -> None:
             try:
                 await awaitable
@@ -223,19 +267,29 @@ class Node:
             except Exception as err:
                 self.error(err, msg)
 
-        self.create_task(runner())
+        def finished(task: asyncio.Task) -> None:
+            runtime.handlers_running -= 1
+
+        runtime.handlers_running += 1  # counted until it ends, even if cancelled before it starts
+        self.create_task(runner()).add_done_callback(finished)
 
     def _done_for(self, msg: dict) -> Callable[..., None]:
         flow = self.flow
 
         def done(err: Any = None) -> None:
-            if err or flow.complete_map:  # most flows have no complete node: skip the lookup
+            if err or flow.completion_wanted:  # most flows have no complete node: skip the rest
                 self.input_done(msg, err)
 
         return done
 
     def input_done(self, msg: dict, err: Any = None) -> None:
-        """Engine: a handler called `done(err)` for `msg`: report the error, or tell complete nodes."""
+        """Engine: a handler called `done(err)` for `msg`: the onComplete hooks, then report the
+        error or tell complete nodes."""
+        hooks = self.runtime.hooks
+        if hooks.completing:
+            msg = as_message(msg)
+            event = CompleteEvent(msg, err or None, Endpoint(self.id, self))
+            hooks.run("onComplete", event, _nothing, self.error)
         if err:
             self.error(err, msg)
         else:
@@ -246,6 +300,10 @@ class Node:
         """Report an error; with a message it reaches catch nodes, else it is logged."""
         if err is None or err == "":
             err = ""
+        if isinstance(msg, EncodedMessage):
+            msg = msg.decoded()
+        for listener in self.runtime.error_listeners:
+            listener(self, err, msg)
         handled = False
         if msg is not None and isinstance(msg, dict):
             handled = self.flow.handle_error(self, err, msg)
@@ -302,9 +360,19 @@ class Node:
             except Exception as err:
                 self.error(err)
 
-        handle = self.loop.call_later(max(0.0, delay), fire)
+        handle = self.runtime.clock.call_later(delay, fire)
         self._timers.add(handle)
         return handle
+
+    @property
+    def pending_timers(self) -> int:
+        """Timers set with call_later that have neither fired nor been cancelled."""
+        return sum(1 for handle in self._timers if not handle.cancelled())
+
+    @property
+    def pending_tasks(self) -> int:
+        """Tasks of this node (create_task, async handlers) not finished yet."""
+        return len(self._tasks)
 
     def cancel_timer(self, handle: asyncio.TimerHandle | None) -> None:
         if handle is not None:
@@ -338,6 +406,62 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.type}:{self.id}>"
+
+
+def _nothing() -> None:
+    return None
+
+
+def route_send(source: Node, events: list[tuple[SendEvent, Node | None]]) -> None:
+    """The hooked send: onSend for the whole send, then each recipient's own chain. A failing
+    hook is the sender's error (without the message, as Node-RED's Flow.send reports it)."""
+    hooks = source.runtime.hooks
+
+    def route_each() -> None:
+        for event, target in events:
+            _pre_route(source, event, target)
+
+    hooks.run("onSend", [event for event, _ in events], route_each, source.error)
+
+
+def _pre_route(source: Node, event: SendEvent, target: Node | None) -> None:
+    runtime = source.runtime
+    wired_id = event.destination.id
+
+    def routed() -> None:
+        # A preRoute hook may send the message elsewhere by changing destination.id.
+        node = target if event.destination.id == wired_id else runtime.get_node(event.destination.id)
+        if node is None:
+            return
+        event.destination.node = node
+        if event.clone_message:
+            event.msg = clone_message(event.msg)
+        runtime.hooks.run("preDeliver", event, lambda: _deliver(source, event), source.error)
+
+    runtime.hooks.run("preRoute", event, routed, source.error)
+
+
+def _deliver(source: Node, event: SendEvent) -> None:
+    runtime = source.runtime
+    runtime.deliver(event.destination.node, event.msg)
+    runtime.hooks.run("postDeliver", event, _nothing, source.error)
+
+
+def receive_hooked(node: Node, msg: Any) -> None:
+    """A delivery while receive hooks are registered: onReceive, the handler, postReceive.
+    The hooks (and the node) get the message as a dict, decoded if it came encoded."""
+    if node.closed:
+        return
+    if isinstance(msg, EncodedMessage):
+        msg = msg.decoded()
+    hooks = node.runtime.hooks
+    event = ReceiveEvent(msg, Endpoint(node.id, node))
+
+    def handle() -> None:
+        node.handle_input(event.msg)
+        hooks.run("postReceive", event, _nothing, node.error)
+
+    hooks.run("onReceive", event, handle, node.error)
 
 
 def node_setting(

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:  # leaves (they import no engine module): no cycle
     from flowrt.context import Context, ContextManager
+    from flowrt.engine.clock import Clock
+    from flowrt.engine.hooks import Hooks
     from flowrt.engine.live import LiveResponse
     from flowrt.log import Logger
     from flowrt.settings import Settings
@@ -86,6 +88,12 @@ class RuntimePort(Protocol):
     stopping: bool
     #: Queue a message for a node's input (the delivery queue's `deliver`).
     deliver: Callable[[Any, Any], None]
+    #: The runtime's hooks (Node-RED's RED.hooks), its clock, its error listeners.
+    hooks: Hooks
+    clock: Clock
+    error_listeners: list[Callable[[Any, Any, Any], Any]]
+    #: Async input handlers started and not finished.
+    handlers_running: int
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop: ...

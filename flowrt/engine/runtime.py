@@ -15,11 +15,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flowrt.context import ContextManager
+from flowrt.engine.clock import Clock, RealClock
 from flowrt.engine.delivery import DeliveryQueue
 from flowrt.engine.flow import Flow, GlobalFlow
+from flowrt.engine.hooks import Hooks
 from flowrt.engine.live import LiveResponse, answer_if_open, live_response
 from flowrt.engine.loader import load_builtin_nodes
-from flowrt.engine.node import Node, NodeConfigError, error_text, node_setting
+from flowrt.engine.node import Node, NodeConfigError, error_text, node_setting, receive_hooked
 from flowrt.engine.ports import HttpServerPort
 from flowrt.engine.registry import Registry
 from flowrt.engine.registry import registry as default_registry
@@ -50,9 +52,23 @@ class Runtime:
     """One deployment of flows in one process."""
 
     def __init__(
-        self, settings: Settings | None = None, registry: Registry | None = None, logger: Logger | None = None
+        self,
+        settings: Settings | None = None,
+        registry: Registry | None = None,
+        logger: Logger | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings or Settings()
+        #: Where nodes read the time and schedule timers (a VirtualClock in tests).
+        self.clock: Clock = clock or RealClock()
+        #: Node-RED's RED.hooks for this runtime (flowrt.engine.hooks).
+        self.hooks = Hooks()
+        self._add_settings_hooks(self.settings.get("hooks"))
+        self.hooks.listen(self._hooks_changed)
+        #: Called with (node, err, msg) for every node.error call, caught or not.
+        self.error_listeners: list[Callable[[Node, Any, dict | None], Any]] = []
+        #: Input handlers (async on_input) started and not finished.
+        self.handlers_running = 0
         self.registry = registry or default_registry
         self.log = logger or Logger(
             self.settings.get("logLevel", "info"),
@@ -75,7 +91,7 @@ class Runtime:
         self._services: dict[type, Any] = {}
         self.status_listeners: list[Callable[[Node, dict], Any]] = []
         self.started = False
-        self.delivery = DeliveryQueue(self.log)
+        self.delivery = DeliveryQueue(self.log, self.hooks, receive_hooked)
         #: Queue `msg` for `node`'s input; delivered on a later loop turn, in order (the hot
         #: path: the queue's own bound method, so a send costs no extra call).
         self.deliver: Callable[[Any, Any], None] = self.delivery.deliver
@@ -124,6 +140,36 @@ class Runtime:
     def _services_with(self, method: str) -> list[Callable[[], Any]]:
         unique = list({id(s): s for s in self._services.values()}.values())
         return [getattr(s, method) for s in unique if callable(getattr(s, method, None))]
+
+    # ----- hooks -------------------------------------------------------------------
+    def _add_settings_hooks(self, hooks: Any) -> None:
+        """The `hooks` setting (Python embedding): a mapping of hook ids to callables."""
+        if not hooks:
+            return
+        if not isinstance(hooks, dict):
+            raise ValueError("settings: hooks must map hook ids ('onSend.label') to Python callables")
+        for hook_id, callback in hooks.items():
+            if not callable(callback):
+                raise ValueError(f"settings: hook {hook_id!r} must be a Python callable, not {callback!r}")
+            self.hooks.add(hook_id, callback)
+
+    def _hooks_changed(self) -> None:
+        # Nodes choose their plain or hooked send when bound, flows whether done() matters.
+        missing: dict[str, list[str]] = {}
+        for node in list(self.nodes.values()):
+            self._bind(node, missing)
+        for flow in {node.flow for node in self.nodes.values()}:
+            flow.refresh_completion()
+
+    @property
+    def queued(self) -> int:
+        """How many deliveries are queued."""
+        return self.delivery.pending
+
+    @property
+    def busy(self) -> bool:
+        """Is a delivery queued or an input handler still running?"""
+        return self.delivery.pending > 0 or self.handlers_running > 0
 
     # ----- errors and open requests ----------------------------------------------
     def uncaught_error(self, node: Node, err: Any, msg: dict | None) -> None:

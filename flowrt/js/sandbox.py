@@ -44,6 +44,7 @@ import _quickjs
 import quickjs
 
 from flowrt.context import KEEP_STORED, LENT_ALREADY, Borrower
+from flowrt.engine.message import EncodedMessage
 from flowrt.engine.node import NodeError
 from flowrt.lang.jsvalues import JSError, js_error_text
 
@@ -259,7 +260,7 @@ loads = _make_loads({})
 HANDLE_MARK = _ESC + 'h"'  # in encoded JSON: a live-object handle
 
 
-class JSMessage:
+class JSMessage(EncodedMessage):
     """A message in transit from one JS function node straight to another, still encoded.
 
     A function node whose only wire leads to another function node delivers the

@@ -176,8 +176,16 @@ def format_moment(fmt: str, when: _dt.datetime | None = None) -> str:
     return _MOMENT_TOKENS.sub(lambda m: _moment_token(m.group(0), t), fmt)
 
 
-def _date(value: Any) -> Any:
-    now_ns = time.time_ns()
+def _now_ns(node: Any) -> int:
+    """Epoch nanoseconds on the node's runtime clock (virtual under a test's virtual clock)."""
+    clock = getattr(getattr(node, "runtime", None), "clock", None)
+    if clock is not None and getattr(clock, "virtual", False):
+        return int(clock.wall_time() * 1e9)
+    return time.time_ns()
+
+
+def _date(value: Any, node: Any = None) -> Any:
+    now_ns = _now_ns(node)
     if not value:
         return now_ns // 1_000_000
     if value == "object":
@@ -384,7 +392,7 @@ def evaluate_node_property(value: Any, type: str, node: Any, msg: dict | None) -
     if kind == "env":
         return _env(value, node)
     if kind == "date":
-        return _date(value)
+        return _date(value, node)
     if kind == "bin":
         return _bin(value)
     if kind == "re":

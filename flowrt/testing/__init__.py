@@ -24,6 +24,11 @@ With `FlowTestHarness(flow, clock="virtual")` the nodes' timers (`Node.call_late
 and their time readings (`flowrt.engine.clock.monotonic`/`wall_time`) run on a
 `flowrt.engine.clock.VirtualClock` that stands still until `await h.clock.advance(seconds)`,
 which fires the due timers in order and lets the messages they send be delivered.
+
+The harness observes through the runtime's public seams only: an `onReceive` hook
+(`runtime.hooks`) records inputs, `runtime.error_listeners` errors, `runtime.status_listeners`
+statuses, the logger's listeners log lines; the clock is the runtime's (`runtime.clock`).
+Several harnesses (and other runtimes) can run in one process side by side.
 """
 
 from __future__ import annotations
@@ -34,8 +39,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flowrt.engine import clock as _clock
-from flowrt.engine.clock import VirtualClock
+from flowrt.engine.clock import VirtualClock, loop_is_settled
+from flowrt.engine.hooks import ReceiveEvent
 from flowrt.engine.node import Node
 from flowrt.engine.registry import registry
 from flowrt.engine.runtime import Runtime
@@ -45,6 +50,8 @@ from flowrt.settings import Settings
 
 DEFAULT_TIMEOUT = 5.0
 TEST_TAB = "flowrt-test-tab"
+#: The label of the harness's own hooks (`runtime.hooks.remove("*.flowrt-testing")`).
+HOOK_LABEL = "flowrt-testing"
 
 
 class HelperNode(Node):
@@ -217,21 +224,18 @@ class FlowTestHarness:
         settings.update(self._settings)
         logger = Logger(settings.get("logLevel", "warn"))
         logger.listeners.append(self._on_log)
-        self.runtime = Runtime(Settings(settings), logger=logger)
+        self.runtime = Runtime(Settings(settings), logger=logger, clock=self.clock)
         if settings.get("httpServer"):
             self.runtime.add_service(HttpServer(self.runtime.settings, logger))
         self.runtime.status_listeners.append(self._on_status)
-        if self.clock is not None:
-            _clock.install(self.runtime, self.clock)
-        self._patch_node_class()
+        self.runtime.error_listeners.append(self._on_error)
+        self.runtime.hooks.add(f"onReceive.{HOOK_LABEL}", self._on_receive)
         await self.runtime.start(self._load())
         return self
 
     async def stop(self) -> None:
         if self.runtime is not None:
             await self.runtime.close()
-            _clock.uninstall(self.runtime)
-        self._unpatch_node_class()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -277,54 +281,39 @@ class FlowTestHarness:
     def _on_status(self, node: Node, status: dict) -> None:
         self.node(node.id)._statuses.add(status)
 
-    def _patch_node_class(self) -> None:
-        """Record inputs and error calls of every node while this harness runs."""
-        harness = self
-        original_input = Node.handle_input
-        original_error = Node.error
-        original_call_later = Node.call_later
+    def _on_receive(self, event: ReceiveEvent) -> None:
+        handle = self.node(event.destination.id)
+        handle._input_times.append(self.now())
+        handle._inputs.add(event.msg)
 
-        def handle_input(node: Node, msg: dict) -> None:
-            if not node.closed and node.runtime is harness.runtime:
-                handle = harness.node(node.id)
-                handle._input_times.append(harness.now())
-                # a JS function node's message to another one travels encoded (JSMessage)
-                handle._inputs.add(msg if type(msg) is dict else getattr(msg, "decoded", lambda: msg)())
-            original_input(node, msg)
+    def _on_error(self, node: Node, err: Any, msg: dict | None) -> None:
+        self.node(node.id)._errors.add((err, msg))
 
-        def error(node: Node, err: Any, msg: dict | None = None) -> None:
-            if node.runtime is harness.runtime:
-                harness.node(node.id)._errors.add((err, msg))
-            original_error(node, err, msg)
+    async def idle(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait until the runtime has no delivery queued, no input handler running and the event
+        loop nothing ready to run: what the flow does at once in response has been done.
 
-        def call_later(node: Node, delay: float, callback: Callable, *args: Any) -> asyncio.TimerHandle:
-            # Timers of a runtime with a virtual clock go on that clock; the same
-            # bookkeeping as Node.call_later (cancelled on close, errors reported).
-            clock = _clock.clock_for(node.runtime)
-            if clock is None:
-                return original_call_later(node, delay, callback, *args)
-            handle: asyncio.TimerHandle
+        For negative checks ("nothing arrived at n2"), instead of sleeping. Timers are not
+        waited for (advance a virtual clock for those), nor I/O a node waits on outside a handler."""
+        runtime = self.runtime
 
-            def fire() -> None:
-                node._timers.discard(handle)
-                try:
-                    callback(*args)
-                except Exception as err:
-                    node.error(err)
+        async def wait() -> None:
+            while True:
+                await asyncio.sleep(0)
+                if not runtime.busy and loop_is_settled():
+                    await asyncio.sleep(0)  # a task woken by the last callbacks may still run
+                    if not runtime.busy and loop_is_settled():
+                        return
+                elif runtime.handlers_running and loop_is_settled():
+                    await asyncio.sleep(0.001)  # a handler waits on I/O or a real timer
 
-            handle = clock.call_later(delay, fire)
-            node._timers.add(handle)
-            return handle
-
-        self._originals = (original_input, original_error, original_call_later)
-        Node.handle_input = handle_input
-        Node.error = error
-        Node.call_later = call_later
-
-    def _unpatch_node_class(self) -> None:
-        if getattr(self, "_originals", None):
-            Node.handle_input, Node.error, Node.call_later = self._originals
-            self._originals = None
+        try:
+            await asyncio.wait_for(wait(), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"the runtime was still busy after {timeout}s ({runtime.queued} queued,"
+                f" {runtime.handlers_running} handler(s) running)"
+            ) from None
 
 
 def free_port() -> int:

@@ -23,6 +23,7 @@ from flowrt.lang.jsregex import is_regex
 from flowrt.lang.jsvalues import UNDEFINED, JSRegExp, js_length, js_number_text, js_truncate
 from flowrt.lang.propertypath import PropertyPathError, get_property_or_undefined
 from flowrt.lang.typedinput import TypedInputError, prepare_jsonata
+from flowrt.util import monotonic
 
 _MISSING = UNDEFINED  # JavaScript undefined, where it differs from null
 
@@ -288,7 +289,7 @@ class DebugNode(Node):
     def _update_status(self, msg: dict) -> None:
         if self.status_type == "counter":
             self.counter += 1
-            now = self.loop.time()
+            now = monotonic(self)
             elapsed, self._last_count_time = now - self._last_count_time, now
             if elapsed > 0.1:
                 self.status({"fill": "blue", "shape": "ring", "text": self.counter})

@@ -59,9 +59,8 @@ class LinkOutNode(Node):
         },
     }
 
-    def __init__(self, config: dict, flow) -> None:
-        super().__init__(config, flow)
-        self.mode = config.get("mode") or "link"
+    def setup(self) -> None:
+        self.mode = self.config.get("mode") or "link"
 
     def _link_targets(self) -> list[Node]:
         ids: list[str] = []
@@ -80,12 +79,12 @@ class LinkOutNode(Node):
                 targets.append(node)
         return targets
 
-    def bind_targets(self, targets: list[list[Node | None]]) -> None:
-        # As Node-RED does when it parses flows: a link out's wires are its links.
-        if self.mode == "link":
-            super().bind_targets([self._link_targets()])
-        else:
-            super().bind_targets([])
+    def route_targets(self, targets: list[list[Node | None]]) -> list[list[Node | None]]:
+        # As Node-RED does when it parses flows: a link out's wires are its links (none in
+        # return mode). The runtime routes before setup, so the mode is read from the config.
+        if (self.config.get("mode") or "link") == "link":
+            return [self._link_targets()]
+        return []
 
     def on_input(self, msg: dict, send: Callable, done: Callable) -> None:
         msg["_event"] = f"node:{self.id}"

@@ -77,10 +77,13 @@ class FunctionNode(Node):
     #: The function node this one's single wire leads to (messages go there still encoded).
     _js_target: FunctionNode | None = None
 
-    def bind_targets(self, targets: list) -> None:
-        super().bind_targets(targets)
+    def route_targets(self, targets: list) -> list:
+        # Note a single wire to another function node; not while send hooks watch the sends
+        # (they see every message, as a dict, through send).
         target = targets[0][0] if len(targets) == 1 and len(targets[0]) == 1 else None
-        self._js_target = target if isinstance(target, FunctionNode) else None
+        direct = isinstance(target, FunctionNode) and not self.runtime.hooks.sending
+        self._js_target = target if direct else None
+        return targets
 
     def setup(self) -> None:
         cfg = self.config
@@ -200,31 +203,23 @@ class FunctionNode(Node):
                     sb.drain()
                     return
                 self.send(msgs)
-            if auto and self.flow.complete_map:  # done() only matters to complete nodes
+            if auto and self.wants_completion:  # skip done() when nothing listens for it
                 done()
         elif r == 1:  # a Promise: settled by js_result / js_fail
             if auto:
                 self._pending[token] = done
         elif r == 0:
-            if auto and self.flow.complete_map:
+            if auto and self.wants_completion:
                 done()
         elif r == 2:
             self._pending.pop(token, None)
             done(sb.last_error())
         sb.drain()
 
-    # ------------------------------------------------------------ encoded messages leave as dicts
-    def input_done(self, msg: Any, err: Any = None) -> None:
-        if type(msg) is JSMessage:
-            if not err:
-                if not self.flow.complete_targets(self):
-                    return  # no complete node listens: nothing to decode
-            msg = msg.decoded()
-        super().input_done(msg, err)
-
+    # ------------------------------------------------------------ errors
     def error(self, err: Any, msg: Any = None) -> None:
         if type(msg) is JSMessage:
-            msg = msg.decoded()
+            msg = msg.decoded()  # (the engine decodes it too; the thrown value needs the dict)
         thrown = getattr(err, "thrown", None)
         if thrown is not None and type(msg) is dict:
             msg["error"] = thrown  # as 10-function.js; the catch node's copy has it as msg._error

@@ -12,7 +12,9 @@ import asyncio
 
 import pytest
 
+from flowrt import Node, register_type
 from flowrt.engine.hooks import Hooks
+from flowrt.testing import FlowTestHarness
 
 
 def order_data() -> dict:
@@ -390,3 +392,228 @@ def test_install_hooks_are_accepted():
     hooks.add("preInstall.x", lambda event: None)
     assert hooks.has("preInstall.x")
     assert not hooks.sending and not hooks.receiving
+
+
+# ----- runtime/lib/flows/Flow_spec.js: the send path ------------------------------------------
+# Node-RED's cases call flow.send(sendEvents) with a stubbed receiver; here node n1's own `send`
+# sends and the receivers are helper or recording nodes of a running flow.
+
+HANDLED: list = []
+
+
+@register_type("hooks-spec-recorder")
+class RecorderNode(Node):
+    """Records each message its handler gets, then completes it (or fails, with payload 'fail')."""
+
+    def on_input(self, msg, send, done):
+        HANDLED.append((self.id, msg))
+        if msg.get("payload") == "fail":
+            done(RuntimeError("test error"))
+        else:
+            done()
+
+
+def two_node_flow(wires=("n2",)):
+    return [
+        {"id": "n1", "type": "helper", "wires": [list(wires)]},
+        {"id": "n2", "type": "helper"},
+        {"id": "n3", "type": "helper"},
+    ]
+
+
+async def test_sends_a_message_triggers_hooks():
+    message = {"payload": "hello"}
+    called, errors = [], []
+
+    def check(condition, what):
+        if not condition:
+            errors.append(what)
+
+    async with FlowTestHarness(two_node_flow(("n2", "n3"))) as h:
+        received = h.node("n3").received
+
+        def on_send(events):
+            called.append("onSend")
+            check(not received, "onSend after delivery")
+            check(len(events) == 2 and events[0].msg is message and events[1].msg is message, "events")
+
+        def pre_route(event):
+            called.append("preRoute")
+            check(not received, "preRoute after delivery")
+            check(event.msg is message and event.destination.node is None, "preRoute event")
+
+        def pre_deliver(event):
+            called.append("preDeliver")
+            check(not received, "preDeliver after delivery")
+            if event.destination.id == "n3":  # the second recipient gets a clone
+                check(event.msg is not message and event.msg == message, "clone")
+            check(event.destination.node is h.runtime.get_node(event.destination.id), "destination node")
+
+        def post_deliver(event):
+            called.append("postDeliver")
+            check(not received, "postDeliver after delivery")
+
+        for point, hook in [
+            ("onSend", on_send),
+            ("preRoute", pre_route),
+            ("preDeliver", pre_deliver),
+            ("postDeliver", post_deliver),
+        ]:
+            h.runtime.hooks.add(point, hook)
+        h.node("n1").node.send(message)
+        got = await h.node("n3").next_input()
+        assert got == message and got is not message
+        assert await h.node("n2").next_input() is message
+    assert called == ["onSend"] + ["preRoute", "preDeliver", "postDeliver"] * 2
+    assert errors == []
+
+
+def raise_on(point):
+    def hook(event):
+        first = event[0] if isinstance(event, list) else event
+        if first.msg.get("payload") == f"trigger-{point}":
+            raise RuntimeError(f"{point} Error")
+
+    return hook
+
+
+@pytest.mark.parametrize(
+    "point, delivered", [("onSend", False), ("preRoute", False), ("preDeliver", False), ("postDeliver", True)]
+)
+async def test_errors_thrown_by_hooks_are_reported_to_the_sending_node(point, delivered):
+    async with FlowTestHarness(two_node_flow()) as h:
+        for name in ("onSend", "preRoute", "preDeliver", "postDeliver"):
+            h.runtime.hooks.add(name, raise_on(name))
+        h.node("n1").node.send({"payload": f"trigger-{point}"})
+        err, _msg = await h.node("n1").next_error()
+        await h.idle()
+        assert point in str(err)
+        assert bool(h.node("n2").received) is delivered
+
+
+def stop_on(point):
+    def hook(event):
+        first = event[0] if isinstance(event, list) else event
+        if first.msg.get("payload") == f"trigger-{point}":
+            return False
+        return None
+
+    return hook
+
+
+@pytest.mark.parametrize("point", ["onSend", "preRoute", "preDeliver"])
+async def test_hooks_can_stop_the_sending_of_messages(point):
+    async with FlowTestHarness(two_node_flow()) as h:
+        for name in ("onSend", "preRoute", "preDeliver", "postDeliver"):
+            h.runtime.hooks.add(name, stop_on(name))
+        h.node("n1").node.send({"payload": "pass"})
+        assert (await h.node("n2").next_input())["payload"] == "pass"
+        h.node("n1").node.send({"payload": f"trigger-{point}"})
+        await h.idle()
+        assert [m["payload"] for m in h.node("n2").received] == ["pass"]
+        assert h.node("n1").errors == []
+
+
+# ----- runtime/lib/nodes/Node_spec.js: the receive path and completion ------------------------
+
+
+def recorder_flow():
+    return [
+        {"id": "123", "type": "hooks-spec-recorder", "wires": []},
+        {"id": "done", "type": "complete", "scope": ["123"], "wires": [["out"]]},
+        {"id": "out", "type": "helper"},
+    ]
+
+
+async def test_triggers_oncomplete_hook_when_done_callback_provided():
+    HANDLED.clear()
+    events, completes_seen = [], []
+    message = {"payload": "hello world"}
+    async with FlowTestHarness(recorder_flow()) as h:
+        node = h.node("123").node
+
+        def on_complete(event):
+            if event.node.id == "123":  # (the complete node completes its message too)
+                completes_seen.append(len(h.node("out").received))  # handleComplete not run yet
+                events.append(event)
+
+        h.runtime.hooks.add("onComplete", on_complete)
+        h.node("123").receive(message)
+        await h.node("out").next_input()
+    assert completes_seen == [0]
+    (event,) = events
+    assert event.error is None
+    assert event.msg == message
+    assert event.node.id == "123" and event.node.node is node
+
+
+async def test_triggers_oncomplete_hook_when_done_callback_provided_with_error():
+    HANDLED.clear()
+    events = []
+    message = {"payload": "fail"}
+    async with FlowTestHarness(recorder_flow()) as h:
+        node = h.node("123").node
+        h.runtime.hooks.add("onComplete", lambda event: event.node.id == "123" and events.append(event))
+        h.node("123").receive(message)
+        err, msg = await h.node("123").next_error()
+        await h.idle()
+        assert h.node("out").received == []  # no handleComplete after an error
+    (event,) = events
+    assert str(event.error) == "test error" and str(err) == "test error"
+    assert event.msg == message and msg is message
+    assert event.node.id == "123" and event.node.node is node
+
+
+async def test_triggers_hooks_when_receiving_a_message():
+    HANDLED.clear()
+    called, errors = [], []
+    message = {"payload": "hello world"}
+    async with FlowTestHarness(recorder_flow()) as h:
+        node = h.node("123").node
+
+        def on_receive(event):
+            if event.destination.id != "123":
+                return
+            called.append("onReceive")
+            if HANDLED or event.msg is not message or event.destination.id != "123":
+                errors.append("onReceive")
+            if event.destination.node is not node:
+                errors.append("onReceive node")
+
+        def post_receive(event):
+            if event.destination.id != "123":
+                return
+            called.append("postReceive")
+            if not HANDLED or event.msg is not message or event.destination.node is not node:
+                errors.append("postReceive")
+
+        h.runtime.hooks.add("onReceive", on_receive)
+        h.runtime.hooks.add("postReceive", post_receive)
+        h.node("123").receive(message)
+        await h.idle()
+    assert called == ["onReceive", "postReceive"]
+    assert HANDLED == [("123", message)]
+    assert errors == []
+
+
+@pytest.mark.parametrize("point, handled", [("onReceive", False), ("postReceive", True)])
+async def test_errors_thrown_by_receive_hooks_are_reported(point, handled):
+    HANDLED.clear()
+    async with FlowTestHarness(recorder_flow()) as h:
+        h.runtime.hooks.add("onReceive", raise_on("onReceive"))
+        h.runtime.hooks.add("postReceive", raise_on("postReceive"))
+        h.node("123").receive({"payload": f"trigger-{point}"})
+        err, _msg = await h.node("123").next_error()
+        await h.idle()
+    assert point in str(err)
+    assert bool(HANDLED) is handled
+
+
+async def test_hooks_can_halt_receive():
+    HANDLED.clear()
+    async with FlowTestHarness(recorder_flow()) as h:
+        h.runtime.hooks.add("onReceive", stop_on("onReceive"))
+        h.node("123").receive({"payload": "trigger-onReceive"})
+        await h.idle()
+        assert h.node("123").errors == []
+    assert HANDLED == []
