@@ -550,7 +550,8 @@ class HttpRequest(Node):
         env = getattr(self.proxy_node, "proxy_env", None)
         return env if isinstance(env, dict) else {}
 
-    def _proxy_for(self, url: str) -> tuple[str | None, aiohttp.BasicAuth | None]:
+    def _proxy_for(self, url: str) -> tuple[str | None, str | None]:
+        """(proxy URL without userinfo, Proxy-Authorization value) for a request to `url`."""
         proxy = proxy_for_url(url, self._proxy_env())
         if not proxy:
             return None, None
@@ -564,7 +565,9 @@ class HttpRequest(Node):
         user, password = creds.get("username") or "", creds.get("password") or ""
         if not (user or password):
             user, password = unquote(parts.username or ""), unquote(parts.password or "")
-        auth = aiohttp.BasicAuth(user, password) if (user or password) else None
+        auth = None
+        if user or password:
+            auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         host = parts.netloc.rpartition("@")[2]
         return f"{parts.scheme}://{host}", auth
 
@@ -863,7 +866,7 @@ class _Request:
         self.ssl: Any = True
         self.server_hostname: str | None = None
         self.proxy: str | None = None
-        self.proxy_auth: aiohttp.BasicAuth | None = None
+        self.proxy_auth: str | None = None
         self.redirects: list[dict] = []
         self.status = 0
         self.response_headers: dict[str, Any] = {}
@@ -932,7 +935,12 @@ class _Request:
         elif any(k.lower() == "cookie" for k, _ in self.headers):
             headers = list(self.headers)
         session = self.node._session_for()
-        kwargs: dict[str, Any] = {"ssl": self.ssl, "proxy": self.proxy, "proxy_auth": self.proxy_auth}
+        kwargs: dict[str, Any] = {"ssl": self.ssl, "proxy": self.proxy}
+        if self.proxy and self.proxy_auth:
+            if self.target.url.scheme == "https":  # on the CONNECT that opens the tunnel
+                kwargs["proxy_headers"] = {"Proxy-Authorization": self.proxy_auth}
+            else:  # on the absolute-URI request itself
+                headers.append(("Proxy-Authorization", self.proxy_auth))
         if self.server_hostname and self.target.url.scheme == "https":
             kwargs["server_hostname"] = self.server_hostname
         try:
