@@ -87,7 +87,13 @@ def _load_chain(ctx: ssl.SSLContext, cert: bytes, key: bytes, passphrase: str | 
             # a callable, so OpenSSL never prompts on the terminal for a missing passphrase
             ctx.load_cert_chain(cert_path, key_path, password=lambda: (passphrase or "").encode())
         except ssl.SSLError as err:
-            raise TlsMaterialError(f"Error: {err.reason or err}") from None
+            if b"ENCRYPTED" in key:
+                raise TlsMaterialError(
+                    "Error: cannot decrypt the private key: wrong or missing passphrase"
+                ) from None
+            raise TlsMaterialError(
+                f"Error: the certificate or key is not usable PEM ({err.reason or err})"
+            ) from None
 
 
 @register_type("tls-config")
