@@ -50,8 +50,11 @@ async def wait_until(predicate, what: str, timeout: float = TIMEOUT) -> None:
 class Peer:
     """A real aiohttp WebSocket server for flowrt's websocket-client to connect to."""
 
-    def __init__(self, port: int | None = None, protocols: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, port: int | None = None, protocols: tuple[str, ...] = (), autoping: bool = True
+    ) -> None:
         self.port = port or free_port()
+        self.autoping = autoping  # False: pings reach `received` and get no pong
         self.protocols = protocols
         self.connections: asyncio.Queue = asyncio.Queue()
         self.received: asyncio.Queue = asyncio.Queue()
@@ -64,7 +67,7 @@ class Peer:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     async def _handle(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(protocols=self.protocols)
+        ws = web.WebSocketResponse(protocols=self.protocols, autoping=self.autoping)
         await ws.prepare(request)
         self.sockets.append(ws)
         self.headers.append(dict(request.headers))
@@ -667,16 +670,18 @@ async def test_client_reconnects_when_the_server_comes_back():
             assert (await h.node("got").next_input())["payload"] == "again"
 
 
-async def test_client_heartbeat_pings():
-    async with Peer() as peer:
+async def test_client_heartbeat_pings_and_times_out_without_pong():
+    async with Peer(autoping=False) as peer:
         async with FlowTestHarness(client_flow(peer.url, hb="1")) as h:
             assert node(h, "n1").heartbeat == 1.0
             await client_connected(h, peer)
-            # the peer answers pings itself (autoping); the connection stays up across several intervals
-            conn = node(h, "n1").connection
-            h.node("send").node.send({"payload": "after pings"})
-            assert (await asyncio.wait_for(peer.received.get(), TIMEOUT)).data == "after pings"
-            assert node(h, "n1").connection is conn
+            item = await asyncio.wait_for(peer.received.get(), TIMEOUT)
+            assert item.type == WSMsgType.PING  # sent by flowrt's client, never answered
+            record = await h.node("n1").next_log("warn")
+            assert record.text == "An error occurred on the ws connection: Error: timeout"
+            events = [s["event"] for s in h.node("in").statuses]
+            assert events[:3] == ["connect", "error", "disconnect"]
+            await asyncio.wait_for(peer.connections.get(), TIMEOUT)  # it connects again
 
 
 def open_fds() -> int:
