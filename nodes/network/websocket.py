@@ -29,6 +29,7 @@ boolean; proxies (`http_proxy`) and `webSocketNodeVerifyClient` are not supporte
 from __future__ import annotations
 
 import asyncio
+import types
 from collections import deque
 from typing import Any
 
@@ -61,8 +62,9 @@ class NotOpenError(ConnectionError):
 
 
 class Connection:
-    """One open WebSocket: frames for it wait in `pending` and are written by one short-lived
-    task per burst (not one per frame); more than `max_unsent` bytes waiting drops the peer."""
+    """One open WebSocket. A frame is written at once, without a task (the hot path); only while
+    the transport is paused (a slow peer) do frames wait in `pending`, written by one task; more
+    than `max_unsent` bytes waiting drops the peer."""
 
     __slots__ = ("id", "ws", "owner", "pending", "unsent", "writer", "dropped", "transport")
 
@@ -95,7 +97,7 @@ class Connection:
             self.owner.create_task(self.close(TOO_SLOW_CLOSE_CODE))
             return
         if self.writer is None:
-            self.writer = self.owner.create_task(self._flush())
+            self._write_now()
 
     async def close(self, code: int) -> None:
         """Close with `code`; a peer that does not take the close frame within CLOSE_TIMEOUT is cut off
@@ -106,9 +108,29 @@ class Connection:
             if self.transport is not None:
                 self.transport.abort()
 
-    async def _flush(self) -> None:
+    def _write_now(self) -> None:
+        """Write the first pending frame without a task: aiohttp's send_frame only suspends when the
+        transport is paused (the peer reads slowly); then a task finishes it and what follows."""
+        data, opcode = self.pending.popleft()
+        self.unsent -= len(data)
+        step = self.ws.send_frame(data, opcode)
+        try:
+            waiting_on = step.send(None)
+        except StopIteration:
+            if self.pending:  # frames queued while writing (none today: send_frame does not call back)
+                self.writer = self.owner.create_task(self._flush())
+            return
+        except (ConnectionError, RuntimeError):
+            self.pending.clear()
+            self.unsent = 0
+            return
+        self.writer = self.owner.create_task(self._flush(_resume(step, waiting_on)))
+
+    async def _flush(self, started: Any = None) -> None:
         pending = self.pending
         try:
+            if started is not None:
+                await started
             while pending:
                 data, opcode = pending.popleft()
                 self.unsent -= len(data)
@@ -118,6 +140,73 @@ class Connection:
             self.unsent = 0
         finally:
             self.writer = None
+
+
+class ServerConnection(Connection):
+    """A listener's connection: server frames are unmasked and uncompressed, so they are built here
+    and the frames of one loop turn go out in one write (one system call, not one per frame)."""
+
+    __slots__ = ("batch",)
+
+    def __init__(self, conn_id: str, ws: Any, owner: WebSocketConfig, transport: Any) -> None:
+        super().__init__(conn_id, ws, owner, transport)
+        self.batch: list[bytes] | None = None
+
+    def send(self, data: bytes, opcode: WSMsgType) -> None:
+        if self.dropped:
+            return
+        transport = self.transport
+        if self.ws.closed or transport is None or transport.is_closing():
+            raise NotOpenError()
+        size = len(data)
+        if size < 126:
+            head = bytes((0x80 | opcode, size))
+        elif size < 65536:
+            head = bytes((0x80 | opcode, 126)) + size.to_bytes(2, "big")
+        else:
+            head = bytes((0x80 | opcode, 127)) + size.to_bytes(8, "big")
+        if self.batch is None:
+            self.batch = [head, data]
+            self.owner.loop.call_soon(self._write_batch)
+        else:
+            self.batch += (head, data)
+
+    def _write_batch(self) -> None:
+        batch, self.batch = self.batch, None
+        transport = self.transport
+        if not batch or self.dropped or self.ws.closed or transport.is_closing():
+            return
+        transport.write(b"".join(batch))
+        limit = self.owner.max_unsent
+        if limit and transport.get_write_buffer_size() > limit:
+            self.dropped = True
+            self.owner.warn(
+                f"dropped WebSocket connection {self.id}: the peer does not read "
+                f"(more than {limit} bytes unsent, httpStreamMaxBuffer)"
+            )
+            transport.abort()  # a close frame would wait behind what the peer does not read
+
+
+@types.coroutine
+def _resume(step: Any, waiting_on: Any) -> Any:
+    """Go on with a coroutine already stepped once by hand, which waits on `waiting_on`
+    (what `await` would do had a task started it)."""
+    while True:
+        try:
+            sent = yield waiting_on
+        except GeneratorExit:
+            step.close()
+            raise
+        except BaseException as err:
+            try:
+                waiting_on = step.throw(err)
+            except StopIteration:
+                return
+        else:
+            try:
+                waiting_on = step.send(sent)
+            except StopIteration:
+                return
 
 
 def _frame(data: str | bytes) -> tuple[bytes, WSMsgType]:
@@ -306,7 +395,7 @@ class WebSocketListener(WebSocketConfig):
 
     def setup(self) -> None:
         self.read_limits()
-        self.clients: dict[str, Connection] = {}
+        self.clients: dict[str, ServerConnection] = {}
         path = self.path
         if not isinstance(path, str) or not path:
             raise NodeConfigError("missing path")
@@ -330,7 +419,7 @@ class WebSocketListener(WebSocketConfig):
         # As the ws library's server: the client's first protocol is accepted.
         ws = web.WebSocketResponse(protocols=offered[:1], max_msg_size=self.max_payload + 1, compress=False)
         await ws.prepare(request)
-        conn = Connection(generate_id(), ws, self, request.transport)
+        conn = ServerConnection(generate_id(), ws, self, request.transport)
         self.clients[conn.id] = conn
         self._event_opened(conn.id, len(self.clients))
         try:
