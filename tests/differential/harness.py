@@ -51,9 +51,6 @@ RECORDED = Path(__file__).resolve().parent / "recorded"
 
 #: Node types Node-RED's examples use that flowrt does not have yet, with what they are.
 MISSING_TYPES = {
-    "tcp in": "network: TCP",
-    "tcp out": "network: TCP",
-    "tcp request": "network: TCP",
     "udp in": "network: UDP",
     "udp out": "network: UDP",
     "mqtt in": "network: MQTT",
@@ -64,6 +61,7 @@ MISSING_TYPES = {
 FLOWRT_ONLY_TYPES = {"sse-session", "sse-send", "python-function"}
 #: Nodes whose work is I/O (sockets, processes, files): flowrt runs those flows on real time.
 IO_TYPES = {"http in", "http request", "http response", "exec", "file", "file in", "watch", "sse-session"}
+IO_TYPES |= {"tcp in", "tcp out", "tcp request", "udp in", "udp out"}
 QUIET_SECONDS = 0.6  # a flow counts as done after this long without output ...
 MAX_QUIET_SECONDS = 5.0  # ... or, behind a rate limit, 1.5 of its intervals, up to this
 MAX_SETTLE_SECONDS = 15.0
