@@ -192,7 +192,7 @@ async def test_tcp_in_message_has_topic_ip_port_and_session():
         writer.write(b"hi")
         msg = await h.node("n2").next_input(WAIT)
         assert msg["topic"] == "t1" and msg["payload"] == "hi"
-        assert msg["ip"] == "127.0.0.1" and msg["port"] == local_port
+        assert msg["ip"] == "::ffff:127.0.0.1" and msg["port"] == local_port  # dual-stack, as Node
         assert msg["_session"]["type"] == "tcp" and isinstance(msg["_session"]["id"], str)
         writer.close()
 
@@ -223,7 +223,7 @@ async def test_tcp_in_server_status_counts_connections():
         _, w1 = await asyncio.open_connection("127.0.0.1", port)
         first = await h.node("n1").next_status(WAIT)
         assert first["text"] == "1 connection" and first["event"] == "connect"
-        assert first["ip"] == "127.0.0.1" and first["_session"]["type"] == "tcp"
+        assert first["ip"] == "::ffff:127.0.0.1" and first["_session"]["type"] == "tcp"
         _, w2 = await asyncio.open_connection("127.0.0.1", port)
         assert (await h.node("n1").next_status(WAIT))["text"] == "2 connections"
         w1.close()
@@ -752,3 +752,22 @@ async def test_flowrt_run_tcp_echo_server(tmp_path):
             writer.write(line)
             assert await asyncio.wait_for(reader.readline(), WAIT) == line
         writer.close()
+
+
+async def test_example_flow_tcp_echo():
+    import aiohttp
+
+    from flowrt.document import load_deployment
+
+    port = free_port()
+    nodes = load_deployment([Path(__file__).parents[1] / "flows" / "examples" / "tcp-echo.yaml"]).nodes
+    for node in nodes:
+        if node.get("type") in ("tcp in", "tcp request"):
+            node["port"] = str(port)
+    async with FlowTestHarness(nodes) as h:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"hello\n")
+        assert await asyncio.wait_for(reader.readline(), WAIT) == b"HELLO\n"
+        writer.close()
+        async with aiohttp.ClientSession() as session, session.get(h.url("/ask?text=hi")) as response:
+            assert response.status == 200 and await response.text() == "HI\n"

@@ -109,6 +109,29 @@ def set_keepalive(transport: asyncio.BaseTransport) -> None:
         pass
 
 
+def listening_socket(port: int) -> socket.socket:
+    """server.listen(port) as Node does it: every interface, IPv6 and IPv4 on one socket when the
+    host has IPv6. Bound and listening before the first await, so a client node that connects while
+    the flow starts finds it (Node-RED binds in the constructor)."""
+    families = [socket.AF_INET6, socket.AF_INET] if socket.has_ipv6 else [socket.AF_INET]
+    for family in families:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", port))
+            sock.listen(511)
+            sock.setblocking(False)
+            return sock
+        except OSError as err:
+            sock.close()
+            if family == socket.AF_INET6 and err.errno in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL):
+                continue
+            raise
+    raise OSError(errno.EAFNOSUPPORT, "no address family to listen on")
+
+
 def peer_of(transport: asyncio.BaseTransport) -> tuple[Any, Any]:
     peer = transport.get_extra_info("peername")
     if isinstance(peer, tuple) and len(peer) >= 2:
@@ -320,7 +343,7 @@ class TcpIn(Node):
     async def listen(self) -> None:
         try:
             self.listener = await self.loop.create_server(
-                lambda: InboundProtocol(self), port=self.port, ssl=self.ssl, reuse_address=True
+                lambda: InboundProtocol(self), sock=listening_socket(self.port), ssl=self.ssl
             )
         except OSError as err:
             self.error(
@@ -562,7 +585,7 @@ class TcpOut(Node):
     async def listen(self) -> None:
         try:
             self.listener = await self.loop.create_server(
-                lambda: OutboundProtocol(self), port=self.port, ssl=self.ssl, reuse_address=True
+                lambda: OutboundProtocol(self), sock=listening_socket(self.port), ssl=self.ssl
             )
         except OSError as err:
             self.error(
