@@ -757,7 +757,7 @@ async def test_flowrt_run_tcp_echo_server(tmp_path):
 async def test_example_flow_tcp_echo():
     import aiohttp
 
-    from flowrt.document import load_deployment
+    from flowrt.formats.document import load_deployment
 
     port = free_port()
     nodes = load_deployment([Path(__file__).parents[1] / "flows" / "examples" / "tcp-echo.yaml"]).nodes
