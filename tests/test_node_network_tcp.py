@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import shutil
 import socket
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -771,3 +773,40 @@ async def test_example_flow_tcp_echo():
         writer.close()
         async with aiohttp.ClientSession() as session, session.get(h.url("/ask?text=hi")) as response:
             assert response.status == 200 and await response.text() == "HI\n"
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a certificate")
+async def test_tls_server_and_tls_request(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    tls = {"id": "tls1", "type": "tls-config", "cert": str(cert), "key": str(key), "ca": str(cert)}
+    flow = [
+        tls,
+        {
+            "id": "srv",
+            "type": "tcp in",
+            "server": "server",
+            "port": port,
+            "datatype": "utf8",
+            "newline": "\\n",
+            "trim": True,
+            "tls": "tls1",
+            "wires": [["reply"]],
+        },
+        {"id": "reply", "type": "tcp out", "beserver": "reply", "wires": []},
+        *tcp_request(port, out="char", splitc="\\n", ret="string", tls="tls1"),
+    ]
+    async with FlowTestHarness(flow) as h:
+        h.node("n1").receive({"payload": "secret\n"})
+        assert (await h.node("n2").next_input(WAIT))["payload"] == "secret\n"
+        plain_reader, plain_writer = await asyncio.open_connection("127.0.0.1", port)
+        plain_writer.write(b"not tls\n")  # a client without TLS gets no answer, the server goes on
+        assert await asyncio.wait_for(plain_reader.read(), WAIT) == b""
+        h.node("n1").receive({"payload": "again\n"})
+        assert (await h.node("n2").next_input(WAIT))["payload"] == "again\n"

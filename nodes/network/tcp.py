@@ -26,8 +26,11 @@ import base64
 import binascii
 import codecs
 import errno
+import os
 import re
 import socket
+import ssl
+import tempfile
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -446,26 +449,34 @@ async def wait_closed(futures: list[asyncio.Future]) -> None:
 
 
 def tls_context(node: Node, tls_id: Any, server_side: bool) -> Any:
-    """The SSL context of the `tls-config` node `tls_id` (None without one)."""
+    """The SSL context of the `tls-config` node `tls_id` (None without one): its client context,
+    or for a server one built from its certificate and key (`.cert`, `.key`, `.passphrase`)."""
     if not tls_id:
         return None
-    import ssl
-
     tls = node.runtime.get_node(tls_id) if isinstance(tls_id, str) else None
     if tls is None or not hasattr(tls, "context"):
         raise NodeConfigError(f"tls-config node {js.js_string(tls_id)!r} (property tls) is missing")
     if not server_side:
         return tls.context
-    cfg = tls.config
+    cert, key = getattr(tls, "cert", None), getattr(tls, "key", None)
+    if not cert or not key:
+        raise NodeConfigError(f"tls-config node {tls_id!r} has no certificate and key for a server")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    try:
-        if cfg.get("cert") and cfg.get("key"):
-            passphrase = (cfg.get("credentials") or {}).get("passphrase") or None
-            context.load_cert_chain(cfg["cert"], cfg["key"], password=passphrase)
-        if cfg.get("ca"):
-            context.load_verify_locations(cfg["ca"])
-    except (OSError, ssl.SSLError) as err:
-        raise NodeConfigError(f"cannot load TLS files: {err}") from None
+    passphrase = getattr(tls, "passphrase", None) or ""
+    with tempfile.TemporaryDirectory(prefix="flowrt-tcp-tls-") as folder:
+        paths = []
+        for name, data in (("cert.pem", cert), ("key.pem", key)):
+            path = os.path.join(folder, name)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data if isinstance(data, bytes) else str(data).encode())
+            paths.append(path)
+        try:
+            context.load_cert_chain(paths[0], paths[1], password=lambda: passphrase.encode())
+        except ssl.SSLError as err:
+            raise NodeConfigError(
+                f"cannot use the certificate of tls-config node {tls_id!r}: {err}"
+            ) from None
     return context
 
 

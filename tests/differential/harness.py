@@ -51,8 +51,6 @@ RECORDED = Path(__file__).resolve().parent / "recorded"
 
 #: Node types Node-RED's examples use that flowrt does not have yet, with what they are.
 MISSING_TYPES = {
-    "udp in": "network: UDP",
-    "udp out": "network: UDP",
     "mqtt in": "network: MQTT",
     "mqtt out": "network: MQTT",
     "mqtt-broker": "network: MQTT",
