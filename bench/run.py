@@ -43,7 +43,7 @@ LABELS = {
     "open_s": ("open all", "{:.2f} s"),
     "rss_kb": ("RSS", "{:,.0f} kB"),
     "startup_ms": ("start-up", "{:,.0f} ms"),
-    "rt_s": ("round trips/s", "{:,.0f}"),
+    "rt_s": ("round-trips/s", "{:,.0f}"),
 }
 
 
