@@ -265,7 +265,7 @@ class InboundProtocol(asyncio.Protocol):
             self.receiver = Receiver(node, self.session_id, self.ip, self.port)
         else:
             self.receiver = Receiver(node, self.session_id)
-        if node._closed:
+        if node.closed:
             transport.close()
             return
         session_pool(node.runtime)[self.session_id] = self.transport
@@ -358,7 +358,7 @@ class TcpIn(Node):
     # client mode
     def connect(self) -> None:
         self.reconnect_handle = None
-        if self._closed:
+        if self.closed:
             return
         self.log(f"connecting to {self.host}:{self.port}")
         self.status({"fill": "grey", "shape": "dot", "text": "common.status.connecting"})
@@ -375,7 +375,7 @@ class TcpIn(Node):
             self.schedule_reconnect(ended=False)
 
     def schedule_reconnect(self, ended: bool) -> None:
-        if self._closed:
+        if self.closed:
             return
         if not ended:
             self.log(f"connection lost to {self.host}:{self.port}")
@@ -403,7 +403,7 @@ class TcpIn(Node):
         session = {"type": "tcp", "id": conn.session_id}
         if self.server:
             self.count -= 1
-            if not self._closed:
+            if not self.closed:
                 self.status(
                     {
                         "text": connections_text(self.count),
@@ -415,14 +415,13 @@ class TcpIn(Node):
                 )
             return
         self.client = None
-        if not self._closed:
+        if not self.closed:
             self.status(
                 {"fill": "red", "shape": "ring", "text": "common.status.disconnected", "_session": session}
             )
             self.schedule_reconnect(ended=getattr(conn, "ended", False))
 
     async def on_close(self, removed: bool) -> None:
-        self._closed = True
         self.cancel_timer(self.reconnect_handle)
         pool = session_pool(self.runtime)
         closing = []
@@ -495,7 +494,7 @@ class OutboundProtocol(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         set_keepalive(transport)
         self.peer = peer_of(transport)
-        if self.node._closed:
+        if self.node.closed:
             transport.close()
             return
         self.node.opened(self)
@@ -564,7 +563,7 @@ class TcpOut(Node):
     # client mode
     def connect(self) -> None:
         self.reconnect_handle = None
-        if self._closed:
+        if self.closed:
             return
         self.log(f"connecting to {self.host}:{self.port}")
         self.status({"fill": "grey", "shape": "dot", "text": "common.status.connecting"})
@@ -581,7 +580,7 @@ class TcpOut(Node):
 
     def disconnected(self) -> None:
         self.client = None
-        if self._closed:
+        if self.closed:
             return
         self.status({"fill": "red", "shape": "ring", "text": "common.status.disconnected"})
         if self.ending:
@@ -622,7 +621,7 @@ class TcpOut(Node):
             return
         if conn in self.clients:
             self.clients.discard(conn)
-            if not self._closed:
+            if not self.closed:
                 self.log(f"connection closed from {conn.peer[0]}:{conn.peer[1]}")
                 self.status({"text": connections_text(len(self.clients))})
 
@@ -666,7 +665,6 @@ class TcpOut(Node):
                 transport.write(data)
 
     async def on_close(self, removed: bool) -> None:
-        self._closed = True
         self.cancel_timer(self.reconnect_handle)
         closing = []
         if self.client is not None and self.client.transport is not None:
@@ -737,7 +735,7 @@ class RequestConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         node = self.node
         self.transport = transport  # type: ignore[assignment]
-        if node.clients.get(self.key) is not self or node._closed:
+        if node.clients.get(self.key) is not self or node.closed:
             transport.abort()
             return
         self.connected, self.connecting = True, False
@@ -767,7 +765,7 @@ class RequestConnection(asyncio.Protocol):
     def failed(self) -> None:
         node = self.node
         self.connected = self.connecting = False
-        if node._closed:
+        if node.closed:
             return
         node.status({"fill": "red", "shape": "ring", "text": "common.status.error"})
         node.error(f"connect failed {self.key}", self.first_msg)
