@@ -20,7 +20,7 @@ import pytest
 from flowrt.formats.document import load_deployment
 from flowrt.testing import FlowProcess
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TAB_ID = "f1a2b3c4d5e6f708"
 SUBFLOW_ID = "5f1b0c0de5f1b0c0"
 

@@ -13,7 +13,7 @@ from flowrt.engine.loader import load_builtin_nodes
 from flowrt.engine.registry import registry
 from flowrt.testing import FlowProcess
 
-FLOWS = Path(__file__).resolve().parent.parent / "flows"
+FLOWS = Path(__file__).resolve().parents[2] / "flows"
 
 load_builtin_nodes()
 needs_function = pytest.mark.skipif(

@@ -12,7 +12,7 @@ import pytest
 
 from flowrt.testing import FlowProcess
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
 TAB = SHARED / "seeds" / "mcp-server-tab.json"
 

@@ -12,7 +12,7 @@ import pytest
 
 from flowrt.testing import FlowTestHarness
 
-TABLE = json.loads((Path(__file__).parent / "data" / "js_buffer" / "cases.json").read_text())
+TABLE = json.loads((Path(__file__).parents[1] / "data" / "js_buffer" / "cases.json").read_text())
 
 
 async def run_js(code: str, msg: dict | None = None, **extra) -> dict:
@@ -130,7 +130,7 @@ async def test_node_style_errors_keep_their_code_in_the_error_text():
 
 async def test_url_search_params_matches_node():
     # [expression, value] pairs answered by Node 20 (tests/data/js_urlsearchparams/record.js)
-    cases = json.loads((Path(__file__).parent / "data" / "js_urlsearchparams" / "cases.json").read_text())
+    cases = json.loads((Path(__file__).parents[1] / "data" / "js_urlsearchparams" / "cases.json").read_text())
     exprs = [c for c, _ in cases]
     code = (
         f"msg.payload = {json.dumps(exprs)}.map((c) => {{ try {{ return eval(c); }} catch (e) {{ return 'ERR ' + e.name; }} }});"

@@ -12,7 +12,7 @@ from flowrt.engine.loader import load_builtin_nodes
 from flowrt.engine.registry import registry
 from flowrt.testing import FlowProcess
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT.parent / "shared" / "node-red-reference" / "seed_raw_wire.bin"
 
 load_builtin_nodes()

@@ -11,7 +11,7 @@ import pytest
 from flowrt.formats.document import FlowFileError, load_flow_file
 from flowrt.formats.yamlformat import _Loader, dump_yaml, parse_yaml, parse_yaml_with_lines, yaml_schema_path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
 REFERENCE_FLOWS = sorted((SHARED / "node-red-reference" / "flows").glob("*.json"))
 SEED_TAB = SHARED / "seeds" / "mcp-server-tab.json"

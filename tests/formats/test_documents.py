@@ -17,7 +17,7 @@ from flowrt.formats.document import (
     load_flow_file,
 )
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 SEED_TAB = SHARED / "seeds" / "mcp-server-tab.json"
 
 FLAT = [

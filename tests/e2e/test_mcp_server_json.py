@@ -25,7 +25,7 @@ from flowrt.engine.loader import load_builtin_nodes
 from flowrt.engine.registry import registry
 from flowrt.testing import FlowProcess, free_port
 
-FLOW = Path(__file__).resolve().parent.parent / "flows" / "mcp-server.json"
+FLOW = Path(__file__).resolve().parents[2] / "flows" / "mcp-server.json"
 NODE_RED = Path.home() / ".cache" / "flowrt-bench" / "node-red-4" / "node_modules" / "node-red" / "red.js"
 STANDARD_TYPES = {"tab", "http in", "http response", "function", "switch", "change"}
 SUPPORTED = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"]

@@ -10,7 +10,7 @@ import pytest
 from flowrt.formats.document import Deployment, load_deployment
 from flowrt.formats.validate import flow_schema, validate_deployment, validate_nodes_against_schema
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 SEED_TAB = SHARED / "seeds" / "mcp-server-tab.json"
 REFERENCE_FLOWS = sorted((SHARED / "node-red-reference" / "flows").glob("*.json"))
 

@@ -36,7 +36,7 @@ from flowrt.lang.jsvalues import (
     strict_eq,
 )
 
-TABLE = json.loads((Path(__file__).parent / "data" / "js_semantics" / "table.json").read_text("utf-8"))
+TABLE = json.loads((Path(__file__).parents[1] / "data" / "js_semantics" / "table.json").read_text("utf-8"))
 _MAX_SAFE = 2**53
 _ERROR_CLASSES = {
     "Error": Exception,

@@ -29,7 +29,7 @@ from flowrt.engine.registry import registry
 from flowrt.formats.document import Deployment, FlowFileError, Problem, load_deployment, normalise_document
 from flowrt.formats.validate import validate_deployment
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
 EXAMPLES = int(os.environ.get("FLOWRT_FUZZ_EXAMPLES", "60"))
 CASE_LIMIT = 20  # seconds: a watchdog for hangs, not a speed requirement
