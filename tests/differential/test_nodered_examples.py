@@ -14,8 +14,8 @@ are xfail(strict=True), pointing at the finding (tests/differential/known.py).
 from __future__ import annotations
 
 import pytest
-from differential import harness, known
 
+from differential import harness, known
 from flowrt.engine.loader import load_builtin_nodes
 from flowrt.engine.registry import registry
 from flowrt.formats.document import FlowFileError, load_deployment
