@@ -14,7 +14,7 @@ from flowrt.testing import FlowProcess
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
-TAB = SHARED / "seeds" / "mcp-server-tab.json"
+TAB = REPO / "flows" / "mcp-server-tab.json"
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -30,7 +30,6 @@ def test_help_lists_every_command():
         assert command in result.stdout
 
 
-@pytest.mark.skipif(not TAB.exists(), reason="../shared/seeds/mcp-server-tab.json is not beside the repo")
 def test_validate_supplied_tab_reports_the_dangling_wire():
     result = run_cli("validate", str(TAB))
     assert "2a76a8cf4603effc" in result.stderr

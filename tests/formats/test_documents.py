@@ -17,8 +17,7 @@ from flowrt.formats.document import (
     load_flow_file,
 )
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-SEED_TAB = SHARED / "seeds" / "mcp-server-tab.json"
+SEED_TAB = Path(__file__).resolve().parents[2] / "flows" / "mcp-server-tab.json"
 
 FLAT = [
     {"id": "t1", "type": "tab", "label": "One", "disabled": False, "info": ""},
@@ -95,8 +94,6 @@ def test_single_flow_object_sets_z_and_drops_containers(tmp_path):
 
 
 def test_single_flow_seed_tab():
-    if not SEED_TAB.exists():
-        pytest.skip(f"shared seed tab not found at {SEED_TAB}")
     nodes = load_flow_file(SEED_TAB)
     assert nodes[0] == {"id": "3321740562069c7c", "type": "tab", "label": "MCP Server"}
     assert [n["type"] for n in nodes[1:]] == ["http in", "function"]
@@ -297,8 +294,6 @@ def test_convert_json_to_yaml_and_back(tmp_path):
 
 
 def test_convert_single_flow_seed_to_yaml(tmp_path):
-    if not SEED_TAB.exists():
-        pytest.skip(f"shared seed tab not found at {SEED_TAB}")
     out = tmp_path / "seed.yaml"
     convert_file(SEED_TAB, out)
     text = out.read_text()

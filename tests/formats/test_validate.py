@@ -11,7 +11,7 @@ from flowrt.formats.document import Deployment, load_deployment
 from flowrt.formats.validate import flow_schema, validate_deployment, validate_nodes_against_schema
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-SEED_TAB = SHARED / "seeds" / "mcp-server-tab.json"
+SEED_TAB = Path(__file__).resolve().parents[2] / "flows" / "mcp-server-tab.json"
 REFERENCE_FLOWS = sorted((SHARED / "node-red-reference" / "flows").glob("*.json"))
 
 
@@ -105,8 +105,6 @@ def test_clean_flow_has_no_problems():
 
 
 def test_seed_tab_dangling_wire_is_a_warning():
-    if not SEED_TAB.exists():
-        pytest.skip(f"shared seed tab not found at {SEED_TAB}")
     problems = validate_deployment(load_deployment([SEED_TAB]), REGISTRY)
     assert errors(problems) == []
     dangling = warnings(problems)

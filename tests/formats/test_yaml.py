@@ -14,7 +14,7 @@ from flowrt.formats.yamlformat import _Loader, dump_yaml, parse_yaml, parse_yaml
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
 REFERENCE_FLOWS = sorted((SHARED / "node-red-reference" / "flows").glob("*.json"))
-SEED_TAB = SHARED / "seeds" / "mcp-server-tab.json"
+SEED_TAB = REPO / "flows" / "mcp-server-tab.json"
 REPO_FLOWS = sorted(
     p
     for p in (REPO / "flows").rglob("*")
@@ -505,7 +505,6 @@ def test_reference_flows_round_trip(path):
 
 
 def test_seed_tab_round_trips():
-    _require([SEED_TAB] if SEED_TAB.exists() else [], "seeds/mcp-server-tab.json")
     nodes = load_flow_file(SEED_TAB)
     assert by_id(round_trip(nodes)) == by_id(nodes)
 
