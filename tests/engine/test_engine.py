@@ -3,7 +3,6 @@ small Python test nodes: message passing, errors, completion, status, lifecycle,
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 import pytest
@@ -100,19 +99,24 @@ async def test_fan_out_first_gets_original_others_clones():
             assert clone["_msgid"] == "m1"
 
 
-async def test_send_array_per_output_arrays_of_arrays_and_none():
+async def test_send_array_per_output_arrays_of_arrays_and_none(marker):
     def fn(node, msg, send, done):
         send([{"payload": 1}, None, [{"payload": 2}, None, {"payload": 3}]])
         done()
 
-    flow = [py("a", fn, [["o1"], ["o2"], ["o3"]]), helper("o1"), helper("o2"), helper("o3")]
+    flow = [
+        py("a", fn, [["o1"], ["o2"], ["o3"]]),
+        helper("o1"),
+        helper("o2"),
+        helper("o3"),
+        marker.node("o2"),
+    ]
     async with FlowTestHarness(flow) as h:
         h.node("a").receive({})
         assert (await h.node("o1").next_input())["payload"] == 1
         got = await h.node("o3").inputs(2)
         assert [m["payload"] for m in got] == [2, 3]
-        await asyncio.sleep(0.01)
-        assert h.node("o2").received == []
+        assert await marker.received(h, "o2") == []
         # messages sent together without ids share one new _msgid
         assert h.node("o1").received[0]["_msgid"] == got[0]["_msgid"] == got[1]["_msgid"]
 
@@ -181,7 +185,7 @@ async def test_exception_error_has_stack():
         assert "ValueError" in msg["error"]["stack"]
 
 
-async def test_catch_scopes_all_scoped_uncaught():
+async def test_catch_scopes_all_scoped_uncaught(marker):
     flow = [
         py("f1", fail("e1")),
         py("f2", fail("e2")),
@@ -191,6 +195,7 @@ async def test_catch_scopes_all_scoped_uncaught():
         helper("o_all"),
         helper("o_1"),
         helper("o_unc"),
+        marker.node("unc"),
     ]
     async with FlowTestHarness(flow) as h:
         h.node("f1").receive({})
@@ -198,8 +203,7 @@ async def test_catch_scopes_all_scoped_uncaught():
         got = await h.node("o_all").inputs(2)
         assert [m["error"]["message"] for m in got] == ["e1", "e2"]
         assert [m["error"]["message"] for m in await h.node("o_1").inputs(1)] == ["e1"]
-        await asyncio.sleep(0.01)
-        assert h.node("o_unc").received == []  # every error was handled by another catch
+        assert await marker.received(h, "o_unc") == []  # every error was handled by another catch
 
 
 async def test_uncaught_catch_gets_errors_nobody_else_handles():
@@ -213,7 +217,7 @@ async def test_uncaught_catch_gets_errors_nobody_else_handles():
         assert (await h.node("o").next_input())["error"]["message"] == "e"
 
 
-async def test_catch_group_rules():
+async def test_catch_group_rules(marker):
     flow = [
         {"id": "t", "type": "tab"},
         {"id": "g1", "type": "group", "z": "t"},
@@ -224,14 +228,13 @@ async def test_catch_group_rules():
         {"id": "ct", "type": "catch", "uncaught": True, "z": "t", "wires": [["o_tab"]]},
         helper("o_group", z="t"),
         helper("o_tab", z="t"),
+        marker.node("cg", "ct", z="t"),
     ]
     async with FlowTestHarness(flow) as h:
         h.node("inner").receive({})
         h.node("outside").receive({})
-        assert (await h.node("o_group").next_input())["error"]["message"] == "inner"
-        assert (await h.node("o_tab").next_input())["error"]["message"] == "outside"
-        await asyncio.sleep(0.01)
-        assert len(h.node("o_group").received) == 1 and len(h.node("o_tab").received) == 1
+        assert [m["error"]["message"] for m in await marker.received(h, "o_group")] == ["inner"]
+        assert [m["error"]["message"] for m in await marker.received(h, "o_tab")] == ["outside"]
 
 
 async def test_error_without_catch_is_logged():
@@ -257,36 +260,35 @@ async def test_error_loop_guard():
 # ----- completion and status ---------------------------------------------------------------
 
 
-async def test_done_reaches_complete_nodes():
+async def test_done_reaches_complete_nodes(marker):
     flow = [
         py("a", passthrough),
         {"id": "nd", "type": "t-nodone", "wires": []},
         {"id": "cp", "type": "complete", "scope": ["a", "nd"], "wires": [["o"]]},
         helper("o"),
+        marker.node("cp"),
     ]
     async with FlowTestHarness(flow) as h:
         h.node("a").receive({"payload": 1})
         h.node("nd").receive({"payload": 2})
-        msg = await h.node("o").next_input()
+        [msg] = await marker.received(h, "o")  # the node without done() never completes
         assert msg["payload"] == 1 and msg["complete"]["source"]["id"] == "a"
-        await asyncio.sleep(0.01)
-        assert len(h.node("o").received) == 1  # the node without done() never completes
 
 
-async def test_done_with_error_does_not_complete():
+async def test_done_with_error_does_not_complete(marker):
     flow = [
         py("f", fail("x")),
         {"id": "cp", "type": "complete", "scope": ["f"], "wires": [["o"]]},
         helper("o"),
+        marker.node("cp"),
     ]
     async with FlowTestHarness(flow) as h:
         h.node("f").receive({})
         await h.node("f").next_error()
-        await asyncio.sleep(0.01)
-        assert h.node("o").received == []
+        assert await marker.received(h, "o") == []
 
 
-async def test_status_reaches_status_nodes_by_scope_and_group():
+async def test_status_reaches_status_nodes_by_scope_and_group(marker):
     def set_status(node, msg, send, done):
         node.status({"text": msg["payload"]})
         done()
@@ -300,6 +302,7 @@ async def test_status_reaches_status_nodes_by_scope_and_group():
         {"id": "sa", "type": "status", "scope": None, "z": "t", "wires": [["o_all"]]},
         helper("o_g", z="t"),
         helper("o_all", z="t"),
+        marker.node("sg", z="t"),
     ]
     async with FlowTestHarness(flow) as h:
         h.node("in_g").receive({"payload": 1})
@@ -307,9 +310,7 @@ async def test_status_reaches_status_nodes_by_scope_and_group():
         got = await h.node("o_all").inputs(2)
         assert [m["status"]["text"] for m in got] == ["1", "2"]
         assert [m["status"]["source"]["id"] for m in got] == ["in_g", "out_g"]
-        assert (await h.node("o_g").next_input())["status"]["text"] == "1"
-        await asyncio.sleep(0.01)
-        assert len(h.node("o_g").received) == 1
+        assert [m["status"]["text"] for m in await marker.received(h, "o_g")] == ["1"]
 
 
 # ----- lifecycle ---------------------------------------------------------------------------
@@ -571,7 +572,7 @@ async def test_subflow_status_without_status_port_reaches_parent_status_node():
         assert msg["status"]["source"]["id"] == "inst-s"
 
 
-async def test_catch_inside_subflow_handles_before_outside():
+async def test_catch_inside_subflow_handles_before_outside(marker):
     definition = {
         "id": "sf",
         "type": "subflow",
@@ -588,11 +589,11 @@ async def test_catch_inside_subflow_handles_before_outside():
         {"id": "outer", "type": "catch", "z": "t", "wires": [["o2"]]},
         helper("o", z="t"),
         helper("o2", z="t"),
+        marker.node("outer", z="t"),
     ]
     BEHAVIOUR["subflow-failure-2"] = fail("inner")
     async with FlowTestHarness(flow) as h:
         h.node("inst").receive({"payload": 1})
         msg = await h.node("o").next_input()
         assert msg["error"]["message"] == "inner"
-        await asyncio.sleep(0.01)
-        assert h.node("o2").received == []
+        assert await marker.received(h, "o2") == []

@@ -3,8 +3,6 @@ plus the routing the flow does for them as seen from these nodes."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from flowrt import Node, register_type
@@ -72,17 +70,17 @@ async def test_status_node_receives_status():
         }
 
 
-async def test_status_scope_drops_directly_wired_nodes():
+async def test_status_scope_drops_directly_wired_nodes(marker):
     """A status node wired to a node it watches would loop: Node-RED removes such nodes from its scope."""
     flow = [
         {"id": "s", "type": "test-csc-status", "wires": []},
         {"id": "st", "type": "status", "scope": ["s"], "wires": [["s"]]},
+        marker.node("st"),
     ]
     async with FlowTestHarness(flow) as h:
         assert h.node("st").node.config["scope"] == []
         h.node("s").receive({"payload": 1})
-        await asyncio.sleep(0.02)
-        assert h.node("st").received == []
+        assert await marker.received(h, "st") == []
 
 
 async def test_complete_receives_done_messages():
@@ -99,18 +97,18 @@ async def test_complete_receives_done_messages():
         assert msg["complete"] == {"source": {"id": "j", "type": "junction", "name": ""}}
 
 
-async def test_complete_scope_drops_directly_wired_nodes():
+async def test_complete_scope_drops_directly_wired_nodes(marker):
     flow = [
         {"id": "j", "type": "junction", "wires": [[]]},
         {"id": "cp", "type": "complete", "scope": ["j"], "wires": [["j"]]},
+        marker.node("cp"),
     ]
     async with FlowTestHarness(flow) as h:
         h.node("j").receive({"payload": "p"})
-        await asyncio.sleep(0.02)
-        assert h.node("cp").received == []
+        assert await marker.received(h, "cp") == []
 
 
-async def test_catch_uncaught_only_gets_unhandled_errors():
+async def test_catch_uncaught_only_gets_unhandled_errors(marker):
     flow = [
         {"id": "f", "type": "test-csc-fail", "wires": []},
         {"id": "g", "type": "test-csc-fail", "wires": []},
@@ -118,14 +116,13 @@ async def test_catch_uncaught_only_gets_unhandled_errors():
         {"id": "rest", "type": "catch", "uncaught": True, "wires": [["b"]]},
         {"id": "a", "type": "helper"},
         {"id": "b", "type": "helper"},
+        marker.node("scoped", "rest"),
     ]
     async with FlowTestHarness(flow) as h:
         h.node("f").receive({"payload": 1})
         h.node("g").receive({"payload": 2})
-        assert (await h.node("a").next_input())["payload"] == 1
-        assert (await h.node("b").next_input())["payload"] == 2
-        await asyncio.sleep(0.01)
-        assert len(h.node("a").received) == 1 and len(h.node("b").received) == 1
+        assert [m["payload"] for m in await marker.received(h, "a")] == [1]
+        assert [m["payload"] for m in await marker.received(h, "b")] == [2]
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from flowrt.testing import FlowTestHarness
@@ -14,12 +13,15 @@ async def test_comment_loaded():
         assert h.node("n1").node.name == "comment"
 
 
-async def test_comment_is_inert():
-    flow = [{"id": "n1", "type": "comment", "wires": [["n2"]]}, {"id": "n2", "type": "helper"}]
+async def test_comment_is_inert(marker):
+    flow = [
+        {"id": "n1", "type": "comment", "wires": [["n2"]]},
+        {"id": "n2", "type": "helper"},
+        marker.node("n2"),
+    ]
     async with FlowTestHarness(flow) as h:
         h.node("n1").receive({"payload": 1})
-        await asyncio.sleep(0.01)
-        assert h.node("n2").received == []
+        assert await marker.received(h, "n2") == []
 
 
 async def test_unknown_loaded():
@@ -27,15 +29,18 @@ async def test_unknown_loaded():
         assert h.node("n1").node.name == "unknown"
 
 
-async def test_unknown_drops_and_logs():
-    flow = [{"id": "n1", "type": "unknown", "wires": [["n2"]]}, {"id": "n2", "type": "helper"}]
+async def test_unknown_drops_and_logs(marker):
+    flow = [
+        {"id": "n1", "type": "unknown", "wires": [["n2"]]},
+        {"id": "n2", "type": "helper"},
+        marker.node("n2"),
+    ]
     async with FlowTestHarness(flow) as h:
         h.node("n1").receive({"payload": 1})
         h.node("n1").receive({"payload": 2})
         record = await h.node("n1").next_log("warn")
         assert "dropped" in record.text
-        await asyncio.sleep(0.01)
-        assert h.node("n2").received == []
+        assert await marker.received(h, "n2") == []
         assert len([r for r in h.node("n1").logs if r.level == "warn"]) == 1
 
 

@@ -1,7 +1,5 @@
 """Ports of Node-RED's test/nodes/core/sequence/18-sort_spec.js."""
 
-import asyncio
-
 import flowrt.nodes.sequence.sort  # noqa: F401
 import pytest
 
@@ -150,7 +148,7 @@ async def test_too_many_pending():
 TOO_MANY_TEXT = "too many pending messages"
 
 
-async def test_clear_pending_on_close():
+async def test_clear_pending_on_close(marker):
     cfg = {
         "order": "ascending",
         "target": "payload",
@@ -158,15 +156,14 @@ async def test_clear_pending_on_close():
         "seqKey": "payload",
         "seqKeyType": "msg",
     }
-    h = FlowTestHarness(flow(**cfg))
+    h = FlowTestHarness([*flow(**cfg), marker.node("n2")])
     await h.start()
     try:
         h.node("n1").receive({"payload": 0, "parts": {"id": "X", "index": 0, "count": 2}})
-        await asyncio.sleep(0.01)
+        assert await marker.received(h, "n2") == []  # half a sequence is held
     finally:
         await h.stop()
     assert any("cleared" in r.text for r in h.logs if r.node_id == "n1")
-    assert h.node("n2").received == []
 
 
 def _need(*types):
@@ -205,14 +202,14 @@ async def test_done_when_sent_payload():
         assert msg["seq"] == 0
 
 
-async def test_done_when_sequence_sent():
+async def test_done_when_sequence_sent(marker):
     _need("complete", "catch")
-    async with FlowTestHarness(complete_flow("seq"), settings={"nodeMessageBufferMaxLength": 2}) as h:
+    flow = [*complete_flow("seq"), marker.node("c1", "k1")]
+    async with FlowTestHarness(flow, settings={"nodeMessageBufferMaxLength": 2}) as h:
         h.node("s1").receive({"seq": 0, "payload": 3, "parts": {"id": "A", "index": 0, "count": 2}})
-        await asyncio.sleep(0.05)
-        assert h.node("h1").received == []
+        assert await marker.received(h, "h1") == []
         h.node("s1").receive({"seq": 1, "payload": 2, "parts": {"id": "A", "index": 1, "count": 2}})
-        msgs = await h.node("h1").inputs(2)
+        msgs = await marker.received(h, "h1")
         assert sorted(m["seq"] for m in msgs) == [0, 1]
 
 

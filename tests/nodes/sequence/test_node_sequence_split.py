@@ -1,7 +1,5 @@
 """Ports of the SPLIT cases of Node-RED's test/nodes/core/sequence/17-split_spec.js."""
 
-import asyncio
-
 import flowrt.nodes.sequence.join  # noqa: F401
 import flowrt.nodes.sequence.split  # noqa: F401
 import pytest
@@ -196,14 +194,14 @@ async def test_done_when_message_sent(payload):
         ("[53]", "bin", [b"12", b"34", b"5"]),
     ],
 )
-async def test_done_when_consolidated_message_emitted(splt, splt_type, payloads):
+async def test_done_when_consolidated_message_emitted(splt, splt_type, payloads, marker):
     _need_complete()
-    async with FlowTestHarness(complete_flow(splt=splt, spltType=splt_type, stream=True)) as h:
+    flow = [*complete_flow(splt=splt, spltType=splt_type, stream=True), marker.node("completeNode1")]
+    async with FlowTestHarness(flow) as h:
         for seq, p in enumerate(payloads[:2]):
             h.node("splitNode1").receive({"seq": seq, "payload": p})
         # nothing completes while the stream remainder is held
-        await asyncio.sleep(0.05)
-        assert h.node("helperNode1").received == []
+        assert await marker.received(h, "helperNode1") == []
         h.node("splitNode1").receive({"seq": 2, "payload": payloads[2]})
-        msgs = await h.node("helperNode1").inputs(3)
+        msgs = await marker.received(h, "helperNode1")
         assert sorted(m["seq"] for m in msgs) == [0, 1, 2]
