@@ -322,24 +322,33 @@ async def test_tostatus_status_val_and_jsonata():
 
 async def test_tostatus_counter():
     flow = [{"id": "n1", "type": "debug", "tostatus": True, "statusType": "counter"}]
-    async with FlowTestHarness(flow) as h:
+    async with FlowTestHarness(flow, clock="virtual") as h:
+
+        def shown():
+            return [s["text"] for s in h.node("n1").statuses if s.get("fill") == "blue"]
+
+        assert shown() == [0]
         for _ in range(3):
             h.node("n1").receive({"payload": 1})
-        # updates within 100 ms of each other are coalesced into one 200 ms later
-        for _ in range(50):
-            if h.node("n1").statuses[-1].get("text") == 3:
-                break
-            await asyncio.sleep(0.02)
+        # the first count shows at once; the updates that follow it within 100 ms are coalesced
+        # into one, 200 ms after the last
+        assert shown() == [0, 1]
+        await h.clock.advance(0.19)
+        assert shown() == [0, 1]
+        await h.clock.advance(0.02)
+        assert shown() == [0, 1, 3]
         assert h.node("n1").statuses[-1] == {"fill": "blue", "shape": "ring", "text": 3}
 
 
 async def test_ignores_its_own_status():
     flow = [{"id": "n1", "type": "debug", "tostatus": True}]
-    async with FlowTestHarness(flow) as h:
-        before = len(h.node("n1").statuses)
+    async with FlowTestHarness(flow, clock="virtual") as h:
+        before = h.node("n1").statuses
         h.node("n1").receive({"status": {"text": "x", "source": {"id": "n1"}}})
-        await asyncio.sleep(0.01)
-        assert len(h.node("n1").statuses) == before
+        await h.clock.run_all()  # nor later, from a timer
+        # a message behind it sets the status: the first status since the one of its own
+        h.node("n1").receive({"payload": "next"})
+        assert h.node("n1").statuses == [*before, {"fill": "grey", "shape": "dot", "text": "next"}]
 
 
 def test_encode_value_odd_objects():

@@ -1,7 +1,5 @@
 """Ports of Node-RED's test/nodes/core/sequence/19-batch_spec.js (interval cases without timing assertions)."""
 
-import asyncio
-
 import flowrt.nodes.sequence.batch  # noqa: F401
 import pytest
 
@@ -114,39 +112,48 @@ async def test_count_reset():
 
 @pytest.mark.parametrize("interval", [1, 0.1], ids=["whole-seconds", "float"])
 async def test_interval_groups_what_arrived(interval):
-    async with FlowTestHarness(flow(mode="interval", interval=interval)) as h:
+    async with FlowTestHarness(flow(mode="interval", interval=interval), clock="virtual") as h:
         h.node("n1").receive({"payload": 0})
         h.node("n1").receive({"payload": 1})
-        first = await h.node("n2").inputs(2)
+        await h.clock.advance(interval * 0.9)
+        assert h.node("n2").received == []
+        await h.clock.advance(interval * 0.2)
+        first = h.node("n2").received
+        assert len(first) == 2
         h.node("n1").receive({"payload": 2})
         h.node("n1").receive({"payload": 3})
-        msgs = await h.node("n2").inputs(4)
+        await h.clock.advance(interval)
+        msgs = h.node("n2").received
         assert msgs[:2] == first
         check(msgs, [[0, 1], [2, 3]])
 
 
 async def test_interval_does_not_send_empty_sequence():
-    async with FlowTestHarness(flow(mode="interval", interval=0.02)) as h:
-        await asyncio.sleep(0.1)
+    async with FlowTestHarness(flow(mode="interval", interval=0.02), clock="virtual") as h:
+        await h.clock.advance(0.1)  # five intervals with nothing
         assert h.node("n2").received == []
         h.node("n1").receive({"payload": 0})
-        [msg] = await h.node("n2").inputs(1)
+        await h.clock.advance(0.02)
+        [msg] = h.node("n2").received
         assert msg["payload"] == 0 and msg["parts"]["count"] == 1
 
 
 async def test_interval_sends_empty_sequence():
-    async with FlowTestHarness(flow(mode="interval", interval=0.02, allowEmptySequence=True)) as h:
-        msg = await h.node("n2").next_input()
+    config = flow(mode="interval", interval=0.02, allowEmptySequence=True)
+    async with FlowTestHarness(config, clock="virtual") as h:
+        await h.clock.advance(0.02)
+        [msg] = h.node("n2").received
         assert msg["payload"] is None
         assert msg["parts"]["index"] == 0 and msg["parts"]["count"] == 1
 
 
 async def test_interval_reset():
-    async with FlowTestHarness(flow(mode="interval", interval=0.2)) as h:
+    async with FlowTestHarness(flow(mode="interval", interval=0.2), clock="virtual") as h:
         h.node("n1").receive({"payload": 0})
         h.node("n1").receive({"reset": True})
         h.node("n1").receive({"payload": 1})
-        [msg] = await h.node("n2").inputs(1)
+        await h.clock.advance(0.2)
+        [msg] = h.node("n2").received
         assert msg["payload"] == 1
 
 

@@ -232,16 +232,19 @@ async def test_join_strings_after_timeout():
 
 
 async def test_timeout_can_be_restarted():
-    async with FlowTestHarness(flow(build="string", timeout=0.3, count="", joiner=",", mode="custom")) as h:
+    config = flow(build="string", timeout=0.3, count="", joiner=",", mode="custom")
+    async with FlowTestHarness(config, clock="virtual") as h:
         h.node("n1").receive({"payload": "a"})
-        await asyncio.sleep(0.2)
+        await h.clock.advance(0.2)
         h.node("n1").receive({"payload": "b", "restartTimeout": True})
-        await asyncio.sleep(0.2)
+        await h.clock.advance(0.2)
         # the restart moved the deadline: nothing sent yet after 0.4s in all
         assert h.node("n2").received == []
         h.node("n1").receive({"payload": "c"})
-        out = await h.node("n2").next_input()
-        assert out["payload"] == "a,b,c"
+        await h.clock.advance(0.09)
+        assert h.node("n2").received == []
+        await h.clock.advance(0.02)  # 0.3 s after the restart
+        assert [m["payload"] for m in h.node("n2").received] == ["a,b,c"]
 
 
 async def test_complete_when_told():
