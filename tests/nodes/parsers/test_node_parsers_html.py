@@ -26,66 +26,62 @@ def flow(**config):
     return [{"id": "n1", "type": "html", "wires": [["n2"]], **config}, {"id": "n2", "type": "helper"}]
 
 
-async def run(msg, n=1, **config):
-    async with FlowTestHarness(flow(**config)) as h:
-        h.node("n1").receive(msg)
-        return await h.node("n2").inputs(n)
-
-
 async def test_loaded():
     async with FlowTestHarness([{"id": "h1", "type": "html", "name": "htmlNode"}]) as h:
         assert h.node("h1").node.name == "htmlNode"
 
 
-async def test_select_from_msg():
-    [msg] = await run({"payload": PAGE, "topic": "bar", "select": "body h1"})
+async def test_select_from_msg(run_flow):
+    [msg] = await run_flow(flow(), {"payload": PAGE, "topic": "bar", "select": "body h1"})
     assert msg["topic"] == "bar"
     assert msg["payload"] == ["This is a test page for node 70-HTML"]
 
 
-async def test_select_from_msg_other_property():
-    [msg] = await run({"foo": PAGE, "topic": "bar", "select": "h1"}, property="foo")
+async def test_select_from_msg_other_property(run_flow):
+    [msg] = await run_flow(flow(property="foo"), {"foo": PAGE, "topic": "bar", "select": "h1"})
     assert msg["foo"][0] == "This is a test page for node 70-HTML"
 
 
-async def test_in_and_out_properties():
-    [msg] = await run({"foo": PAGE, "topic": "bar"}, property="foo", outproperty="bar", tag="h1")
+async def test_in_and_out_properties(run_flow):
+    [msg] = await run_flow(flow(property="foo", outproperty="bar", tag="h1"), {"foo": PAGE, "topic": "bar"})
     assert msg["bar"][0] == "This is a test page for node 70-HTML"
     assert msg["foo"] == PAGE
 
 
-async def test_empty_array_when_nothing_matches():
-    [msg] = await run({"payload": PAGE, "topic": "bar", "select": "h4"})
+async def test_empty_array_when_nothing_matches(run_flow):
+    [msg] = await run_flow(flow(), {"payload": PAGE, "topic": "bar", "select": "h4"})
     assert msg["payload"] == []
 
 
-async def test_paragraph_text():
-    [msg] = await run({"payload": PAGE, "topic": "bar"}, ret="text", tag="p")
+async def test_paragraph_text(run_flow):
+    [msg] = await run_flow(flow(ret="text", tag="p"), {"payload": PAGE, "topic": "bar"})
     assert msg["payload"] == ["There's nothing to read here."]
 
 
-async def test_list_as_html():
-    [msg] = await run({"payload": PAGE, "topic": "bar"}, tag="ol")
+async def test_list_as_html(run_flow):
+    [msg] = await run_flow(flow(tag="ol"), {"payload": PAGE, "topic": "bar"})
     assert "<li>Blue</li>" in msg["payload"][0] and "<li>Red</li>" in msg["payload"][0]
 
 
-async def test_list_as_text():
-    [msg] = await run({"payload": PAGE, "topic": "bar"}, tag="ol", ret="text")
+async def test_list_as_text(run_flow):
+    [msg] = await run_flow(flow(tag="ol", ret="text"), {"payload": PAGE, "topic": "bar"})
     assert msg["payload"] == ["BlueRed"]
 
 
-async def test_unclosed_tag_fixed_up():
-    [msg] = await run({"payload": PAGE, "topic": "bar"}, tag="span")
+async def test_unclosed_tag_fixed_up(run_flow):
+    [msg] = await run_flow(flow(tag="span"), {"payload": PAGE, "topic": "bar"})
     assert msg["payload"] == ['<img src="foo.png"/>']
 
 
-async def test_attribute():
-    [msg] = await run({"payload": PAGE, "topic": "bar"}, ret="attr", tag="span img")
+async def test_attribute(run_flow):
+    [msg] = await run_flow(flow(ret="attr", tag="span img"), {"payload": PAGE, "topic": "bar"})
     assert msg["payload"] == [{"src": "foo.png"}]
 
 
-async def test_complete_element():
-    [msg] = await run({"payload": '<a href="x" class="c d">link</a>'}, ret="compl", tag="a", chr="content")
+async def test_complete_element(run_flow):
+    [msg] = await run_flow(
+        flow(ret="compl", tag="a", chr="content"), {"payload": '<a href="x" class="c d">link</a>'}
+    )
     assert msg["payload"] == [{"content": "link", "href": "x", "class": "c d"}]
 
 
@@ -103,8 +99,8 @@ async def test_error_on_bad_selector():
         await h.node("n1").next_error()
 
 
-async def test_pass_through_without_payload():
-    [msg] = await run({"topic": "bar"})
+async def test_pass_through_without_payload(run_flow):
+    [msg] = await run_flow(flow(), {"topic": "bar"})
     assert "payload" not in msg
 
 
@@ -114,8 +110,10 @@ def check_parts(msgs, count):
         assert m["parts"] == {"id": gid, "index": i, "count": count, "type": "string", "ch": ""}
 
 
-async def test_multi_html():
-    msgs = await run({"payload": PAGE, "topic": "bar", "_msgid": "m1"}, 2, tag="ul", **{"as": "multi"})
+async def test_multi_html(run_flow):
+    msgs = await run_flow(
+        flow(tag="ul", **{"as": "multi"}), {"payload": PAGE, "topic": "bar", "_msgid": "m1"}, 2
+    )
     check_parts(msgs, 2)
     assert msgs[0]["parts"]["id"] == "m1"
     assert "<li>Apple</li>" in msgs[0]["payload"] and "<li>Pear</li>" in msgs[0]["payload"]
@@ -123,24 +121,26 @@ async def test_multi_html():
     assert all(m["topic"] == "bar" for m in msgs)
 
 
-async def test_multi_html_other_property():
-    msgs = await run({"foo": PAGE, "topic": "bar"}, 2, property="foo", tag="ul", **{"as": "multi"})
+async def test_multi_html_other_property(run_flow):
+    msgs = await run_flow(flow(property="foo", tag="ul", **{"as": "multi"}), {"foo": PAGE, "topic": "bar"}, 2)
     check_parts(msgs, 2)
     assert "<li>Apple</li>" in msgs[0]["foo"] and "<li>Parsnip</li>" in msgs[1]["foo"]
 
 
-async def test_multi_text():
-    msgs = await run({"payload": PAGE, "topic": "bar"}, 2, tag="ul", ret="text", **{"as": "multi"})
+async def test_multi_text(run_flow):
+    msgs = await run_flow(flow(tag="ul", ret="text", **{"as": "multi"}), {"payload": PAGE, "topic": "bar"}, 2)
     check_parts(msgs, 2)
     assert [m["payload"] for m in msgs] == ["ApplePear", "PotatoParsnip"]
 
 
-async def test_multi_attribute():
-    msgs = await run({"payload": PAGE, "topic": "bar"}, 1, ret="attr", tag="span img", **{"as": "multi"})
+async def test_multi_attribute(run_flow):
+    msgs = await run_flow(
+        flow(ret="attr", tag="span img", **{"as": "multi"}), {"payload": PAGE, "topic": "bar"}, 1
+    )
     check_parts(msgs, 1)
     assert msgs[0]["payload"] == {"src": "foo.png"}
 
 
-async def test_multi_does_not_reuse_message():
-    msgs = await run({"payload": PAGE, "topic": "bar"}, 2, tag="ul", ret="text", **{"as": "multi"})
+async def test_multi_does_not_reuse_message(run_flow):
+    msgs = await run_flow(flow(tag="ul", ret="text", **{"as": "multi"}), {"payload": PAGE, "topic": "bar"}, 2)
     assert msgs[0] is not msgs[1]

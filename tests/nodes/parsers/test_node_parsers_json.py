@@ -18,13 +18,6 @@ def flow(**config):
     return [{"id": "jn1", "type": "json", "wires": [["jn2"]], **config}, {"id": "jn2", "type": "helper"}]
 
 
-async def run(msgs, count=1, **config):
-    async with FlowTestHarness(flow(**config)) as h:
-        for m in msgs:
-            h.node("jn1").receive(m)
-        return await h.node("jn2").inputs(count)
-
-
 async def run_error(msg, **config):
     async with FlowTestHarness(flow(**config)) as h:
         h.node("jn1").receive(msg)
@@ -33,40 +26,40 @@ async def run_error(msg, **config):
         return str(err), emsg
 
 
-async def test_valid_json_string_to_object():
+async def test_valid_json_string_to_object(run_flow):
     text = ' {"employees":[{"firstName":"John", "lastName":"Smith"}]}\r\n '
-    [msg] = await run([{"payload": text, "topic": "bar"}])
+    [msg] = await run_flow(flow(), [{"payload": text, "topic": "bar"}])
     assert msg["topic"] == "bar"
     assert msg["payload"] == EMPLOYEES
 
 
-async def test_buffer_of_json_to_object():
+async def test_buffer_of_json_to_object(run_flow):
     text = b' {"employees":[{"firstName":"John", "lastName":"Smith"}]}\r\n '
-    [msg] = await run([{"payload": text, "topic": "bar"}], action="obj")
+    [msg] = await run_flow(flow(action="obj"), [{"payload": text, "topic": "bar"}])
     assert msg["payload"] == EMPLOYEES
 
 
-async def test_object_to_json_string():
-    [msg] = await run([{"payload": EMPLOYEES}])
+async def test_object_to_json_string(run_flow):
+    [msg] = await run_flow(flow(), [{"payload": EMPLOYEES}])
     assert msg["payload"] == EMPLOYEES_TEXT
 
 
 @pytest.mark.parametrize(
     ("value", "text"), [([1, 2, 3], "[1,2,3]"), (True, "true"), (2019, "2019"), (None, "null")]
 )
-async def test_value_to_json_string(value, text):
-    [msg] = await run([{"payload": value}])
+async def test_value_to_json_string(value, text, run_flow):
+    [msg] = await run_flow(flow(), [{"payload": value}])
     assert msg["payload"] == text
 
 
 @pytest.mark.parametrize(("text", "value"), [("true", True), ("1962", 1962)])
-async def test_json_string_to_value(text, value):
-    [msg] = await run([{"payload": text}])
+async def test_json_string_to_value(text, value, run_flow):
+    [msg] = await run_flow(flow(), [{"payload": text}])
     assert msg["payload"] == value
 
 
-async def test_pretty_output():
-    [msg] = await run([{"payload": {"a": 1}}], pretty=True)
+async def test_pretty_output(run_flow):
+    [msg] = await run_flow(flow(pretty=True), [{"payload": {"a": 1}}])
     assert msg["payload"] == '{\n    "a": 1\n}'
 
 
@@ -96,56 +89,64 @@ async def test_error_is_catchable():
         assert msg["error"]["message"] == "Unexpected end of JSON input"
 
 
-async def test_pass_through_without_payload():
-    [msg] = await run([{"topic": "bar"}])
+async def test_pass_through_without_payload(run_flow):
+    [msg] = await run_flow(flow(), [{"topic": "bar"}])
     assert msg["topic"] == "bar"
     assert "payload" not in msg
 
 
-async def test_action_str_always_gives_string():
-    msgs = await run(
-        [{"payload": EMPLOYEES, "topic": "bar"}, {"payload": EMPLOYEES_TEXT, "topic": "bar"}], 2, action="str"
+async def test_action_str_always_gives_string(run_flow):
+    msgs = await run_flow(
+        flow(action="str"),
+        [{"payload": EMPLOYEES, "topic": "bar"}, {"payload": EMPLOYEES_TEXT, "topic": "bar"}],
+        2,
     )
     assert [m["payload"] for m in msgs] == [EMPLOYEES_TEXT, EMPLOYEES_TEXT]
 
 
-async def test_action_obj_always_gives_object():
-    msgs = await run(
-        [{"payload": EMPLOYEES, "topic": "bar"}, {"payload": EMPLOYEES_TEXT, "topic": "bar"}], 2, action="obj"
+async def test_action_obj_always_gives_object(run_flow):
+    msgs = await run_flow(
+        flow(action="obj"),
+        [{"payload": EMPLOYEES, "topic": "bar"}, {"payload": EMPLOYEES_TEXT, "topic": "bar"}],
+        2,
     )
     assert [m["payload"] for m in msgs] == [EMPLOYEES, EMPLOYEES]
     assert all(m["topic"] == "bar" for m in msgs)
 
 
-async def test_any_property_existing_string():
+async def test_any_property_existing_string(run_flow):
     text = '{"employees":[{"firstName":"John", "lastName":"Smith"}]}'
-    [msg] = await run([{"payload": "", "one": {"two": text}, "topic": "bar"}], property="one.two")
+    [msg] = await run_flow(flow(property="one.two"), [{"payload": "", "one": {"two": text}, "topic": "bar"}])
     assert msg["one"]["two"] == EMPLOYEES
     assert msg["payload"] == ""
 
 
-async def test_any_property_existing_object():
-    [msg] = await run([{"payload": "", "one": {"two": EMPLOYEES}}], property="one.two")
+async def test_any_property_existing_object(run_flow):
+    [msg] = await run_flow(flow(property="one.two"), [{"payload": "", "one": {"two": EMPLOYEES}}])
     assert msg["one"]["two"] == EMPLOYEES_TEXT
 
 
-async def test_valid_json_string_and_schema_gives_object():
-    [msg] = await run([{"payload": '{"number": 3, "string": "allo"}', "schema": SCHEMA}])
+async def test_valid_json_string_and_schema_gives_object(run_flow):
+    [msg] = await run_flow(flow(), [{"payload": '{"number": 3, "string": "allo"}', "schema": SCHEMA}])
     assert msg["payload"] == {"number": 3, "string": "allo"}
 
 
-async def test_valid_object_and_schema_action_obj():
-    [msg] = await run([{"payload": {"number": 3, "string": "allo"}, "schema": SCHEMA}], action="obj")
+async def test_valid_object_and_schema_action_obj(run_flow):
+    [msg] = await run_flow(
+        flow(action="obj"), [{"payload": {"number": 3, "string": "allo"}, "schema": SCHEMA}]
+    )
     assert msg["payload"] == {"number": 3, "string": "allo"}
 
 
-async def test_valid_object_and_schema_gives_string():
-    [msg] = await run([{"payload": {"number": 3, "string": "allo"}, "schema": SCHEMA}])
+async def test_valid_object_and_schema_gives_string(run_flow):
+    [msg] = await run_flow(flow(), [{"payload": {"number": 3, "string": "allo"}, "schema": SCHEMA}])
     assert msg["payload"] == '{"number":3,"string":"allo"}'
 
 
-async def test_valid_string_and_schema_action_str():
-    [msg] = await run([{"payload": '{"number":3,"string":"allo"}', "schema": SCHEMA}], action="str")
+async def test_valid_string_and_schema_action_str(run_flow):
+    [msg] = await run_flow(
+        flow(action="str"), [{"payload": '{"number":3,"string":"allo"}', "schema": SCHEMA}]
+    )
     assert msg["payload"] == '{"number":3,"string":"allo"}'
 
 
@@ -172,8 +173,8 @@ async def test_invalid_schema_is_compile_error():
 
 
 @pytest.mark.parametrize("payload", ['{"number":3,"string":"allo"}', {"number": 3, "string": "allo"}])
-async def test_schema_deleted_before_sending(payload):
-    [msg] = await run([{"payload": payload, "schema": SCHEMA}], action="str")
+async def test_schema_deleted_before_sending(payload, run_flow):
+    [msg] = await run_flow(flow(action="str"), [{"payload": payload, "schema": SCHEMA}])
     assert "schema" not in msg
 
 

@@ -14,41 +14,35 @@ def flow(**config):
     return [{"id": "n1", "type": "xml", "wires": [["n2"]], **config}, {"id": "n2", "type": "helper"}]
 
 
-async def run(msg, **config):
-    async with FlowTestHarness(flow(**config)) as h:
-        h.node("n1").receive(msg)
-        return await h.node("n2").next_input()
-
-
 async def test_loaded():
     async with FlowTestHarness([{"id": "x1", "type": "xml", "name": "xmlNode"}]) as h:
         assert h.node("x1").node.name == "xmlNode"
 
 
-async def test_xml_string_to_object():
-    msg = await run({"payload": EMPLOYEES, "topic": "bar"})
+async def test_xml_string_to_object(run_flow):
+    [msg] = await run_flow(flow(), {"payload": EMPLOYEES, "topic": "bar"})
     assert msg["topic"] == "bar"
     assert msg["payload"] == OBJ
 
 
-async def test_xml_string_to_object_other_property():
-    msg = await run({"foo": EMPLOYEES, "topic": "bar"}, property="foo")
+async def test_xml_string_to_object_other_property(run_flow):
+    [msg] = await run_flow(flow(property="foo"), {"foo": EMPLOYEES, "topic": "bar"})
     assert msg["foo"] == OBJ
 
 
-async def test_xml_string_to_object_with_options():
-    msg = await run({"payload": EMPLOYEES, "topic": "bar", "options": {"trim": True}})
+async def test_xml_string_to_object_with_options(run_flow):
+    [msg] = await run_flow(flow(), {"payload": EMPLOYEES, "topic": "bar", "options": {"trim": True}})
     assert msg["payload"] == OBJ
 
 
-async def test_object_to_xml_string():
-    msg = await run({"payload": OBJ, "topic": "bar"})
+async def test_object_to_xml_string(run_flow):
+    [msg] = await run_flow(flow(), {"payload": OBJ, "topic": "bar"})
     assert "<employees><firstName>John</firstName><lastName>Smith</lastName></employees>" in msg["payload"]
     assert msg["payload"].startswith("<?xml")
 
 
-async def test_object_to_xml_string_with_options_other_property():
-    msg = await run({"foo": OBJ, "topic": "bar", "options": {"headless": True}}, property="foo")
+async def test_object_to_xml_string_with_options_other_property(run_flow):
+    [msg] = await run_flow(flow(property="foo"), {"foo": OBJ, "topic": "bar", "options": {"headless": True}})
     assert (
         msg["foo"] == "<employees>\n  <firstName>John</firstName>\n  <lastName>Smith</lastName>\n</employees>"
     )
@@ -70,13 +64,13 @@ async def test_warn_on_non_xml_value():
         assert "xml strings or js objects" in record.text
 
 
-async def test_pass_through_without_payload():
-    msg = await run({"topic": "bar"})
+async def test_pass_through_without_payload(run_flow):
+    [msg] = await run_flow(flow(), {"topic": "bar"})
     assert "payload" not in msg and msg["topic"] == "bar"
 
 
-async def test_attr_and_chr_keys_from_config():
-    msg = await run({"payload": '<a><b x="1">t</b></a>'}, attr="AT", chr="CH")
+async def test_attr_and_chr_keys_from_config(run_flow):
+    [msg] = await run_flow(flow(attr="AT", chr="CH"), {"payload": '<a><b x="1">t</b></a>'})
     assert msg["payload"] == {"a": {"b": [{"AT": {"x": "1"}, "CH": "t"}]}}
 
 
@@ -112,25 +106,27 @@ def test_build_without_single_root_uses_root():
 # parse) and, when parsing, attrkey/charkey (the node's, else msg.options', else "$"/"_").
 
 
-async def test_msg_options_gain_node_reds_parse_defaults():
-    msg = await run({"payload": "<a b='1'>t</a>", "options": {"trim": True}})
+async def test_msg_options_gain_node_reds_parse_defaults(run_flow):
+    [msg] = await run_flow(flow(), {"payload": "<a b='1'>t</a>", "options": {"trim": True}})
     assert msg["options"] == {"trim": True, "async": True, "attrkey": "$", "charkey": "_"}
     assert msg["payload"] == {"a": {"$": {"b": "1"}, "_": "t"}}
 
 
-async def test_msg_options_keys_of_the_node_win():
-    msg = await run({"payload": "<a b='1'>t</a>", "options": {"attrkey": "@"}}, attr="A", chr="C")
+async def test_msg_options_keys_of_the_node_win(run_flow):
+    [msg] = await run_flow(
+        flow(attr="A", chr="C"), {"payload": "<a b='1'>t</a>", "options": {"attrkey": "@"}}
+    )
     assert msg["options"] == {"attrkey": "A", "charkey": "C", "async": True}
 
 
-async def test_msg_options_gain_async_false_when_building():
-    msg = await run({"payload": {"a": 1}, "options": {"headless": True}})
+async def test_msg_options_gain_async_false_when_building(run_flow):
+    [msg] = await run_flow(flow(), {"payload": {"a": 1}, "options": {"headless": True}})
     assert msg["options"] == {"headless": True, "async": False}
     assert msg["payload"] == "<a>1</a>"
 
 
-async def test_no_msg_options_none_added():
-    msg = await run({"payload": "<a>1</a>"})
+async def test_no_msg_options_none_added(run_flow):
+    [msg] = await run_flow(flow(), {"payload": "<a>1</a>"})
     assert "options" not in msg
 
 

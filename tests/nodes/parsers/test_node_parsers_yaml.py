@@ -13,40 +13,34 @@ def flow(**config):
     return [{"id": "yn1", "type": "yaml", "wires": [["yn2"]], **config}, {"id": "yn2", "type": "helper"}]
 
 
-async def run(msg, **config):
-    async with FlowTestHarness(flow(**config)) as h:
-        h.node("yn1").receive(msg)
-        return await h.node("yn2").next_input()
-
-
 async def test_loaded():
     async with FlowTestHarness([{"id": "y1", "type": "yaml", "name": "yamlNode"}]) as h:
         assert h.node("y1").node.name == "yamlNode"
 
 
-async def test_yaml_string_to_object():
-    msg = await run({"payload": YAML_TEXT, "topic": "bar"})
+async def test_yaml_string_to_object(run_flow):
+    [msg] = await run_flow(flow(), {"payload": YAML_TEXT, "topic": "bar"})
     assert msg["topic"] == "bar"
     assert msg["payload"] == OBJ
 
 
-async def test_yaml_string_to_object_other_property():
-    msg = await run({"foo": YAML_TEXT, "topic": "bar"}, property="foo")
+async def test_yaml_string_to_object_other_property(run_flow):
+    [msg] = await run_flow(flow(property="foo"), {"foo": YAML_TEXT, "topic": "bar"})
     assert msg["foo"] == OBJ
 
 
-async def test_object_to_yaml_string():
-    msg = await run({"payload": OBJ})
+async def test_object_to_yaml_string(run_flow):
+    [msg] = await run_flow(flow(), {"payload": OBJ})
     assert msg["payload"] == YAML_TEXT
 
 
-async def test_object_to_yaml_string_other_property():
-    msg = await run({"foo": OBJ}, property="foo")
+async def test_object_to_yaml_string_other_property(run_flow):
+    [msg] = await run_flow(flow(property="foo"), {"foo": OBJ})
     assert msg["foo"] == YAML_TEXT
 
 
-async def test_array_to_yaml_string():
-    msg = await run({"payload": [1, 2, 3]})
+async def test_array_to_yaml_string(run_flow):
+    [msg] = await run_flow(flow(), {"payload": [1, 2, 3]})
     assert msg["payload"] == "- 1\n- 2\n- 3\n"
 
 
@@ -71,8 +65,8 @@ async def test_warn_on_non_yaml_values():
         assert h.node("yn2").received == []
 
 
-async def test_pass_through_without_payload():
-    msg = await run({"topic": "bar"})
+async def test_pass_through_without_payload(run_flow):
+    [msg] = await run_flow(flow(), {"topic": "bar"})
     assert msg["topic"] == "bar"
     assert "payload" not in msg
 
@@ -86,6 +80,6 @@ async def test_pass_through_without_payload():
         ("n: ~", {"n": None}),
     ],
 )
-async def test_yaml_1_2_core_schema_scalars(text, value):
-    msg = await run({"payload": text})
+async def test_yaml_1_2_core_schema_scalars(text, value, run_flow):
+    [msg] = await run_flow(flow(), {"payload": text})
     assert msg["payload"] == value

@@ -13,13 +13,6 @@ def flow(**config):
     return [{"id": "n1", "type": "join", "wires": [["n2"]], **config}, {"id": "n2", "type": "helper"}]
 
 
-async def run(msgs, n=1, settings=None, **config):
-    async with FlowTestHarness(flow(**config), settings=settings) as h:
-        for m in msgs:
-            h.node("n1").receive(m)
-        return await h.node("n2").inputs(n)
-
-
 def parts(id_, type_, index, count, **extra):
     return {"id": id_, "type": type_, "index": index, "count": count, **extra}
 
@@ -33,83 +26,76 @@ async def test_loaded_defaults():
         assert node.build == "array"
 
 
-async def test_join_string_automatically():
+async def test_join_string_automatically(run_flow):
     msgs = [{"payload": c, "parts": parts(1, "string", i, 4, ch=",")} for i, c in enumerate("ABCD")]
-    [out] = await run(msgs, joiner=",", build="string", mode="auto")
+    [out] = await run_flow(flow(joiner=",", build="string", mode="auto"), msgs)
     assert out["payload"] == "A,B,C,D"
     assert "parts" not in out
 
 
-async def test_join_string_automatically_with_buffer_joiner():
+async def test_join_string_automatically_with_buffer_joiner(run_flow):
     msgs = [{"payload": c, "parts": parts(1, "string", i, 4, ch=",")} for i, c in enumerate("ABCD")]
-    [out] = await run(msgs, joiner="[44]", joinerType="bin", build="string", mode="auto")
+    [out] = await run_flow(flow(joiner="[44]", joinerType="bin", build="string", mode="auto"), msgs)
     assert out["payload"] == "A,B,C,D"
 
 
-async def test_join_buffer_automatically():
+async def test_join_buffer_automatically(run_flow):
     msgs = [{"payload": c.encode(), "parts": parts(1, "buffer", i, 4, ch=b"-")} for i, c in enumerate("ABCD")]
-    [out] = await run(msgs, joiner=",", build="buffer", mode="auto")
+    [out] = await run_flow(flow(joiner=",", build="buffer", mode="auto"), msgs)
     assert out["payload"] == b"A-B-C-D"
 
 
-async def test_join_array_after_count():
-    [out] = await run(
-        [{"payload": 1}, {"payload": True}, {"payload": {"a": 1}}], count=3, joiner=",", mode="custom"
+async def test_join_array_after_count(run_flow):
+    [out] = await run_flow(
+        flow(count=3, joiner=",", mode="custom"), [{"payload": 1}, {"payload": True}, {"payload": {"a": 1}}]
     )
     assert out["payload"] == [1, True, {"a": 1}]
 
 
-async def test_join_count_setting_is_read_as_javascript_number():
+async def test_join_count_setting_is_read_as_javascript_number(run_flow):
     # 17-split.js: Number(n.count || 0); "0x2" is 2 in JavaScript (Python's float() refuses it)
-    first, second = await run(
-        [{"payload": i} for i in range(4)], n=2, count="0x2", mode="custom", build="array"
+    first, second = await run_flow(
+        flow(count="0x2", mode="custom", build="array"), [{"payload": i} for i in range(4)], 2
     )
     assert first["payload"] == [0, 1] and second["payload"] == [2, 3]
 
 
-async def test_join_array_ignores_parts_index_in_manual_mode():
+async def test_join_array_ignores_parts_index_in_manual_mode(run_flow):
     msgs = [
         {"payload": 1, "parts": {"index": 3}},
         {"payload": True, "parts": {"index": 0}},
         {"payload": {"a": 1}, "parts": {"index": 9}},
     ]
-    [out] = await run(msgs, count=3, joiner=",", mode="custom")
+    [out] = await run_flow(flow(count=3, joiner=",", mode="custom"), msgs)
     assert out["payload"] == [1, True, {"a": 1}]
 
 
-async def test_join_array_after_count_with_buffer_joiner():
-    [out] = await run(
+async def test_join_array_after_count_with_buffer_joiner(run_flow):
+    [out] = await run_flow(
+        flow(count=3, joinerType="bin", joiner="", mode="custom"),
         [{"payload": 1}, {"payload": True}, {"payload": {"a": 1}}],
-        count=3,
-        joinerType="bin",
-        joiner="",
-        mode="custom",
     )
     assert out["payload"][:2] == [1, True]
 
 
-async def test_join_array_on_sub_property_auto():
+async def test_join_array_on_sub_property_auto(run_flow):
     msgs = [
         {"foo": {"bar": c}, "parts": parts(1, "array", i, 4, len=1, property="foo.bar")}
         for i, c in enumerate("ABCD")
     ]
-    [out] = await run(msgs, count=3, joiner=",", mode="auto")
+    [out] = await run_flow(flow(count=3, joiner=",", mode="auto"), msgs)
     assert out["foo"]["bar"] == ["A", "B", "C", "D"]
 
 
-async def test_join_strings_into_buffer_after_count():
-    [out] = await run(
+async def test_join_strings_into_buffer_after_count(run_flow):
+    [out] = await run_flow(
+        flow(count=2, build="buffer", joinerType="bin", joiner="", mode="custom"),
         [{"payload": "hello"}, {"payload": "world"}],
-        count=2,
-        build="buffer",
-        joinerType="bin",
-        joiner="",
-        mode="custom",
     )
     assert out["payload"] == b"helloworld"
 
 
-async def test_join_object_after_count():
+async def test_join_object_after_count(run_flow):
     msgs = [
         {"payload": 1, "topic": "a"},
         {"payload": "2", "topic": "b"},
@@ -118,11 +104,11 @@ async def test_join_object_after_count():
         {"payload": {"e": 7}, "topic": "d"},
         {"payload": {"f": 6}, "topic": "g"},
     ]
-    [out] = await run(msgs, count=5, build="object", mode="custom")
+    [out] = await run_flow(flow(count=5, build="object", mode="custom"), msgs)
     assert out["payload"] == {"a": 1, "b": "2", "c": True, "d": {"e": 7}, "g": {"f": 6}}
 
 
-async def test_merge_objects():
+async def test_merge_objects(run_flow):
     msgs = [
         {"payload": {"a": 9}, "topic": "f"},
         {"payload": {"a": 1}, "topic": "a"},
@@ -132,20 +118,20 @@ async def test_merge_objects():
         {"payload": {"d": 4}, "topic": "d"},
         {"payload": {"e": 5}, "topic": "e"},
     ]
-    [out] = await run(msgs, count=5, build="merged", mode="custom")
+    [out] = await run_flow(flow(count=5, build="merged", mode="custom"), msgs)
     assert out["payload"] == {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}
 
 
-async def test_merge_sub_property_objects():
+async def test_merge_sub_property_objects(run_flow):
     msgs = [
         {"foo": {"bar": {k: v}, "topic": k}}
         for k, v in [("a", 9), ("a", 1), ("b", 9), ("b", 2), ("c", 3), ("d", 4), ("e", 5)]
     ]
-    [out] = await run(msgs, count=5, property="foo.bar", build="merged", mode="custom")
+    [out] = await run_flow(flow(count=5, property="foo.bar", build="merged", mode="custom"), msgs)
     assert out["foo"]["bar"] == {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}
 
 
-async def test_merge_full_msg_objects():
+async def test_merge_full_msg_objects(run_flow):
     msgs = [
         {"payload": 1, "topic": "f"},
         {"payload": 2, "topic": "a"},
@@ -155,7 +141,9 @@ async def test_merge_full_msg_objects():
         {"payload": 6, "foo": "d"},
         {"payload": 7, "bingo": "e"},
     ]
-    [out] = await run(msgs, count=6, build="merged", mode="custom", propertyType="full", property="")
+    [out] = await run_flow(
+        flow(count=6, build="merged", mode="custom", propertyType="full", property=""), msgs
+    )
     p = out["payload"]
     assert (p["payload"], p["aha"], p["bar"], p["bingo"], p["foo"], p["topic"]) == (
         7,
@@ -167,7 +155,7 @@ async def test_merge_full_msg_objects():
     )
 
 
-async def test_accumulate_merged_object():
+async def test_accumulate_merged_object(run_flow):
     msgs = [
         {"payload": {k: v}, "topic": t}
         for k, v, t in [
@@ -179,12 +167,12 @@ async def test_accumulate_merged_object():
             ("c", 1, "f"),
         ]
     ]
-    outs = await run(msgs, n=4, build="merged", mode="custom", accumulate=True, count=3)
+    outs = await run_flow(flow(build="merged", mode="custom", accumulate=True, count=3), msgs, 4)
     assert outs[0]["payload"] == {"a": 1, "b": 2, "c": 3}
     assert outs[3]["payload"] == {"a": 3, "b": 2, "c": 1}
 
 
-async def test_reset_accumulation():
+async def test_reset_accumulation(run_flow):
     msgs = [
         {"payload": {"a": 1}, "topic": "a"},
         {"payload": {"b": 2}, "topic": "b"},
@@ -199,13 +187,13 @@ async def test_reset_accumulation():
         {"payload": {"h": 1}, "topic": "h"},
         {"payload": {"i": 3}, "topic": "i"},
     ]
-    outs = await run(msgs, n=4, build="merged", accumulate=True, mode="custom", count=3)
+    outs = await run_flow(flow(build="merged", accumulate=True, mode="custom", count=3), msgs, 4)
     assert outs[1]["payload"] == {"a": 1, "b": 2, "c": 3, "d": 4}
     assert outs[2]["payload"] == {"e": 2, "f": 1}
     assert outs[3]["payload"] == {"g": 2, "h": 1, "i": 3}
 
 
-async def test_accumulate_key_value_object():
+async def test_accumulate_key_value_object(run_flow):
     msgs = [
         {"payload": 2, "foo": "b"},
         {"payload": 3, "foo": "c"},
@@ -215,18 +203,16 @@ async def test_accumulate_key_value_object():
         {"payload": 3, "foo": "c"},
         {"payload": 4, "foo": "d"},
     ]
-    [out] = await run(msgs, build="object", accumulate=True, mode="custom", topic="bar", key="foo", count=4)
+    [out] = await run_flow(
+        flow(build="object", accumulate=True, mode="custom", topic="bar", key="foo", count=4), msgs
+    )
     assert out["payload"] == {"a": 1, "b": 2, "c": 3, "d": 4}
 
 
-async def test_join_strings_after_timeout():
-    [out] = await run(
+async def test_join_strings_after_timeout(run_flow):
+    [out] = await run_flow(
+        flow(build="string", timeout=0.05, count="", joiner=",", mode="custom"),
         [{"payload": "a"}, {"payload": "b"}, {"payload": "c"}],
-        build="string",
-        timeout=0.05,
-        count="",
-        joiner=",",
-        mode="custom",
     )
     assert out["payload"] == "a,b,c"
 
@@ -247,83 +233,79 @@ async def test_timeout_can_be_restarted():
         assert [m["payload"] for m in h.node("n2").received] == ["a,b,c"]
 
 
-async def test_complete_when_told():
+async def test_complete_when_told(run_flow):
     msgs = [
         {"payload": "Hello"},
         {"payload": "NodeRED"},
         {"payload": "World"},
         {"payload": "", "complete": True},
     ]
-    [out] = await run(msgs, build="string", timeout=5, count=0, joiner="\n", mode="custom")
+    [out] = await run_flow(flow(build="string", timeout=5, count=0, joiner="\n", mode="custom"), msgs)
     assert out["payload"] == "Hello\nNodeRED\nWorld\n"
     assert "complete" not in out
 
 
-async def test_join_complete_messages_into_array():
-    [out] = await run(
+async def test_join_complete_messages_into_array(run_flow):
+    [out] = await run_flow(
+        flow(build="array", timeout=0, count=3, propertyType="full", mode="custom"),
         [{"payload": "a"}, {"payload": "b"}, {"payload": "c"}],
-        build="array",
-        timeout=0,
-        count=3,
-        propertyType="full",
-        mode="custom",
     )
     assert [m["payload"] for m in out["payload"]] == ["a", "b", "c"]
 
 
-async def test_join_split_things_into_array():
+async def test_join_split_things_into_array(run_flow):
     msgs = [{"payload": v, "parts": {"index": v - 1, "count": 4, "id": 111}} for v in (3, 2, 4, 1)]
-    [out] = await run(msgs)
+    [out] = await run_flow(flow(), msgs)
     assert out["payload"] == [1, 2, 3, 4]
 
 
-async def test_join_split_things_into_object():
+async def test_join_split_things_into_object(run_flow):
     msgs = [
         {"payload": v, "parts": {"index": v - 1, "count": 4, "id": 222, "key": k, "type": "object"}}
         for v, k in ((3, "c"), (2, "b"), (4, "d"), (1, "a"))
     ]
-    [out] = await run(msgs)
+    [out] = await run_flow(flow(), msgs)
     assert out["payload"] == {"a": 1, "b": 2, "c": 3, "d": 4}
 
 
-async def test_join_split_things_complete_when_told():
+async def test_join_split_things_complete_when_told(run_flow):
     msgs = [
         {"payload": 3, "parts": {"index": 2, "count": 4, "id": 444}},
         {"payload": 2, "parts": {"index": 1, "count": 4, "id": 444}},
         {"payload": 4, "parts": {"index": 3, "count": 4, "id": 444}, "complete": True},
     ]
-    [out] = await run(msgs, timeout=0.250)
+    [out] = await run_flow(flow(timeout=0.250), msgs)
     assert out["payload"] == [None, 2, 3, 4]
 
 
-async def test_manual_array_complete_when_told():
+async def test_manual_array_complete_when_told(run_flow):
     msgs = [
         {"payload": 1, "topic": "A"},
         {"payload": 2, "topic": "B"},
         {"payload": 3, "topic": "C"},
         {"complete": True},
     ]
-    [out] = await run(msgs, timeout=1, mode="custom", build="array")
+    [out] = await run_flow(flow(timeout=1, mode="custom", build="array"), msgs)
     assert out["payload"] == [1, 2, 3]
 
 
-async def test_manual_object_complete_when_told():
+async def test_manual_object_complete_when_told(run_flow):
     msgs = [
         {"payload": 1, "topic": "A"},
         {"payload": 2, "topic": "B"},
         {"payload": 3, "topic": "C"},
         {"complete": True},
     ]
-    [out] = await run(msgs, timeout=1, mode="custom", build="object")
+    [out] = await run_flow(flow(timeout=1, mode="custom", build="object"), msgs)
     assert out["payload"] == {"A": 1, "B": 2, "C": 3}
 
 
-async def test_join_split_strings_into_word():
+async def test_join_split_strings_into_word(run_flow):
     msgs = [
         {"payload": c, "parts": {"type": "string", "index": i, "count": 4, "ch": "", "id": 555}}
         for c, i in (("a", 0), ("d", 3), ("c", 2), ("b", 1))
     ]
-    [out] = await run(msgs, mode="auto")
+    [out] = await run_flow(flow(mode="auto"), msgs)
     assert out["payload"] == "abcd"
 
 
@@ -342,24 +324,24 @@ async def test_chained_split_split_join_join():
         assert "parts" not in out
 
 
-async def test_concat_array_chunks():
+async def test_concat_array_chunks(run_flow):
     msgs = [
         {"payload": [c], "parts": parts(1, "array", i, 3, ch=",", len=2)}
         for i, c in enumerate(["ab", "cd", "ef"])
     ]
-    [out] = await run(msgs, build="array", mode="auto")
+    [out] = await run_flow(flow(build="array", mode="auto"), msgs)
     assert out["payload"] == ["ab", "cd", "ef"]
 
 
-async def test_concat_buffer_without_join_char():
+async def test_concat_buffer_without_join_char(run_flow):
     msgs = [{"payload": c.encode(), "parts": parts(1, "buffer", i, 3)} for i, c in enumerate("ABC")]
-    [out] = await run(msgs, joiner=",", build="buffer", mode="auto")
+    [out] = await run_flow(flow(joiner=",", build="buffer", mode="auto"), msgs)
     assert out["payload"] == b"ABC"
 
 
-async def test_concat_string_with_non_string_join_char():
+async def test_concat_string_with_non_string_join_char(run_flow):
     msgs = [{"payload": c.encode(), "parts": parts(1, "string", i, 3, ch=b"0")} for i, c in enumerate("ABC")]
-    [out] = await run(msgs, joiner=",", build="buffer", mode="auto")
+    [out] = await run_flow(flow(joiner=",", build="buffer", mode="auto"), msgs)
     assert out["payload"] == "A0B0C"
 
 
@@ -372,16 +354,16 @@ async def test_auto_mode_without_parts_id_warns():
         assert h.node("n2").received == []
 
 
-async def test_duplicate_indexed_parts():
+async def test_duplicate_indexed_parts(run_flow):
     msgs = [
         {"payload": c, "parts": parts(1, "array", i, 2, ch=",")}
         for c, i in (("A", 0), ("B", 0), ("C", 0), ("D", 1))
     ]
-    [out] = await run(msgs, joiner="[44]", joinerType="bin", build="array", mode="auto")
+    [out] = await run_flow(flow(joiner="[44]", joinerType="bin", build="array", mode="auto"), msgs)
     assert out["payload"] == ["C", "D"]
 
 
-async def test_duplicate_indexed_parts_with_reset():
+async def test_duplicate_indexed_parts_with_reset(run_flow):
     msgs = [
         {"payload": "A", "parts": parts(1, "array", 0, 2, ch=",")},
         {"payload": "B", "parts": parts(1, "array", 0, 2, ch=",")},
@@ -389,20 +371,20 @@ async def test_duplicate_indexed_parts_with_reset():
         {"payload": "C", "parts": parts(1, "array", 1, 2, ch=",")},
         {"payload": "D", "parts": parts(1, "array", 0, 2, ch=",")},
     ]
-    [out] = await run(msgs, joiner="[44]", joinerType="bin", build="array", mode="auto")
+    [out] = await run_flow(flow(joiner="[44]", joinerType="bin", build="array", mode="auto"), msgs)
     assert out["payload"] == ["D", "C"]
 
 
-async def test_out_of_order_with_count_on_one_message():
+async def test_out_of_order_with_count_on_one_message(run_flow):
     msgs = [
         {"payload": i, "parts": {"id": "g", "index": i, **({"count": 5} if i == 4 else {})}}
         for i in (1, 2, 3, 4, 0)
     ]
-    [out] = await run(msgs, mode="auto")
+    [out] = await run_flow(flow(mode="auto"), msgs)
     assert out["payload"] == [0, 1, 2, 3, 4]
 
 
-async def test_nested_parts_restored():
+async def test_nested_parts_restored(run_flow):
     msgs = [
         {
             "payload": c,
@@ -417,7 +399,7 @@ async def test_nested_parts_restored():
         }
         for i, c in enumerate("ab")
     ]
-    [out] = await run(msgs)
+    [out] = await run_flow(flow(), msgs)
     assert out["parts"] == {"id": "out", "index": 5}
 
 
@@ -520,16 +502,16 @@ def four(values=(3, 2, 4, 1), count=4, gid=222):
     ]
 
 
-async def test_reduce():
-    [out] = await run(four(), **reduce_cfg())
+async def test_reduce(run_flow):
+    [out] = await run_flow(flow(**reduce_cfg()), four())
     assert out["payload"] == 10
 
 
-async def test_reduce_count_only_in_last_part():
+async def test_reduce_count_only_in_last_part(run_flow):
     msgs = four()
     for m in (msgs[0], msgs[1], msgs[3]):
         del m["parts"]["count"]
-    [out] = await run(msgs, **reduce_cfg())
+    [out] = await run_flow(flow(**reduce_cfg()), msgs)
     assert out["payload"] == 10
 
 
@@ -544,14 +526,14 @@ async def test_reduce_count_only_in_last_part():
         ("jsonata", "1+2+3", 6),
     ],
 )
-async def test_reduce_init_types(itype, ival, expected):
-    [out] = await run(four(), **reduce_cfg(exp="$A", init=ival, init_type=itype))
+async def test_reduce_init_types(itype, ival, expected, run_flow):
+    [out] = await run_flow(flow(**reduce_cfg(exp="$A", init=ival, init_type=itype)), four())
     assert out["payload"] == expected
 
 
-async def test_reduce_init_type_env(monkeypatch):
+async def test_reduce_init_type_env(monkeypatch, run_flow):
     monkeypatch.setenv("NR_XYZ", "nr_xyz")
-    [out] = await run(four(), **reduce_cfg(exp="$A", init="NR_XYZ", init_type="env"))
+    [out] = await run_flow(flow(**reduce_cfg(exp="$A", init="NR_XYZ", init_type="env")), four())
     assert out["payload"] == "nr_xyz"
 
 
@@ -566,32 +548,36 @@ async def test_reduce_init_type_context(scope):
         assert out["payload"] == "bar"
 
 
-async def test_reduce_using_index():
-    [out] = await run(four(), **reduce_cfg(exp="$A+$I"))
+async def test_reduce_using_index(run_flow):
+    [out] = await run_flow(flow(**reduce_cfg(exp="$A+$I")), four())
     assert out["payload"] == 6
 
 
-async def test_reduce_with_fixup():
+async def test_reduce_with_fixup(run_flow):
     msgs = four(count=5) + [{"payload": 0, "parts": {"index": 4, "count": 5, "id": 222}}]
-    [out] = await run(msgs, **reduce_cfg(fixup="$A/$N"))
+    [out] = await run_flow(flow(**reduce_cfg(fixup="$A/$N")), msgs)
     assert out["payload"] == 2
 
 
 @pytest.mark.parametrize(("right", "expected"), [(False, "((((0+1)+2)+3)+4)"), (True, "((((0+4)+3)+2)+1)")])
-async def test_reduce_left_and_right(right, expected):
+async def test_reduce_left_and_right(right, expected, run_flow):
     msgs = four(values=("3", "2", "4", "1"))
-    [out] = await run(msgs, **reduce_cfg(exp="'(' & $A & '+' & payload & ')'", init_type="str", right=right))
+    [out] = await run_flow(
+        flow(**reduce_cfg(exp="'(' & $A & '+' & payload & ')'", init_type="str", right=right)), msgs
+    )
     assert out["payload"] == expected
 
 
-async def test_reduce_array_result():
+async def test_reduce_array_result(run_flow):
     msgs = [
         {"payload": 1, "parts": {"index": 0, "count": 2, "id": 222}},
         {"payload": 2, "parts": {"index": 1, "count": 2, "id": 222}},
         {"payload": 3, "parts": {"index": 2, "count": 2, "id": 333}},
         {"payload": 4, "parts": {"index": 3, "count": 2, "id": 333}},
     ]
-    outs = await run(msgs, n=2, **reduce_cfg(exp="$append($A,[payload])", init="[]", init_type="json"))
+    outs = await run_flow(
+        flow(**reduce_cfg(exp="$append($A,[payload])", init="[]", init_type="json")), msgs, 2
+    )
     assert [o["payload"] for o in outs] == [[1, 2], [3, 4]]
 
 
@@ -649,8 +635,8 @@ async def test_reduce_runtime_error(cfg):
         assert h.node("n2").received == []
 
 
-async def test_reduce_passes_messages_without_parts():
-    [out] = await run([{"payload": 7}], **reduce_cfg())
+async def test_reduce_passes_messages_without_parts(run_flow):
+    [out] = await run_flow(flow(**reduce_cfg()), [{"payload": 7}])
     assert out["payload"] == 7
 
 

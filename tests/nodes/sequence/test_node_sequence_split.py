@@ -11,20 +11,13 @@ def flow(**config):
     return [{"id": "sn1", "type": "split", "wires": [["sn2"]], **config}, {"id": "sn2", "type": "helper"}]
 
 
-async def run(msgs, count, **config):
-    async with FlowTestHarness(flow(**config)) as h:
-        for m in msgs:
-            h.node("sn1").receive(m)
-        return await h.node("sn2").inputs(count)
-
-
 async def test_loaded_with_name():
     async with FlowTestHarness([{"id": "s1", "type": "split", "name": "splitNode"}]) as h:
         assert h.node("s1").node.name == "splitNode"
 
 
-async def test_split_array():
-    msgs = await run([{"payload": [1, 2, 3, 4]}], 4)
+async def test_split_array(run_flow):
+    msgs = await run_flow(flow(), [{"payload": [1, 2, 3, 4]}], 4)
     assert [m["payload"] for m in msgs] == [1, 2, 3, 4]
     assert [m["parts"]["index"] for m in msgs] == [0, 1, 2, 3]
     assert all(m["parts"]["count"] == 4 and m["parts"]["type"] == "array" for m in msgs)
@@ -32,76 +25,82 @@ async def test_split_array():
     assert all(m["parts"]["len"] == 1 for m in msgs)
 
 
-async def test_split_array_sub_property():
-    msgs = await run([{"foo": [1, 2, 3, 4]}], 4, property="foo")
+async def test_split_array_sub_property(run_flow):
+    msgs = await run_flow(flow(property="foo"), [{"foo": [1, 2, 3, 4]}], 4)
     assert [m["foo"] for m in msgs] == [1, 2, 3, 4]
     assert all(m["parts"]["property"] == "foo" and m["parts"]["count"] == 4 for m in msgs)
 
 
-async def test_split_array_in_chunks():
-    msgs = await run([{"payload": [1, 2, 3, 4]}], 2, arraySplt=3, arraySpltType="len")
+async def test_split_array_in_chunks(run_flow):
+    msgs = await run_flow(flow(arraySplt=3, arraySpltType="len"), [{"payload": [1, 2, 3, 4]}], 2)
     assert [m["payload"] for m in msgs] == [[1, 2, 3], [4]]
     assert all(m["parts"]["count"] == 2 and m["parts"]["type"] == "array" for m in msgs)
 
 
-async def test_split_object():
-    msgs = await run([{"topic": "foo", "payload": {"a": 1, "b": "2", "c": True}}], 3)
+async def test_split_object(run_flow):
+    msgs = await run_flow(flow(), [{"topic": "foo", "payload": {"a": 1, "b": "2", "c": True}}], 3)
     assert [m["payload"] for m in msgs] == [1, "2", True]
     assert [m["parts"]["key"] for m in msgs] == ["a", "b", "c"]
     assert all(m["parts"]["type"] == "object" and m["parts"]["count"] == 3 for m in msgs)
     assert all(m["topic"] == "foo" for m in msgs)
 
 
-async def test_split_object_sub_property():
-    msgs = await run([{"topic": "foo", "foo": {"bar": {"a": 1, "b": "2", "c": True}}}], 3, property="foo.bar")
+async def test_split_object_sub_property(run_flow):
+    msgs = await run_flow(
+        flow(property="foo.bar"), [{"topic": "foo", "foo": {"bar": {"a": 1, "b": "2", "c": True}}}], 3
+    )
     assert [m["foo"]["bar"] for m in msgs] == [1, "2", True]
     assert all(m["parts"]["property"] == "foo.bar" for m in msgs)
 
 
-async def test_split_object_key_into_topic():
-    msgs = await run([{"topic": "foo", "payload": {"a": 1, "b": "2", "c": True}}], 3, addname="topic")
+async def test_split_object_key_into_topic(run_flow):
+    msgs = await run_flow(
+        flow(addname="topic"), [{"topic": "foo", "payload": {"a": 1, "b": "2", "c": True}}], 3
+    )
     assert [(m["topic"], m["payload"]) for m in msgs] == [("a", 1), ("b", "2"), ("c", True)]
 
 
-async def test_split_string_on_newlines():
-    msgs = await run([{"payload": "Da\nve\n \nCJ"}], 4)
+async def test_split_string_on_newlines(run_flow):
+    msgs = await run_flow(flow(), [{"payload": "Da\nve\n \nCJ"}], 4)
     assert [m["payload"] for m in msgs] == ["Da", "ve", " ", "CJ"]
     assert all(m["parts"]["type"] == "string" and m["parts"]["count"] == 4 for m in msgs)
 
 
-async def test_split_string_on_char():
-    msgs = await run([{"payload": "1\n2\n3"}], 3, splt="\n")
+async def test_split_string_on_char(run_flow):
+    msgs = await run_flow(flow(splt="\n"), [{"payload": "1\n2\n3"}], 3)
     assert [m["payload"] for m in msgs] == ["1", "2", "3"]
     assert all(m["parts"]["ch"] == "\n" and m["parts"]["count"] == 3 for m in msgs)
 
 
-async def test_split_string_escaped_separator():
-    msgs = await run([{"payload": "a\tb"}], 2, splt="\\t")
+async def test_split_string_escaped_separator(run_flow):
+    msgs = await run_flow(flow(splt="\\t"), [{"payload": "a\tb"}], 2)
     assert [m["payload"] for m in msgs] == ["a", "b"]
 
 
-async def test_split_string_into_lengths():
-    msgs = await run([{"payload": "12345678"}], 4, splt="2", spltType="len")
+async def test_split_string_into_lengths(run_flow):
+    msgs = await run_flow(flow(splt="2", spltType="len"), [{"payload": "12345678"}], 4)
     assert [m["payload"] for m in msgs] == ["12", "34", "56", "78"]
     assert all(m["parts"]["ch"] == "" and m["parts"]["count"] == 4 for m in msgs)
 
 
-async def test_split_string_stream_mode():
-    msgs = await run([{"payload": "1\n2\n3\n"}, {"payload": "4\n5\n6\n"}], 6, splt="\n", stream=True)
+async def test_split_string_stream_mode(run_flow):
+    msgs = await run_flow(
+        flow(splt="\n", stream=True), [{"payload": "1\n2\n3\n"}, {"payload": "4\n5\n6\n"}], 6
+    )
     assert [m["payload"] for m in msgs] == ["1", "2", "3", "4", "5", "6"]
     assert [m["parts"]["index"] for m in msgs] == [0, 1, 2, 3, 4, 5]
     assert all("count" not in m["parts"] for m in msgs)
 
 
-async def test_split_buffer_into_lengths():
-    msgs = await run([{"payload": b"12345678"}], 4, splt="2", spltType="len")
+async def test_split_buffer_into_lengths(run_flow):
+    msgs = await run_flow(flow(splt="2", spltType="len"), [{"payload": b"12345678"}], 4)
     assert [m["payload"] for m in msgs] == [b"12", b"34", b"56", b"78"]
     assert all(m["parts"]["type"] == "buffer" and m["parts"]["count"] == 4 for m in msgs)
 
 
-async def test_split_buffer_on_buffer_streaming():
-    msgs = await run(
-        [{"payload": b"123412"}, {"payload": b"341234"}], 3, splt="[52]", spltType="bin", stream=True
+async def test_split_buffer_on_buffer_streaming(run_flow):
+    msgs = await run_flow(
+        flow(splt="[52]", spltType="bin", stream=True), [{"payload": b"123412"}, {"payload": b"341234"}], 3
     )
     assert [m["payload"] for m in msgs] == [b"123", b"123", b"123"]
     assert all(m["parts"]["ch"] == [52] for m in msgs)
@@ -121,37 +120,39 @@ async def test_invalid_config_refuses_to_start(config):
         assert any("Invalid split property" in r.text for r in h.logs)
 
 
-async def test_ceil_count_for_string():
-    msgs = await run([{"payload": "123"}], 2, splt="2", spltType="len")
+async def test_ceil_count_for_string(run_flow):
+    msgs = await run_flow(flow(splt="2", spltType="len"), [{"payload": "123"}], 2)
     assert [m["payload"] for m in msgs] == ["12", "3"]
     assert all(m["parts"]["count"] == 2 for m in msgs)
 
 
-async def test_bin_separator_on_string():
-    msgs = await run([{"payload": "123"}], 1, splt="[52]", spltType="bin")
+async def test_bin_separator_on_string(run_flow):
+    msgs = await run_flow(flow(splt="[52]", spltType="bin"), [{"payload": "123"}], 1)
     assert msgs[0]["payload"] == "123"
     assert msgs[0]["parts"]["index"] == 0
 
 
-async def test_ceil_count_for_buffer():
-    msgs = await run([{"payload": b"123"}], 2, splt="2", spltType="len")
+async def test_ceil_count_for_buffer(run_flow):
+    msgs = await run_flow(flow(splt="2", spltType="len"), [{"payload": b"123"}], 2)
     assert [m["payload"] for m in msgs] == [b"12", b"3"]
     assert all(m["parts"]["count"] == 2 for m in msgs)
 
 
-async def test_buffer_split_on_str_separator():
-    msgs = await run([{"payload": b"123"}], 2, splt="2", spltType="str", stream=False)
+async def test_buffer_split_on_str_separator(run_flow):
+    msgs = await run_flow(flow(splt="2", spltType="str", stream=False), [{"payload": b"123"}], 2)
     assert [m["payload"] for m in msgs] == [b"1", b"3"]
     assert all(m["parts"]["count"] == 2 and m["parts"]["ch"] == "2" for m in msgs)
 
 
-async def test_existing_parts_pushed_onto_stack():
-    msgs = await run([{"payload": "a,b", "parts": {"id": "x", "index": 0, "count": 1}}], 2, splt=",")
+async def test_existing_parts_pushed_onto_stack(run_flow):
+    msgs = await run_flow(
+        flow(splt=","), [{"payload": "a,b", "parts": {"id": "x", "index": 0, "count": 1}}], 2
+    )
     assert msgs[0]["parts"]["parts"] == {"id": "x", "index": 0, "count": 1}
 
 
-async def test_message_ids_differ():
-    msgs = await run([{"payload": [1, 2], "_msgid": "abc"}], 2)
+async def test_message_ids_differ(run_flow):
+    msgs = await run_flow(flow(), [{"payload": [1, 2], "_msgid": "abc"}], 2)
     assert all(m["_msgid"] != "abc" for m in msgs)
 
 
