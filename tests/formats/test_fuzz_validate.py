@@ -15,6 +15,7 @@ import copy
 import json
 import os
 import signal
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,6 +51,7 @@ def _seed_flows() -> list[list]:
             seeds.append(load_flow_file(path))
         except FlowFileError:
             continue
+    sys.path.insert(0, str(REPO / "tests" / "e2e"))  # beside it, whether or not e2e was collected
     from test_exports import SHAPES  # the editor's export shapes
 
     for build, _expected, _tab_made in SHAPES.values():
