@@ -464,6 +464,7 @@ class MqttBroker(Node):
         self._disconnected: asyncio.Future | None = None
         self._connect_waiters: list[Callable] = []
         self._attempt_gen = 0
+        self._stopped = False  # on_close ran: never connect again
         self._handled = 0  # packets paho handed to our callbacks (see _readable)
         self._loop_thread = threading.get_ident()
         self.topic_aliases: dict[int, str] = {}
@@ -649,7 +650,7 @@ class MqttBroker(Node):
         """Start connecting (no-op when connected or connecting); `callback` runs once connected."""
         if callback is not None:
             self._connect_waiters.append(callback)
-        if not self.can_connect() or self._closed:
+        if not self.can_connect() or self._stopped:
             return
         self.closing = False
         self._user_disconnect = False
@@ -778,7 +779,7 @@ class MqttBroker(Node):
         self._schedule_retry()
 
     def _schedule_retry(self) -> None:
-        if self.closing or self._user_disconnect or self._closed or self.client is None:
+        if self.closing or self._user_disconnect or self._stopped or self.client is None:
             return
         self._backoff = min(
             self._reconnect_max, self._backoff * 2 if self._backoff else self._reconnect_max / 8
@@ -1147,6 +1148,7 @@ class MqttBroker(Node):
         self._pending.clear()
 
     async def on_close(self, removed: bool) -> None:
+        self._stopped = True
         await self.disconnect()
         for _msg, done in self._offline:
             if done:
