@@ -49,6 +49,9 @@ from flowrt.engine.node import NodeError
 from flowrt.lang.jsvalues import JSError, js_error_text
 
 __all__ = [
+    "ESC",
+    "HANDLE_MARK",
+    "LAYOUT_ASSUMPTION",
     "ForeignHandle",
     "JSMessage",
     "JSSandbox",
@@ -56,6 +59,10 @@ __all__ = [
     "JSMemoryError",
     "SandboxError",
     "live_count",
+    "loads",
+    "runtime_pointer",
+    "uses_await",
+    "uses_node_done",
 ]
 
 MARK = "\x01"
@@ -98,17 +105,26 @@ _lib.JS_SetInterruptHandler.argtypes = [ctypes.c_void_p, _HANDLER_T, ctypes.c_vo
 _PTR = ctypes.sizeof(ctypes.c_void_p)
 
 
-def _runtime_pointer(ctx: quickjs.Context) -> int:
+LAYOUT_ASSUMPTION = (
+    "a quickjs.Context object holds, right after the Python object header, its JSRuntime* and "
+    "then its JSContext* (flowrt.js.sandbox reads them with ctypes to install QuickJS's "
+    "interrupt handler, which enforces the function node's timeout)"
+)
+
+
+def runtime_pointer(ctx: quickjs.Context) -> int:
     """The JSRuntime* of a quickjs.Context, checked against JS_GetRuntime(JSContext*).
 
-    The context object stores (after the Python object header) its JSRuntime*
-    then its JSContext*; reading both and asking QuickJS which runtime the
-    context belongs to proves the layout before anything is installed."""
+    Reading both pointers (LAYOUT_ASSUMPTION) and asking QuickJS which runtime the context
+    belongs to proves the layout before anything is installed; SandboxError if it does not hold
+    (a quickjs-ng release outside the range pyproject.toml allows)."""
     base = id(ctx) + 2 * _PTR
     rt = ctypes.c_void_p.from_address(base).value
     cx = ctypes.c_void_p.from_address(base + _PTR).value
     if not rt or not cx or _lib.JS_GetRuntime(cx) != rt:
-        raise SandboxError("unsupported quickjs build: cannot install an interrupt handler")
+        raise SandboxError(
+            f"unsupported quickjs build: cannot install an interrupt handler: not true that {LAYOUT_ASSUMPTION}"
+        )
     return rt
 
 
@@ -429,7 +445,7 @@ class JSSandbox(Borrower):
                 return 0
 
         self._handler = _HANDLER_T(handler)
-        self._rt = _runtime_pointer(self.ctx)
+        self._rt = runtime_pointer(self.ctx)
         _lib.JS_SetInterruptHandler(self._rt, self._handler, None)
 
     def arm(self) -> None:
