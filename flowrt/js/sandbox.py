@@ -726,90 +726,127 @@ class JSSandbox(Borrower):
                 return '!{"message":"host error"}'
 
     def _dispatch(self, op: str, payload: str) -> str | None:
-        node = self.node
-        if op == "send":
-            node.send(self.loads(payload))
-            return None
-        if op == "cget":  # "<scope>\n<key>": get from the default store
-            scope, _, key = payload.partition("\n")
-            ctx = self._scope_context(scope)
-            lent, value = ctx.borrow(key, self, payload)
-            if lent:  # JS keeps working on its own copy until the store takes it back
-                if value is LENT_ALREADY:
-                    return "="
-                self._lenders.add(ctx)
-                return "L\n" + self.dumps(value)
-            return self._copy_for_js(value)
-        if op == "ctx":
-            return self._context_op(*self.loads(payload))
-        if op == "sync":
-            if payload:
-                tracked = self._tracked
-                for token, value in self.loads(payload):
-                    _merge(tracked[token], value)
-            self._tracked.clear()
-            return None
-        if op == "timer":
-            tid, ms, rep = payload.split(",")
-            self._schedule(int(tid), float(ms), rep == "1")
-            return None
-        if op == "cleartimer":
-            handle = self._timers.pop(int(payload), None)
-            if handle is not None:
-                node.cancel_timer(handle)
-            return None
-        if op == "log":
-            level, text = self.loads(payload)
-            node.js_log(level, text)
-            return None
-        if op == "error":
-            info, msg = self.loads(payload)
-            node.error(self.make_error(info), msg)
-            return None
-        if op == "status":
-            self.status_used = True
-            node.status(self.loads(payload))
-            return None
-        if op == "live":
-            return self._live_op(*self.loads(payload))
-        if op == "release":
-            self._release(payload)
-            return None
-        if op[:5] == "benc:":
-            return "=" + buffer_encode(op[5:], payload)
-        if op[:6] == "bencj:":
-            return "=" + buffer_encode(op[6:], json.loads(payload))
-        if op[:5] == "bdec:":
-            return "=" + buffer_decode(op[5:], payload)
-        if op == "b64loose":
-            return "=" + base64_loose(payload)
-        if op == "rand":
-            return "=" + _b64encode(secrets.token_bytes(int(payload))).decode("ascii")
-        if op == "linkcall":
-            node.js_linkcall(*self.loads(payload))
-            return None
-        if op == "env":
-            return self.dumps(node.get_setting(self.loads(payload)))
-        if op == "evalprop":
-            value, type_, msg = self.loads(payload)
-            return self.dumps(node.evaluate(value, type_, msg))
-        if op == "result":
-            try:
-                token, msgs = self.loads(payload)
-            except ForeignHandle as err:
-                node.js_fail(json.loads(payload)[0], NodeError(str(err)))
-                return None
-            node.js_result(token, msgs)
-            return None
-        if op == "fail":
-            token, info = self.loads(payload)
-            node.js_fail(token, self.make_error(info))
-            return None
-        if op == "done":
-            token, info = self.loads(payload)
-            node.js_done(token, None if info is None else self.make_error(info))
-            return None
-        raise ValueError(f"unknown host operation {op!r}")
+        method = self._HOST_OPS.get(op)
+        if method is not None:
+            return method(self, payload)
+        name, colon, encoding = op.partition(":")  # "benc:<encoding>" and the like
+        codec = self._HOST_CODECS.get(name) if colon else None
+        if codec is None:
+            raise ValueError(f"unknown host operation {op!r}")
+        return "=" + codec(encoding, payload)
+
+    # ----- host operations: what prelude.js's __host(op, payload) asks of Python
+    def _host_send(self, payload: str) -> None:
+        self.node.send(self.loads(payload))
+
+    def _host_context_get(self, payload: str) -> str:
+        """ "<scope>\n<key>": get from the default store, lent to JS when the store can."""
+        scope, _, key = payload.partition("\n")
+        ctx = self._scope_context(scope)
+        lent, value = ctx.borrow(key, self, payload)
+        if lent:  # JS keeps working on its own copy until the store takes it back
+            if value is LENT_ALREADY:
+                return "="
+            self._lenders.add(ctx)
+            return "L\n" + self.dumps(value)
+        return self._copy_for_js(value)
+
+    def _host_context(self, payload: str) -> str | None:
+        return self._context_op(*self.loads(payload))
+
+    def _host_sync(self, payload: str) -> None:
+        if payload:
+            tracked = self._tracked
+            for token, value in self.loads(payload):
+                _merge(tracked[token], value)
+        self._tracked.clear()
+
+    def _host_timer(self, payload: str) -> None:
+        tid, ms, rep = payload.split(",")
+        self._schedule(int(tid), float(ms), rep == "1")
+
+    def _host_clear_timer(self, payload: str) -> None:
+        handle = self._timers.pop(int(payload), None)
+        if handle is not None:
+            self.node.cancel_timer(handle)
+
+    def _host_log(self, payload: str) -> None:
+        level, text = self.loads(payload)
+        self.node.js_log(level, text)
+
+    def _host_error(self, payload: str) -> None:
+        info, msg = self.loads(payload)
+        self.node.error(self.make_error(info), msg)
+
+    def _host_status(self, payload: str) -> None:
+        self.status_used = True
+        self.node.status(self.loads(payload))
+
+    def _host_live(self, payload: str) -> str | None:
+        return self._live_op(*self.loads(payload))
+
+    def _host_release(self, payload: str) -> None:
+        self._release(payload)
+
+    def _host_base64_loose(self, payload: str) -> str:
+        return "=" + base64_loose(payload)
+
+    def _host_random(self, payload: str) -> str:
+        return "=" + _b64encode(secrets.token_bytes(int(payload))).decode("ascii")
+
+    def _host_link_call(self, payload: str) -> None:
+        self.node.js_linkcall(*self.loads(payload))
+
+    def _host_env(self, payload: str) -> str:
+        return self.dumps(self.node.get_setting(self.loads(payload)))
+
+    def _host_evaluate_property(self, payload: str) -> str:
+        value, type_, msg = self.loads(payload)
+        return self.dumps(self.node.evaluate(value, type_, msg))
+
+    def _host_result(self, payload: str) -> None:
+        try:
+            token, msgs = self.loads(payload)
+        except ForeignHandle as err:
+            self.node.js_fail(json.loads(payload)[0], NodeError(str(err)))
+            return
+        self.node.js_result(token, msgs)
+
+    def _host_fail(self, payload: str) -> None:
+        token, info = self.loads(payload)
+        self.node.js_fail(token, self.make_error(info))
+
+    def _host_done(self, payload: str) -> None:
+        token, info = self.loads(payload)
+        self.node.js_done(token, None if info is None else self.make_error(info))
+
+    _HOST_OPS: dict[str, Callable[[JSSandbox, str], str | None]] = {
+        "send": _host_send,
+        "cget": _host_context_get,
+        "ctx": _host_context,
+        "sync": _host_sync,
+        "timer": _host_timer,
+        "cleartimer": _host_clear_timer,
+        "log": _host_log,
+        "error": _host_error,
+        "status": _host_status,
+        "live": _host_live,
+        "release": _host_release,
+        "b64loose": _host_base64_loose,
+        "rand": _host_random,
+        "linkcall": _host_link_call,
+        "env": _host_env,
+        "evalprop": _host_evaluate_property,
+        "result": _host_result,
+        "fail": _host_fail,
+        "done": _host_done,
+    }
+    # "<name>:<encoding>" operations: Buffer encode (text, or JSON of byte values) and decode
+    _HOST_CODECS: dict[str, Callable[[str, str], str]] = {
+        "benc": buffer_encode,
+        "bencj": lambda encoding, payload: buffer_encode(encoding, json.loads(payload)),
+        "bdec": buffer_decode,
+    }
 
     def _scope_context(self, scope: str) -> Any:
         ctx = self.node.context()
