@@ -78,11 +78,38 @@ def rfc_parse(
     """RFC 4180 parse; returns {headers, data, cursor} (data: rows or objects)."""
     headers = list(headers) if isinstance(headers, list) else []
     supplied = len(headers) > 0
-    n = len(text)
+    rows, cursor = _rfc_rows(text, cursor, separator, quote, headers_only, strict)
+    first_is_header = False
+    if rows and not supplied:
+        if data_has_header_row:
+            headers.extend(rows[0])
+            first_is_header = True
+        else:
+            headers.extend(f"col{i + 1}" for i in range(len(rows[0])))
+    result = {"headers": headers, "cursor": cursor, "data": []}
+    if headers_only:
+        return result
+    if output_arrays:
+        if not first_is_header and headers:
+            rows.insert(0, headers)
+        result["data"] = rows
+        return result
+    records = rows[1:] if first_is_header else rows
+    result["data"] = _rows_to_objects(records, headers, parse_numeric, include_null, include_empty)
+    return result
+
+
+def _rfc_rows(
+    text: str, cursor: int, separator: str, quote: str, headers_only: bool, strict: bool
+) -> tuple[list[list], int]:
+    """The cells of each row from `cursor` on (None: a cell with nothing between separators),
+    and where it stopped: the end, or after the first row when `headers_only`."""
     cell: list[str] = []
     row: list = []
     rows: list[list] = []
     new_cell, in_quote, closed = True, False, False
+
+    n = len(text)
 
     def finish_cell() -> None:
         value = "".join(cell)
@@ -147,24 +174,16 @@ def rfc_parse(
     if strict and in_quote:
         raise CSVParseError("Missing quote, unclosed cell")
     finish_row()
-    first_is_header = False
-    if rows and not supplied:
-        if data_has_header_row:
-            headers.extend(rows[0])
-            first_is_header = True
-        else:
-            headers.extend(f"col{i + 1}" for i in range(len(rows[0])))
-    result = {"headers": headers, "cursor": cursor, "data": []}
-    if output_arrays or headers_only:
-        if headers_only:
-            return result
-        if not first_is_header and headers:
-            rows.insert(0, headers)
-        result["data"] = rows
-        return result
-    start = 1 if first_is_header else 0
+    return rows, cursor
+
+
+def _rows_to_objects(
+    rows: list[list], headers: list, parse_numeric: bool, include_null: bool, include_empty: bool
+) -> list[dict]:
+    """Each row as an object keyed by `headers` (a column without a header is left out); rows
+    with no cell kept are dropped."""
     out = []
-    for r in rows[start:]:
+    for r in rows:
         obj: dict = {}
         empty = True
         for j, h in enumerate(headers):
@@ -183,8 +202,7 @@ def rfc_parse(
             empty = False
         if not empty:
             out.append(obj)
-    result["data"] = out
-    return result
+    return out
 
 
 def _unescape(text: str) -> str:
@@ -570,19 +588,10 @@ class CSVNode(Node):
         k: list = [""]
         o: dict = {}
         rows: list = []
-        first = True
-        last = False
-        linecount = 0
         tmp = ""
         has_parts = "parts" in msg
-        parts = msg.get("parts")
         template = self.template
-        if isinstance(parts, dict):
-            linecount = parts.get("index") or 0
-            if linecount > self.skip:
-                first = False
-            if "count" in parts and linecount + 1 >= parts["count"]:
-                last = True
+        linecount, first, last = self._legacy_position(msg.get("parts"))
         line_breaks = len(re.findall(r"[\r\n]", line))
         if has_parts and self.multi == "mult" and line_breaks > 1:
             tmp = ""
@@ -658,22 +667,35 @@ class CSVNode(Node):
             rows.append(o)
         self.template = template
         columns = ",".join(f'"{v}"' if "," in v else v for v in template if v)
-        if self.multi != "one":
-            if has_parts and line_breaks <= 1:
-                if o:
-                    self.store.append(o)
-                if (parts.get("index") or 0) + 1 == parts.get("count"):
-                    msg["payload"] = self.store
-                    msg["columns"] = columns
-                    del msg["parts"]
-                    send(msg)
-                    self.store = []
-            else:
-                msg["payload"] = rows
-                msg["columns"] = columns
-                send(msg)
-            return
-        self._emit_rows(msg, send, rows, columns, has_parts, line_breaks, last)
+        if self.multi == "one":
+            self._emit_rows(msg, send, rows, columns, has_parts, line_breaks, last)
+        elif has_parts and line_breaks <= 1:
+            self._legacy_collect(msg, send, o, columns)
+        else:
+            msg["payload"] = rows
+            msg["columns"] = columns
+            send(msg)
+
+    def _legacy_position(self, parts: Any) -> tuple[int, bool, bool]:
+        """(line count so far, whether the header/skipped lines are still to come, whether this
+        is the sequence's last message) from msg.parts."""
+        if not isinstance(parts, dict):
+            return 0, True, False
+        linecount = parts.get("index") or 0
+        last = "count" in parts and linecount + 1 >= parts["count"]
+        return linecount, linecount <= self.skip, last
+
+    def _legacy_collect(self, msg: dict, send, row: dict, columns: str) -> None:
+        """One line of a split sequence in "mult" mode: kept until the last part, then all sent."""
+        parts = msg["parts"]
+        if row:
+            self.store.append(row)
+        if (parts.get("index") or 0) + 1 == parts.get("count"):
+            msg["payload"] = self.store
+            msg["columns"] = columns
+            del msg["parts"]
+            send(msg)
+            self.store = []
 
 
 def _lookup(row: dict, key: str) -> Any:

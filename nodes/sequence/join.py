@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
@@ -60,6 +61,30 @@ def _is_number(value: Any) -> bool:
 
 def _index(value: Any) -> int:
     return int(float(value)) if not isinstance(value, int) else value
+
+
+@dataclass(slots=True)
+class _Part:
+    """One message's place in a join: its group, the kind of result, and its value."""
+
+    id: Any
+    type: Any
+    count: Any
+    join_char: Any
+    key: Any = None
+    array_len: Any = None
+    index: Any = None
+    value: Any = None
+    property: Any = None  # the group's property (None: payload)
+
+
+def _keep_only_outer_parts(msg: dict) -> None:
+    """Manual mode ignores msg.parts (useparts off): only an enclosing sequence's parts stay."""
+    parts = msg["parts"]
+    if "parts" in parts:
+        msg["parts"] = {"parts": parts["parts"]}
+    else:
+        del msg["parts"]
 
 
 class _Group:
@@ -244,112 +269,149 @@ class JoinNode(Node):
                 self.warn(f"Message property {self.property} not found")
                 done()
                 return None
-        part_id: Any = "_"
         parts = msg.get("parts")
         if self.mode == "auto" and not (isinstance(parts, dict) and "id" in parts):
-            if "reset" in msg:
-                for group in self.inflight.values():
-                    self.cancel_timer(group.timeout)
-                self.inflight = {}
-            else:
-                self.warn("Message missing msg.parts property - cannot join in 'auto' mode")
+            self._no_parts_in_auto_mode(msg)
             done()
             return None
         if self.mode == "custom" and isinstance(parts, dict) and not self.useparts:
-            if "parts" in parts:
-                msg["parts"] = {"parts": parts["parts"]}
-            else:
-                del msg["parts"]
-            parts = msg.get("parts")
-
-        property_key: Any = None
-        array_len: Any = None
-        property_index: Any = None
-        if self.mode == "auto":
-            part_id = parts["id"]
-            payload_type = parts.get("type")
-            target_count = parts.get("count")
-            join_char = parts.get("ch")
-            property_key = parts.get("key")
-            array_len = parts.get("len")
-            property_index = parts.get("index")
-            prop = get_message_property(msg, parts.get("property") or "payload")
-        else:
-            payload_type = self.build
-            target_count = self.count
-            join_char = self.joiner
-            if self.count_from_parts and isinstance(parts, dict):
-                target_count = parts.get("count") or 0
-                if "id" in parts:
-                    part_id = parts["id"]
-            if self.build == "object":
-                property_key = get_message_property(msg, self.key)
-
+            _keep_only_outer_parts(msg)
+        part = self._auto_part(msg, prop) if self.mode == "auto" else self._custom_part(msg, prop)
         if "restartTimeout" in msg:
+            self._restart_timer(part.id)
+        if "reset" in msg:
+            self._drop_group(part.id)
+            done()
+            return None
+        if part.type == "object" and part.key in (None, ""):
+            self._no_object_key(part.id, msg, send)
+            done()
+            return None
+        group = self.inflight.get(part.id) or self._new_group(part, msg, send)
+        group.dones.append(done)
+        if self._over_limit(done):
+            return None
+        if part.type == "buffer" and part.value is not None:
+            if not isinstance(part.value, (bytes, bytearray, str, list)):
+                group.dones.remove(done)
+                done(f"Invalid type for buffer join: {js_typeof(part.value)}")
+                return None
+        self._add_to_group(group, part, msg)
+        group.msg.update(msg)
+        group.send = send
+        target = group.target_count
+        if isinstance(msg.get("parts"), dict):
+            target = group.target_count = group.target_count or msg["parts"].get("count")
+        if (
+            isinstance(target, (int, float)) and target > 0 and group.current_count >= target
+        ) or "complete" in msg:
+            self._complete_send(part.id)
+        return None
+
+    def _no_parts_in_auto_mode(self, msg: dict) -> None:
+        """A message without msg.parts.id in auto mode: a reset drops every group, else a warning."""
+        if "reset" in msg:
+            for group in self.inflight.values():
+                self.cancel_timer(group.timeout)
+            self.inflight = {}
+        else:
+            self.warn("Message missing msg.parts property - cannot join in 'auto' mode")
+
+    def _auto_part(self, msg: dict, prop: Any) -> _Part:
+        """Auto mode: what msg.parts says (the split node's record of the sequence)."""
+        parts = msg["parts"]
+        return _Part(
+            id=parts["id"],
+            type=parts.get("type"),
+            count=parts.get("count"),
+            join_char=parts.get("ch"),
+            key=parts.get("key"),
+            array_len=parts.get("len"),
+            index=parts.get("index"),
+            value=get_message_property(msg, parts.get("property") or "payload"),
+            property=parts.get("property") or None,
+        )
+
+    def _custom_part(self, msg: dict, prop: Any) -> _Part:
+        """Manual mode: the node's settings; with `count_from_parts` the count and id of msg.parts."""
+        parts = msg.get("parts")
+        part_id: Any = "_"
+        count = self.count
+        if self.count_from_parts and isinstance(parts, dict):
+            count = parts.get("count") or 0
+            if "id" in parts:
+                part_id = parts["id"]
+        key = get_message_property(msg, self.key) if self.build == "object" else None
+        return _Part(
+            id=part_id,
+            type=self.build,
+            count=count,
+            join_char=self.joiner,
+            key=key,
+            value=prop,
+            property=self.property or None,
+        )
+
+    def _restart_timer(self, part_id: Any) -> None:
+        group = self.inflight.get(part_id)
+        if group is not None:
+            self.cancel_timer(group.timeout)
+            self._start_timer(part_id, group)
+
+    def _drop_group(self, part_id: Any) -> None:
+        group = self.inflight.pop(part_id, None)
+        if group is not None:
+            self.cancel_timer(group.timeout)
+            for d in group.dones:
+                d()
+
+    def _no_object_key(self, part_id: Any, msg: dict, send) -> None:
+        """An object join without a key: warns, except that msg.complete still completes the group."""
+        if self.mode == "auto":
+            self.warn("Message missing 'msg.parts.key' property - cannot add to object")
+        elif "complete" in msg:
             group = self.inflight.get(part_id)
             if group is not None:
-                self.cancel_timer(group.timeout)
-                self._start_timer(part_id, group)
+                group.msg["complete"] = msg["complete"]
+                group.send = send
+                self._complete_send(part_id)
+        else:
+            self.warn(f"Message missing key property 'msg.{self.key}' - cannot add to object")
 
-        if "reset" in msg:
-            group = self.inflight.pop(part_id, None)
-            if group is not None:
-                self.cancel_timer(group.timeout)
-                for d in group.dones:
-                    d()
-            done()
-            return None
+    def _new_group(self, part: _Part, msg: dict, send) -> _Group:
+        if part.type in ("object", "merged"):
+            group = _Group("object", part.count, clone_message(msg), send)
+        else:
+            group = _Group(part.type, part.count, clone_message(msg), send)
+            if part.type in ("string", "buffer"):
+                group.join_char = part.join_char
+            elif part.type == "array":
+                group.array_len = part.array_len
+        self.inflight[part.id] = group
+        self._start_timer(part.id, group)
+        group.prop = part.property
+        return group
 
-        if payload_type == "object" and property_key in (None, ""):
-            if self.mode == "auto":
-                self.warn("Message missing 'msg.parts.key' property - cannot add to object")
-            elif "complete" in msg:
-                group = self.inflight.get(part_id)
-                if group is not None:
-                    group.msg["complete"] = msg["complete"]
-                    group.send = send
-                    self._complete_send(part_id)
-            else:
-                self.warn(f"Message missing key property 'msg.{self.key}' - cannot add to object")
-            done()
-            return None
-
-        group = self.inflight.get(part_id)
-        if group is None:
-            if payload_type in ("object", "merged"):
-                group = _Group("object", target_count, clone_message(msg), send)
-            else:
-                group = _Group(payload_type, target_count, clone_message(msg), send)
-                if payload_type in ("string", "buffer"):
-                    group.join_char = join_char
-                elif payload_type == "array":
-                    group.array_len = array_len
-            self.inflight[part_id] = group
-            self._start_timer(part_id, group)
-            group.prop = (parts.get("property") if self.mode == "auto" else self.property) or None
-        group.dones.append(done)
-
+    def _over_limit(self, done) -> bool:
+        """nodeMessageBufferMaxLength exceeded: every group is dropped and `done` fails."""
         limit = self._max_kept()
-        if limit > 0 and self._buffered() > limit:
-            for g in self.inflight.values():
-                self.cancel_timer(g.timeout)
-                for d in g.dones:
-                    if d is not done:
-                        d()
-            self.inflight = {}
-            done(TOO_MANY)
-            return None
+        if limit <= 0 or self._buffered() <= limit:
+            return False
+        for g in self.inflight.values():
+            self.cancel_timer(g.timeout)
+            for d in g.dones:
+                if d is not done:
+                    d()
+        self.inflight = {}
+        done(TOO_MANY)
+        return True
 
-        if payload_type == "buffer" and prop is not None:
-            if not isinstance(prop, (bytes, bytearray, str, list)):
-                group.dones.remove(done)
-                done(f"Invalid type for buffer join: {js_typeof(prop)}")
-                return None
-
-        if payload_type == "object":
-            group.payload[js_to_string(property_key)] = prop
+    def _add_to_group(self, group: _Group, part: _Part, msg: dict) -> None:
+        prop = part.value
+        if part.type == "object":
+            group.payload[js_to_string(part.key)] = prop
             group.current_count = len(group.payload)
-        elif payload_type == "merged":
+        elif part.type == "merged":
             if isinstance(prop, dict):
                 for k, v in prop.items():
                     if k != "_msgid":
@@ -357,27 +419,17 @@ class JoinNode(Node):
                 group.current_count = len(group.payload)
             elif "complete" not in msg:
                 self.warn("Cannot merge non-object types")
-        else:
-            if property_index is not None and _is_number(property_index):
-                idx = _index(property_index)
-                payload = group.payload
-                if idx >= len(payload):
-                    payload.extend([None] * (idx + 1 - len(payload)))
-                if payload[idx] is None:
-                    group.current_count += 1
-                payload[idx] = prop
-            elif prop is not None or (self.property_type != "full" and _present(msg, self.property)):
-                group.payload.append(prop)
+        elif part.index is not None and _is_number(part.index):
+            idx = _index(part.index)
+            payload = group.payload
+            if idx >= len(payload):
+                payload.extend([None] * (idx + 1 - len(payload)))
+            if payload[idx] is None:
                 group.current_count += 1
-        group.msg.update(msg)
-        group.send = send
-        tcnt = group.target_count
-        if isinstance(msg.get("parts"), dict):
-            tcnt = group.target_count or msg["parts"].get("count")
-            group.target_count = tcnt
-        if (isinstance(tcnt, (int, float)) and tcnt > 0 and group.current_count >= tcnt) or "complete" in msg:
-            self._complete_send(part_id)
-        return None
+            payload[idx] = prop
+        elif prop is not None or (self.property_type != "full" and _present(msg, self.property)):
+            group.payload.append(prop)
+            group.current_count += 1
 
     # ----- reduce mode ---------------------------------------------------------------
     async def _enqueue_reduce(self, msg: dict, send, done) -> None:
