@@ -71,7 +71,6 @@ ESC = _ESC  # a marker object's key as it appears in JSON text
 BODY_BASE = 100_000
 SETUP_BASE = 200_000
 CLEANUP_BASE = 300_000
-_SPAN = 100_000
 
 _PRELUDE: str | None = None
 
@@ -942,6 +941,3 @@ def uses_node_done(code: str) -> bool:
 def uses_await(code: str) -> bool:
     stripped = re.sub(r"/\*.*?\*/|//[^\n]*", "", code, flags=re.S)
     return re.search(r"\bawait\b", stripped) is not None
-
-
-CallableT = Callable[..., Any]

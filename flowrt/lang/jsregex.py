@@ -44,7 +44,6 @@ def _regex() -> Any:
 __all__ = [
     "JSRegExp",
     "JSRegexError",
-    "escape_regex",
     "is_regex",
     "js_regex",
     "jsonata_regex_engine",
@@ -371,8 +370,3 @@ def js_replacer(replacement: str) -> Callable[[Any], str]:
         return _REPL_TOKEN.sub(token, replacement)
 
     return repl
-
-
-def escape_regex(text: str) -> str:
-    """Escape text to match literally."""
-    return _regex().escape(text)

@@ -14,8 +14,6 @@ from flowrt.lang.mustache import render
 from flowrt.lang.propertypath import PropertyPathError, get_message_property
 from flowrt.util import clone_message, clone_value
 
-_NO_TIMER = None
-
 
 @register_type("trigger")
 class TriggerNode(Node):
