@@ -74,29 +74,38 @@ class FilterNode(Node):
         t: Any = "_no_topic"
         if self.septopics and topic:
             t = topic if isinstance(topic, (str, int, float)) else js_str(topic)
-        previous = self.previous
         if self.func in ("rbe", "rbei"):
-            do_send = self.func != "rbei" or t in previous
-            if isinstance(value, (Mapping, list, tuple, bytes, bytearray)) or value is None:
-                prev = previous.get(t)
-                if not isinstance(prev, (Mapping, list, tuple, bytes, bytearray)) and prev is not None:
-                    previous[t] = prev = {}
-                if t not in previous:
-                    previous[t] = prev = {}
-                if not _same(value, prev):
-                    previous[t] = clone_value(value)
-                    if do_send:
-                        self.send(msg)
-            else:
-                if t not in previous or not _strict_eq(value, previous[t]):
-                    previous[t] = clone_value(value)
-                    if do_send:
-                        self.send(msg)
-            return
+            self._report_by_exception(msg, t, value)
+        else:
+            self._band(msg, t, value)
+
+    def _report_by_exception(self, msg: dict, t: Any, value: Any) -> None:
+        """rbe / rbei: send when the value differs from the last one of its topic (rbei: not the
+        first one)."""
+        previous = self.previous
+        do_send = self.func != "rbei" or t in previous
+        if isinstance(value, (Mapping, list, tuple, bytes, bytearray)) or value is None:
+            prev = previous.get(t)
+            if not isinstance(prev, (Mapping, list, tuple, bytes, bytearray)) and prev is not None:
+                previous[t] = prev = {}
+            if t not in previous:
+                previous[t] = prev = {}
+            changed = not _same(value, prev)
+        else:
+            changed = t not in previous or not _strict_eq(value, previous[t])
+        if changed:
+            previous[t] = clone_value(value)
+            if do_send:
+                self.send(msg)
+
+    def _band(self, msg: dict, t: Any, value: Any) -> None:
+        """deadband / narrowband (and their Eq forms): send by the numeric distance from the
+        topic's reference value."""
         n = parse_float(value)
         if is_nan(n):
             self.warn("no number found in the value")
             return
+        previous = self.previous
         func = self.func
         if t not in previous and func in ("narrowband", "narrowbandEq"):
             previous[t] = n if self.start == "" else parse_float(self.start)
@@ -111,22 +120,16 @@ class FilterNode(Node):
         if t not in previous:
             previous[t] = n - gap - 1
         diff = abs(n - previous[t])
-        out = self.inout == "out"
         if diff == gap:
-            if func in ("deadbandEq", "narrowband"):
-                if out:
-                    previous[t] = n
-                self.send(msg)
+            passes = func in ("deadbandEq", "narrowband")
         elif diff > gap:
-            if func in ("deadband", "deadbandEq"):
-                if out:
-                    previous[t] = n
-                self.send(msg)
-        elif diff < gap:
-            if func in ("narrowband", "narrowbandEq"):
-                if out:
-                    previous[t] = n
-                self.send(msg)
+            passes = func in ("deadband", "deadbandEq")
+        else:
+            passes = diff < gap and func in ("narrowband", "narrowbandEq")
+        if passes:
+            if self.inout == "out":
+                previous[t] = n
+            self.send(msg)
         if self.inout == "in":
             previous[t] = n
 
