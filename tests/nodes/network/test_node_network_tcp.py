@@ -762,7 +762,7 @@ async def test_example_flow_tcp_echo():
     from flowrt.formats.document import load_deployment
 
     port = free_port()
-    nodes = load_deployment([Path(__file__).parents[1] / "flows" / "examples" / "tcp-echo.yaml"]).nodes
+    nodes = load_deployment([Path(__file__).parents[3] / "flows" / "examples" / "tcp-echo.yaml"]).nodes
     for node in nodes:
         if node.get("type") in ("tcp in", "tcp request"):
             node["port"] = str(port)

@@ -18,7 +18,7 @@ from aiohttp import WSMsgType, web
 
 from flowrt.testing import FlowProcess, FlowTestHarness, free_port
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 TIMEOUT = 10
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flowrt.testing.flowtests import partial_mismatch, run_command
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 FLOW = [
     {"id": "t", "type": "tab"},

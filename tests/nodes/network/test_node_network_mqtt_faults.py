@@ -170,7 +170,7 @@ async def test_flowrt_run_end_to_end(kind, tmp_path):
         pytest.skip("one end-to-end run is enough: mosquitto")
     b = Broker(kind, tmp_path).start()
     try:
-        example = Path(__file__).resolve().parent.parent / "flows" / "examples" / "mqtt.yaml"
+        example = Path(__file__).resolve().parents[3] / "flows" / "examples" / "mqtt.yaml"
         assert yaml.safe_load(example.read_text())
         env = {"MQTT_HOST": "127.0.0.1", "MQTT_PORT": str(b.port)}
         async with aiomqtt.Client("127.0.0.1", b.port, identifier="e2e-peer") as client:

@@ -391,7 +391,7 @@ async def test_example_flow_udp_echo():
     from flowrt.formats.document import load_deployment
 
     port = free_udp_port()
-    nodes = load_deployment([Path(__file__).parents[1] / "flows" / "examples" / "udp-echo.yaml"]).nodes
+    nodes = load_deployment([Path(__file__).parents[3] / "flows" / "examples" / "udp-echo.yaml"]).nodes
     for node in nodes:
         if node.get("type") == "udp in" or node.get("type") == "udp out":
             node["port" if node["type"] == "udp in" else "outport"] = str(port)
