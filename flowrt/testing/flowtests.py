@@ -145,20 +145,25 @@ def load_test_file(path: Path) -> list[Case]:
         where = _line_of(tree, list(err.absolute_path))
         at = "/".join(str(p) for p in err.absolute_path) or "(top)"
         raise TestFileError(f"{path}:{where}: {at}: {err.message}")
-    flows = data["flow"] if isinstance(data["flow"], list) else [data["flow"]]
-    flow_paths = [(path.parent / f).resolve() for f in flows]
-    for flow in flow_paths:
-        if not flow.exists():
-            raise TestFileError(f"{path}:{_line_of(tree, ['flow'])}: flow file {flow} does not exist")
     cases = []
     for index, spec in enumerate(data["tests"]):
         line = _line_of(tree, ["tests", index])
-        cases.append(
-            Case(
-                spec["name"], path, line, spec, flow_paths, data.get("settings") or {}, data.get("env") or {}
-            )
-        )
+        where = ["tests", index, "flow"] if "flow" in spec else ["flow"]
+        flow_paths = _flow_paths(path, spec.get("flow", data.get("flow")), _line_of(tree, where))
+        settings = {**(data.get("settings") or {}), **(spec.get("settings") or {})}
+        env = {**(data.get("env") or {}), **(spec.get("env") or {})}
+        cases.append(Case(spec["name"], path, line, spec, flow_paths, settings, env))
     return cases
+
+
+def _flow_paths(path: Path, flows: Any, line: int) -> list[Path]:
+    if flows is None:
+        raise TestFileError(f"{path}:{line}: no flow file: give `flow` at the top or in the case")
+    paths = [(path.parent / f).resolve() for f in (flows if isinstance(flows, list) else [flows])]
+    for flow in paths:
+        if not flow.exists():
+            raise TestFileError(f"{path}:{line}: flow file {flow} does not exist")
+    return paths
 
 
 GIVEN_KINDS = ("send", "inject", "http", "advance", "context")

@@ -167,3 +167,37 @@ def test_update_records_what_arrived_keeping_comments(tmp_path):
     updated = path.read_text()
     assert "goodbye" not in updated and "payload: hello" in updated and "# snapshot" in updated
     assert run(path)[0] == 0
+
+
+def test_a_case_may_name_its_own_flow_settings_and_env(tmp_path):
+    (tmp_path / "other.json").write_text(
+        json.dumps(
+            [
+                {"id": "t", "type": "tab", "env": []},
+                {"id": "in", "type": "http in", "z": "t", "url": "/env", "method": "get", "wires": [["set"]]},
+                {
+                    "id": "set",
+                    "type": "change",
+                    "z": "t",
+                    "rules": [{"t": "set", "p": "payload", "pt": "msg", "to": "WHO", "tot": "env"}],
+                    "wires": [["out"]],
+                },
+                {"id": "out", "type": "http response", "z": "t", "wires": []},
+            ]
+        )
+    )
+    path = write(
+        tmp_path,
+        MOCKED
+        + """\
+  - name: another flow with its own env
+    flow: other.json
+    env: {WHO: Ann}
+    given:
+      - http: {path: /env}
+    expect:
+      - http: {status: 200, body: Ann}
+""",
+    )
+    status, text = run(path)
+    assert status == 0, text
