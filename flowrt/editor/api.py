@@ -136,9 +136,6 @@ class EditorApi:
     # ------------------------------------------------------------------ events to /comms
 
     def _on_status(self, node: Any, status: dict) -> None:
-        if not self.comms.active and not status:
-            self.comms.forget(f"status/{node.id}")
-            return
         shown = {k: status[k] for k in ("text", "fill", "shape") if k in status} if status else {}
         self.comms.publish(f"status/{node.id}", shown, retain=bool(shown))
 

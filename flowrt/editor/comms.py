@@ -61,8 +61,8 @@ class CommsHub:
     def publish(self, topic: str, data: Any, retain: bool = False) -> None:
         if retain:
             self.retained[topic] = data
-        elif topic in self.retained and retain is False and data in (None, {}):
-            del self.retained[topic]
+        elif data in (None, {}):  # an empty unretained message clears the retained one (status)
+            self.retained.pop(topic, None)
         if not self.connections:
             return
         message = {"topic": topic, "data": data}

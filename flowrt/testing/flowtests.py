@@ -523,13 +523,14 @@ def partial_mismatch(expected: Any, actual: Any, path: str = "") -> str | None:
     return f"{where}: expected {_text(expected)}, got {_text(actual)}"
 
 
+def _without_ids(msg: dict) -> dict:
+    """A message without its id and the live HTTP objects, as tests compare and show it."""
+    return {k: v for k, v in msg.items() if k not in ("_msgid", "req", "res")}
+
+
 def snapshot(messages: list) -> list:
     """Messages as an expectation records them: JSON values, without ids and live HTTP objects."""
-    return [
-        _jsonable({k: v for k, v in m.items() if k not in ("_msgid", "req", "res")})
-        for m in messages
-        if isinstance(m, dict)
-    ]
+    return [_jsonable(_without_ids(m)) for m in messages if isinstance(m, dict)]
 
 
 def update_expectations(path: Path, outcomes: list[Outcome]) -> bool:
@@ -584,10 +585,7 @@ def _text(value: Any, limit: int = 200) -> str:
 def _shown(messages: list) -> str:
     if not messages:
         return ""
-    shown = [
-        {k: v for k, v in m.items() if k not in ("_msgid", "req", "res")} if isinstance(m, dict) else m
-        for m in messages[:3]
-    ]
+    shown = [_without_ids(m) if isinstance(m, dict) else m for m in messages[:3]]
     return ": " + "; ".join(_text(m) for m in shown) + (" ..." if len(messages) > 3 else "")
 
 
