@@ -1,6 +1,5 @@
 """Ports of the JOIN cases of Node-RED's test/nodes/core/sequence/17-split_spec.js."""
 
-import asyncio
 
 import flowrt.nodes.sequence.join  # noqa: F401
 import flowrt.nodes.sequence.split  # noqa: F401
@@ -452,7 +451,7 @@ async def _completes(config, msgs, expected, settings=None):
     ) as h:
         for m in msgs[:-1]:
             h.node("joinNode1").receive(m)
-        await asyncio.sleep(0.05)
+        await h.idle()
         assert h.node("helperNode1").received == []
         h.node("joinNode1").receive(msgs[-1])
         outs = await h.node("helperNode1").inputs(expected)
@@ -587,7 +586,7 @@ async def test_reduce_too_many_pending():
             h.node("n1").receive(m)
         err, _ = await h.node("n1").next_error()
         assert str(err) == "too many pending messages"
-        await asyncio.sleep(0.05)
+        await h.idle()
         assert h.node("n2").received == []
 
 

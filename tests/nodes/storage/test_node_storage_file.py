@@ -1,6 +1,5 @@
 """Ports of the file-out cases of Node-RED's test/nodes/core/storage/10-file_spec.js."""
 
-import asyncio
 import os
 import stat
 
@@ -168,7 +167,7 @@ async def test_warn_if_no_filename():
 async def test_ignore_missing_payload(target):
     async with FlowTestHarness(file_flow(filename=str(target), appendNewline=True, overwriteFile=False)) as h:
         h.node("fileNode1").receive({"topic": "test"})
-        await asyncio.sleep(0.05)
+        await h.idle()
         assert not target.exists()
         assert h.node("fileNode1").errors == []
         assert h.node("helperNode1").received == []
