@@ -508,50 +508,15 @@ class MqttBroker(Node):
             self.session_expiry = opts["sessionExpiryInterval"]
         elif init:
             self.session_expiry = None
-        if init:
-            if "birthTopic" in opts:
-                self.birth_message = _lwt(
-                    opts["birthTopic"],
-                    opts.get("birthPayload"),
-                    opts.get("birthQos"),
-                    opts.get("birthRetain"),
-                    opts.get("birthMsg"),
-                )
-            if "closeTopic" in opts:
-                self.close_message = _lwt(
-                    opts["closeTopic"],
-                    opts.get("closePayload"),
-                    opts.get("closeQos"),
-                    opts.get("closeRetain"),
-                    opts.get("closeMsg"),
-                )
-            if "willTopic" in opts:
-                self.will_message = _lwt(
-                    opts["willTopic"],
-                    opts.get("willPayload"),
-                    opts.get("willQos"),
-                    opts.get("willRetain"),
-                    opts.get("willMsg"),
-                )
-        else:
-            for key, attr in (
-                ("birth", "birth_message"),
-                ("close", "close_message"),
-                ("will", "will_message"),
-            ):
-                if key in opts:
-                    spec = opts[key] if isinstance(opts[key], dict) else {}
-                    setattr(
-                        self,
-                        attr,
-                        _lwt(
-                            spec.get("topic"),
-                            spec.get("payload"),
-                            spec.get("qos"),
-                            spec.get("retain"),
-                            spec.get("properties"),
-                        ),
-                    )
+        for kind in ("birth", "close", "will"):
+            attr = f"{kind}_message"
+            if init and f"{kind}Topic" in opts:  # the node's own properties: birthTopic, birthPayload, ...
+                props = [opts.get(f"{kind}{field}") for field in ("Topic", "Payload", "Qos", "Retain", "Msg")]
+                setattr(self, attr, _lwt(*props))
+            elif not init and kind in opts:  # a connect action's options: {birth: {topic, payload, ...}}
+                spec = opts[kind] if isinstance(opts[kind], dict) else {}
+                props = [spec.get(field) for field in ("topic", "payload", "qos", "retain", "properties")]
+                setattr(self, attr, _lwt(*props))
         creds = self.config.get("credentials") or {}
         if init or not hasattr(self, "username"):
             self.username = creds.get("user") or None

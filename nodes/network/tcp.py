@@ -303,8 +303,59 @@ class InboundProtocol(asyncio.Protocol):
             node.connection_closed(self)
 
 
+class TcpEndpoint(Node):
+    """What tcp in and tcp out share: listening in server mode, connecting (and reconnecting)
+    in client mode. A subclass names its protocol and what a failed connect does."""
+
+    host: Any
+    port: int
+    ssl: Any
+    listener: asyncio.Server | None
+    reconnect_handle: asyncio.TimerHandle | None
+
+    def new_protocol(self) -> asyncio.Protocol:
+        raise NotImplementedError
+
+    def connect_failed(self, err: OSError) -> None:
+        raise NotImplementedError
+
+    # server mode
+    async def listen(self) -> None:
+        try:
+            self.listener = await self.loop.create_server(
+                self.new_protocol, sock=listening_socket(self.port), ssl=self.ssl
+            )
+        except OSError as err:
+            self.error(
+                f"unable to listen on port {self.port}, error: {error_text(err, 'listen', '::', self.port)}"
+            )
+            return
+        self.log(f"listening on port {self.port}")
+
+    async def stop_listening(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+            await self.listener.wait_closed()
+            self.log(f"stopped listening on port {self.port}")
+
+    # client mode
+    def connect(self) -> None:
+        self.reconnect_handle = None
+        if self.closed:
+            return
+        self.log(f"connecting to {self.host}:{self.port}")
+        self.status({"fill": "grey", "shape": "dot", "text": "common.status.connecting"})
+        self.create_task(self._connect())
+
+    async def _connect(self) -> None:
+        try:
+            await self.loop.create_connection(self.new_protocol, self.host or None, self.port, ssl=self.ssl)
+        except OSError as err:
+            self.connect_failed(err)
+
+
 @register_type("tcp in")
-class TcpIn(Node):
+class TcpIn(TcpEndpoint):
     schema = {
         "type": "object",
         "properties": {
@@ -342,37 +393,13 @@ class TcpIn(Node):
         else:
             self.connect()
 
-    # server mode
-    async def listen(self) -> None:
-        try:
-            self.listener = await self.loop.create_server(
-                lambda: InboundProtocol(self), sock=listening_socket(self.port), ssl=self.ssl
-            )
-        except OSError as err:
-            self.error(
-                f"unable to listen on port {self.port}, error: {error_text(err, 'listen', '::', self.port)}"
-            )
-            return
-        self.log(f"listening on port {self.port}")
+    def new_protocol(self) -> InboundProtocol:
+        return InboundProtocol(self)
 
-    # client mode
-    def connect(self) -> None:
-        self.reconnect_handle = None
-        if self.closed:
-            return
-        self.log(f"connecting to {self.host}:{self.port}")
-        self.status({"fill": "grey", "shape": "dot", "text": "common.status.connecting"})
-        self.create_task(self._connect())
-
-    async def _connect(self) -> None:
-        try:
-            await self.loop.create_connection(
-                lambda: InboundProtocol(self), self.host or None, self.port, ssl=self.ssl
-            )
-        except OSError as err:
-            self.log(error_text(err, "connect", self.host, self.port))
-            self.status({"fill": "red", "shape": "ring", "text": "common.status.disconnected"})
-            self.schedule_reconnect(ended=False)
+    def connect_failed(self, err: OSError) -> None:
+        self.log(error_text(err, "connect", self.host, self.port))
+        self.status({"fill": "red", "shape": "ring", "text": "common.status.disconnected"})
+        self.schedule_reconnect(ended=False)
 
     def schedule_reconnect(self, ended: bool) -> None:
         if self.closed:
@@ -434,10 +461,7 @@ class TcpIn(Node):
                     transport.close()
                 else:
                     transport.abort()
-        if self.listener is not None:
-            self.listener.close()
-            await self.listener.wait_closed()
-            self.log(f"stopped listening on port {self.port}")
+        await self.stop_listening()
         await wait_closed(closing)
 
 
@@ -527,7 +551,7 @@ class OutboundProtocol(asyncio.Protocol):
 
 
 @register_type("tcp out")
-class TcpOut(Node):
+class TcpOut(TcpEndpoint):
     schema = {
         "type": "object",
         "properties": {
@@ -560,23 +584,12 @@ class TcpOut(Node):
             self.status({"text": connections_text(0)})
             await self.listen()
 
-    # client mode
-    def connect(self) -> None:
-        self.reconnect_handle = None
-        if self.closed:
-            return
-        self.log(f"connecting to {self.host}:{self.port}")
-        self.status({"fill": "grey", "shape": "dot", "text": "common.status.connecting"})
-        self.create_task(self._connect())
+    def new_protocol(self) -> OutboundProtocol:
+        return OutboundProtocol(self)
 
-    async def _connect(self) -> None:
-        try:
-            await self.loop.create_connection(
-                lambda: OutboundProtocol(self), self.host or None, self.port, ssl=self.ssl
-            )
-        except OSError as err:
-            self.log(f"error: {error_text(err, 'connect', self.host, self.port)}")
-            self.disconnected()
+    def connect_failed(self, err: OSError) -> None:
+        self.log(f"error: {error_text(err, 'connect', self.host, self.port)}")
+        self.disconnected()
 
     def disconnected(self) -> None:
         self.client = None
@@ -590,19 +603,6 @@ class TcpOut(Node):
             self.log(f"connection lost to {self.host}:{self.port}")
             delay = reconnect_time(self)
         self.reconnect_handle = self.call_later(delay, self.connect)
-
-    # server mode
-    async def listen(self) -> None:
-        try:
-            self.listener = await self.loop.create_server(
-                lambda: OutboundProtocol(self), sock=listening_socket(self.port), ssl=self.ssl
-            )
-        except OSError as err:
-            self.error(
-                f"unable to listen on port {self.port}, error: {error_text(err, 'listen', '::', self.port)}"
-            )
-            return
-        self.log(f"listening on port {self.port}")
 
     def opened(self, conn: OutboundProtocol) -> None:
         if self.mode == "client":
@@ -675,10 +675,7 @@ class TcpOut(Node):
                 closing.append(conn.closed)
                 conn.transport.close()
         self.clients.clear()
-        if self.listener is not None:
-            self.listener.close()
-            await self.listener.wait_closed()
-            self.log(f"stopped listening on port {self.port}")
+        await self.stop_listening()
         await wait_closed(closing)
 
 
