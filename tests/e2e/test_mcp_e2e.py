@@ -1,4 +1,7 @@
-"""MCP flows end to end: `flowrt run` as a real process, the official MCP SDK as the client."""
+"""MCP flows end to end: `flowrt run` as a real process, the official MCP SDK as the client.
+
+flows/mcp-streamable.yaml (a function-node MCP server) here; flows/mcp-server.yaml, built on the
+mcp-* nodes, in tests/mcp/test_mcp_server_flow.py."""
 
 from __future__ import annotations
 
@@ -24,7 +27,6 @@ pytestmark = needs_function
 
 mcp = pytest.importorskip("mcp")
 from mcp import ClientSession  # noqa: E402
-from mcp.client.sse import sse_client  # noqa: E402
 
 try:  # mcp 2.x
     from mcp.shared.exceptions import MCPError as McpError
@@ -65,110 +67,6 @@ async def exercise(session: ClientSession) -> None:
     with pytest.raises(McpError) as info:
         await session.call_tool("add", {"a": "x", "b": 1})
     assert info.value.error.code == -32602
-
-
-@pytest.fixture
-async def sse_server():
-    async with FlowProcess([FLOWS / "mcp-server.yaml"]) as proc:
-        yield proc
-
-
-async def test_sse_transport_with_the_official_sdk(sse_server):
-    async with sse_client(sse_server.url("/sse"), timeout=10, sse_read_timeout=30) as (read, write):
-        async with ClientSession(read, write) as session:
-            await asyncio.wait_for(exercise(session), 30)
-
-
-async def _open_stream(s: aiohttp.ClientSession, url: str):
-    resp = await s.get(url)
-    assert resp.status == 200
-    lines = []
-    while True:
-        line = (await asyncio.wait_for(resp.content.readline(), 10)).decode()
-        if line == "\n":
-            break
-        lines.append(line.rstrip("\n"))
-    assert lines[0] == "event: endpoint"
-    endpoint = lines[1][len("data: ") :]
-    assert endpoint.startswith("/sse/message?sessionId=")
-    return resp, endpoint
-
-
-async def _next_message(resp) -> dict:
-    while True:
-        data = []
-        while True:
-            line = (await asyncio.wait_for(resp.content.readline(), 10)).decode()
-            if line == "\n":
-                break
-            if line.startswith("data: "):
-                data.append(line[6:].rstrip("\n"))
-        if data:
-            return json.loads("\n".join(data))
-
-
-async def test_sse_transport_errors_and_session_lifecycle(sse_server):
-    base = sse_server.base_url
-    async with aiohttp.ClientSession() as s:
-        resp, endpoint = await _open_stream(s, base + "/sse")
-        url = base + endpoint
-
-        async with s.post(url, json={"jsonrpc": "2.0", "id": "abc", "method": "no/such"}) as r:
-            assert r.status == 202
-        reply = await _next_message(resp)
-        assert reply["id"] == "abc" and reply["error"]["code"] == -32601
-
-        async with s.post(
-            url, data=b'{"jsonrpc": "2.0", "id": 1,', headers={"Content-Type": "application/json"}
-        ) as r:
-            assert r.status == 400
-            assert (await r.json())["error"]["code"] == -32700
-
-        async with s.post(
-            url,
-            json={
-                "jsonrpc": "2.0",
-                "id": 7,
-                "method": "initialize",
-                "params": {"protocolVersion": "1999-01-01"},
-            },
-        ) as r:
-            assert r.status == 202
-        reply = await _next_message(resp)
-        assert reply["id"] == 7 and reply["result"]["protocolVersion"] == "2025-11-25"
-        async with s.post(
-            url,
-            json={
-                "jsonrpc": "2.0",
-                "id": 8,
-                "method": "initialize",
-                "params": {"protocolVersion": "2024-11-05"},
-            },
-        ) as r:
-            assert r.status == 202
-        assert (await _next_message(resp))["result"]["protocolVersion"] == "2024-11-05"
-
-        async with s.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}) as r:
-            assert r.status == 202
-
-        async with s.post(
-            base + "/sse/message?sessionId=unknown", json={"jsonrpc": "2.0", "id": 1, "method": "ping"}
-        ) as r:
-            assert r.status == 404
-        async with s.post(base + "/sse/message", json={"jsonrpc": "2.0", "id": 1, "method": "ping"}) as r:
-            assert r.status == 400
-        async with s.post(
-            url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, headers={"Origin": "http://evil.test"}
-        ) as r:
-            assert r.status == 403
-
-        resp.close()  # the client goes away: the session is gone at once
-        for _ in range(200):
-            async with s.post(url, json={"jsonrpc": "2.0", "id": 2, "method": "ping"}) as r:
-                if r.status == 404:
-                    break
-            await asyncio.sleep(0.05)
-        assert r.status == 404
 
 
 async def test_streamable_http_transport_with_the_official_sdk():
@@ -236,30 +134,6 @@ BIG_TEXT = "ab cd\n" * 700_000  # 4.2 MB of arguments
 LONG_TEXT = "w " * 60_000  # within the message limit, over the tool's 100,000 characters
 
 
-async def test_sse_large_calls_get_json_rpc_errors_and_the_server_keeps_serving(sse_server):
-    base = sse_server.base_url
-    async with aiohttp.ClientSession() as s:
-        resp, endpoint = await _open_stream(s, base + "/sse")
-        url = base + endpoint
-        call = {"jsonrpc": "2.0", "id": 5, "method": "tools/call"}
-        big = {**call, "params": {"name": "word_count", "arguments": {"text": BIG_TEXT}}}
-        async with s.post(url, json=big) as r:
-            assert r.status == 413
-            assert (await r.json())["error"]["code"] == -32600
-    # a real client on its own session: the long text is refused by the tool's limit, add still works
-    async with sse_client(sse_server.url("/sse"), timeout=10, sse_read_timeout=30) as (read, write):
-        async with ClientSession(read, write) as session:
-            await asyncio.wait_for(session.initialize(), 30)
-            with pytest.raises(McpError) as info:
-                await asyncio.wait_for(session.call_tool("word_count", {"text": LONG_TEXT}), 30)
-            assert info.value.error.code == -32602
-            assert "100000" in info.value.error.message
-            tools = {t["name"]: t for t in dump(await session.list_tools())["tools"]}
-            assert tools["word_count"]["inputSchema"]["properties"]["text"]["maxLength"] == 100000
-            result = dump(await asyncio.wait_for(session.call_tool("add", {"a": 1, "b": 2}), 30))
-            assert text_of(result) == "3"
-
-
 def _with_failing_add(tmp_path: Path, flow_file: str) -> Path:
     """A copy of an MCP flow whose `add` tool throws."""
     import yaml
@@ -271,17 +145,6 @@ def _with_failing_add(tmp_path: Path, flow_file: str) -> Path:
     copy = tmp_path / flow_file
     copy.write_text(yaml.safe_dump(document, sort_keys=False))
     return copy
-
-
-async def test_sse_a_tool_that_throws_answers_a_json_rpc_error(tmp_path):
-    async with FlowProcess([_with_failing_add(tmp_path, "mcp-server.yaml")]) as proc:
-        async with sse_client(proc.url("/sse"), timeout=10, sse_read_timeout=30) as (read, write):
-            async with ClientSession(read, write) as session:
-                await asyncio.wait_for(session.initialize(), 30)
-                with pytest.raises(McpError) as info:
-                    await asyncio.wait_for(session.call_tool("add", {"a": 1, "b": 2}), 30)
-                assert info.value.error.code == -32603
-                assert "add is broken" in info.value.error.message
 
 
 async def test_streamable_large_calls_and_failing_tools_get_json_rpc_errors(tmp_path):

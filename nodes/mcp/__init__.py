@@ -1,0 +1,1 @@
+"""MCP servers as flow nodes (flowrt.mcp is the protocol)."""
