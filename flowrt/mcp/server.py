@@ -207,7 +207,7 @@ class McpServer:
         if method == "prompts/get":
             return self._get_prompt(session, params, request_id, stream)
         if method == "completion/complete":
-            return self._complete(params)
+            return self._completion(params)
         if method == "logging/setLevel":
             level = params.get("level")
             if level not in protocol.LOG_RANK:
@@ -274,7 +274,7 @@ class McpServer:
             )
         return self._start(Call(session, stream, request_id, "prompts/get", params, prompt), prompt.timeout)
 
-    def _complete(self, params: dict) -> dict:
+    def _completion(self, params: dict) -> dict:
         ref = params.get("ref") if isinstance(params.get("ref"), dict) else {}
         argument = params.get("argument") if isinstance(params.get("argument"), dict) else {}
         name, prefix = argument.get("name"), str(argument.get("value") or "")
