@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import os
 import signal
@@ -35,6 +36,7 @@ commands:
   nodes                list the node types and their properties
   test [PATH...]       run flow tests (*.test.yaml; default: flows/); exit 1 on failure
   editor install       fetch the official Node-RED editor's files (npm pack, pinned, cached)
+  editor hash-pw       print a bcrypt hash of a password (stdin) for adminAuth.users
 """
 
 
@@ -110,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     editor_install.add_argument("--version", dest="editor_version", help="4.1.15 (default) or 5.0.7")
     editor_install.add_argument("-s", "--settings", help="settings file (editorDir, editorVersion)")
+    editor_sub.add_parser(
+        "hash-pw", help="print the bcrypt hash of a password (read from stdin) for adminAuth.users"
+    )
     return parser
 
 
@@ -227,6 +232,14 @@ def cmd_test(args: argparse.Namespace) -> int:
 def cmd_editor(args: argparse.Namespace) -> int:
     from flowrt.editor.assets import DEFAULT_VERSION, EditorAssetsError, editor_dir, install
 
+    if args.editor_command == "hash-pw":  # as `node-red admin hash-pw`
+        from flowrt.editor.auth import hash_password
+
+        password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+        if not password:
+            return _fail("hash-pw: no password given")
+        print(hash_password(password))
+        return EXIT_OK
     try:
         settings = Settings.from_file(args.settings) if args.settings else Settings()
     except SettingsError as err:
@@ -289,7 +302,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if problem:
             return _fail(problem)
     try:
-        _apply_stored_credentials(deployment.nodes, args.flows)
+        _apply_stored_credentials(deployment.nodes, args.flows, settings)
     except ValueError as err:
         return _fail(str(err))
     try:
@@ -314,12 +327,14 @@ def _editor_problem(settings) -> str | None:
     return None
 
 
-def _apply_stored_credentials(nodes: list[dict], flow_paths: list[str]) -> None:
-    """Credentials the editor saved beside the first flow file (`<stem>_cred.json`) go into the nodes."""
-    from flowrt.editor.flows_api import apply_credentials, load_credentials
+def _apply_stored_credentials(nodes: list[dict], flow_paths: list[str], settings) -> None:
+    """Credentials the editor saved beside the first flow file (`<stem>_cred.json`, encrypted with
+    credentialSecret as Node-RED's flows_cred.json) go into the nodes."""
+    from flowrt.editor.credentials import CredentialStore, apply_credentials, credentials_file
 
     if flow_paths:
-        apply_credentials(nodes, load_credentials(flow_paths[0]))
+        store = CredentialStore(credentials_file(flow_paths[0]), settings)
+        apply_credentials(nodes, store.load())
 
 
 async def _serve(configs: list[dict], settings, safe: bool, args: Any = None, deployment: Any = None) -> int:
@@ -361,7 +376,7 @@ async def _serve(configs: list[dict], settings, safe: bool, args: Any = None, de
             await runtime.start([])  # the HTTP server for the editor; the first deploy starts the flows
         try:
             editor = start_editor(runtime, registry, configs, list(args.flows), deployment.sources)
-        except EditorAssetsError as err:
+        except (EditorAssetsError, ValueError) as err:  # ValueError: adminAuth, credentials settings
             await runtime.close()
             return _fail(str(err))
         runtime.log.info(f"Editor at {runtime.http.base_url}{editor.admin_root()}")

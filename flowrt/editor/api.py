@@ -18,8 +18,12 @@ from aiohttp import web
 from flowrt import __version__
 from flowrt.editor import flows_api
 from flowrt.editor.assets import EditorFiles
+from flowrt.editor.auth import AdminAuth
 from flowrt.editor.comms import CommsHub
+from flowrt.editor.context_api import ContextDelete
+from flowrt.editor.library import LibraryRoutes
 from flowrt.editor.nodesets import NodeSet, all_html, build_node_sets, icon_lists
+from flowrt.editor.shadowing import warn_shadowed
 from flowrt.http.server import host_allowed
 
 API_VERSIONS = ("v1", "v2")
@@ -63,6 +67,9 @@ class EditorApi:
         self.deploy_lock = asyncio.Lock()
         self.user_settings_path = Path(self.settings.get("userDir") or ".") / ".editor-user-settings.json"
         self.comms = CommsHub(self.settings.get("webSocketKeepAliveTime", 15000), self._origin_allowed)
+        self.auth = AdminAuth(self.settings)  # AdminAuthError (a ValueError) for unusable settings
+        self.comms.auth = self.auth if self.auth.enabled else None
+        self.auth.refuse_write = self._refuse_write
         self.node_sets: list[NodeSet] = build_node_sets(files, registry, __version__)
         self._html_cache: dict[str, str] = {}
         self.generated_positions: dict[str, tuple[int, int]] = {}  # made up by GET /flows (laid_out)
@@ -72,8 +79,12 @@ class EditorApi:
 
     def mount(self, server: Any) -> None:
         """Register the admin routes on `server` (matched before http in routes)."""
-        add = server.add_admin_route
+        add = self.auth.protect(server.add_admin_route)  # each route behind its permission (adminAuth)
         add("GET", "/", self.index)
+        add("GET", "/auth/login", self.auth.login)
+        if self.auth.enabled:
+            add("POST", "/auth/token", self.auth.token)
+            add("POST", "/auth/revoke", self.auth.revoke)
         add("GET", "/comms", self.comms.handle)
         add("GET", "/theme", self.theme)
         add("GET", "/settings", self.get_settings)
@@ -96,10 +107,15 @@ class EditorApi:
         add("GET", "/credentials/:type/:id", self.get_credentials)
         add("GET", "/context/:scope", self.context)
         add("GET", "/context/:scope/:id", self.context)
+        add("DELETE", "/context/*", ContextDelete(self.runtime, self.admin_root(), self._refuse_write).delete)
+        library = LibraryRoutes(self.settings, self.admin_root(), self._json_body, self._refuse_write)
+        add("GET", "/library/*", library.get)
+        add("POST", "/library/*", library.post)
         add("GET", "/favicon.ico", self.static)
         for top in _STATIC_TOP:
             add("GET", f"/{top}/*", self.static)
         self._listen()
+        warn_shadowed(self.flows, self.runtime)
         self.comms.publish("notification/runtime-state", {"state": "start", "deploy": False}, retain=True)
         self.comms.publish("notification/runtime-deploy", {"revision": self.rev}, retain=True)
 
@@ -227,8 +243,10 @@ class EditorApi:
         theme.setdefault("tours", False)
         theme.setdefault("projects", {"enabled": False})
         theme.setdefault("languages", _LANGUAGES)
+        user = self.auth.settings_user(request)
         return _json(
             {
+                **({"user": user} if user else {}),
                 "httpNodeRoot": self.settings.get("httpNodeRoot", "/"),
                 "version": self.files.version,
                 "flowrtVersion": __version__,
@@ -243,7 +261,7 @@ class EditorApi:
                 ],
                 "flowFilePretty": True,
                 "externalModules": {"palette": {"allowInstall": False, "allowUpload": False}},
-                "flowEncryptionType": "disabled",
+                "flowEncryptionType": getattr(self.flow_files.credential_store, "key_type", "disabled"),
                 "diagnostics": {"enabled": False, "ui": False},
                 "telemetryEnabled": False,
                 "runtimeState": {"enabled": False, "ui": False},
@@ -361,6 +379,7 @@ class EditorApi:
         flows_api.apply_credentials(running, credentials)
         old_ids = {n.get("id") for n in self.flows}
         await self.runtime.redeploy(running)
+        warn_shadowed(plain, self.runtime)
         for node_id in old_ids - {n.get("id") for n in plain}:
             self.comms.forget(f"status/{node_id}")
         self.flows, self.credentials = plain, credentials

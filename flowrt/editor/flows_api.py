@@ -6,7 +6,8 @@
   running flows stay as they were.
 - Credentials never leave the server in `GET /flows`. A deploy's `credentials` are merged as
   Node-RED's credentials.extract does (`"__PWRD__"`: keep the stored password, `""`: delete) and
-  kept in `<flow file stem>_cred.json` beside the flow file (mode 0600), not in the flow file.
+  kept in `<flow file stem>_cred.json` beside the flow file, encrypted as Node-RED does
+  (credentials.CredentialStore), not in the flow file.
 - Each node is written back to the file it was loaded from (its tab's file for a new node; the
   first file for a new tab); the previous content is kept as `.<name>.backup`, as Node-RED does.
 """
@@ -19,11 +20,17 @@ import os
 from pathlib import Path
 from typing import Any
 
+from flowrt.editor.credentials import (  # noqa: F401 (re-exported: the deploy path uses them from here)
+    PASSWORD_UNCHANGED,
+    CredentialStore,
+    apply_credentials,
+    credentials_file,
+    merge_credentials,
+    node_credentials,
+)
 from flowrt.formats.document import YAML_SUFFIXES, Deployment, dump_flow_file, is_config_node
 from flowrt.formats.validate import validate_deployment
 from flowrt.formats.yamlroundtrip import update_yaml
-
-PASSWORD_UNCHANGED = "__PWRD__"
 
 
 def revision(flows: list[dict]) -> str:
@@ -83,66 +90,6 @@ def _assign_depth(node_id: Any, level: int, targets: dict, depth: dict) -> None:
         stack.extend((t, level + 1) for t in targets.get(current, ()))
 
 
-def credentials_file(flow_file: str | os.PathLike) -> Path:
-    path = Path(flow_file)
-    return path.with_name(f"{path.stem}_cred.json")
-
-
-def load_credentials(flow_file: str | os.PathLike) -> dict[str, dict]:
-    """`{node id: {name: value}}` from the flow file's credentials file ({} when there is none)."""
-    path = credentials_file(flow_file)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as err:
-        raise ValueError(f"{path}: cannot read credentials: {err}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: credentials must be an object of node id -> credentials")
-    return {k: v for k, v in data.items() if isinstance(v, dict)}
-
-
-def apply_credentials(flows: list[dict], stored: dict[str, dict]) -> None:
-    """Put stored credentials into the node configs that have none inline (for the runtime)."""
-    for node in flows:
-        creds = stored.get(node.get("id"))
-        if creds:
-            node["credentials"] = {**creds, **(node.get("credentials") or {})}
-
-
-def merge_credentials(new_flows: list[dict], current: dict[str, dict]) -> dict[str, dict]:
-    """Credentials after a deploy, as Node-RED's credentials.extract: stored values stay unless the
-    deploy changes them; `__PWRD__` keeps a password, `""` deletes a value; removed nodes lose theirs."""
-    merged: dict[str, dict] = {}
-    for node in new_flows:
-        node_id = node.get("id")
-        if not isinstance(node_id, str):
-            continue
-        values = dict(current.get(node_id) or {})
-        for name, value in (node.get("credentials") or {}).items():
-            if value == PASSWORD_UNCHANGED:
-                continue
-            if value == "" or value is None:
-                values.pop(name, None)
-            else:
-                values[name] = value
-        if values:
-            merged[node_id] = values
-    return merged
-
-
-def node_credentials(node_type_creds: dict | None, values: dict) -> dict:
-    """`GET /credentials/:type/:id`: `has_<name>` for passwords, the value for text fields."""
-    out: dict[str, Any] = {}
-    for name, value in values.items():
-        kind = (node_type_creds or {}).get(name, {}).get("type") if node_type_creds else None
-        if kind == "text":
-            out[name] = value
-        else:
-            out[f"has_{name}"] = bool(value)
-    return out
-
-
 def validation_problems(flows: list[dict], registry: Any, allow_unknown: bool) -> list[str]:
     deployment = Deployment(nodes=[dict(n) for n in flows], sources={})
     problems = validate_deployment(deployment, registry, allow_unknown=allow_unknown)
@@ -155,6 +102,7 @@ class FlowFiles:
     def __init__(self, paths: list[str], sources: dict[str, str]) -> None:
         self.paths = [str(p) for p in paths]
         self.sources = dict(sources)
+        self.credential_store: CredentialStore | None = None  # set by start_editor (credentialSecret)
 
     def file_for(self, node: dict) -> str:
         first = self.paths[0]
@@ -182,7 +130,10 @@ class FlowFiles:
                 self.sources[node["id"]] = path
         for path, nodes in by_file.items():
             _write_with_backup(Path(path), nodes)
-        _write_credentials(credentials_file(self.paths[0]), credentials)
+        store = self.credential_store or CredentialStore(
+            credentials_file(self.paths[0]), {"credentialSecret": False}
+        )
+        store.save(credentials)
         return list(by_file)
 
 
@@ -196,14 +147,4 @@ def _write_with_backup(path: Path, nodes: list[dict]) -> None:
         tmp.write_text(update_yaml(path.read_text(encoding="utf-8"), nodes), encoding="utf-8")
     else:
         dump_flow_file(nodes, tmp)
-    os.replace(tmp, path)
-
-
-def _write_credentials(path: Path, credentials: dict[str, dict]) -> None:
-    if not credentials and not path.exists():
-        return
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(credentials, out, indent=4, ensure_ascii=False)
     os.replace(tmp, path)

@@ -12,6 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from flowrt.editor.credentials import CredentialStore
 from flowrt.testing import FlowProcess
 
 V2 = {"Node-RED-API-Version": "v2", "Accept": "application/json"}
@@ -173,14 +174,16 @@ async def test_credentials_are_kept_out_of_flows_and_merged(editor):
     assert all("credentials" not in n for n in now["flows"])
     assert "secret" not in editor.flow_file.read_text()
     cred_file = editor.flow_file.parent / "flows_cred.json"
-    assert json.loads(cred_file.read_text())["req1"] == {"user": "ann", "password": "secret"}
+    assert set(json.loads(cred_file.read_text())) == {"$"}  # encrypted with the generated secret
+    store = CredentialStore(cred_file, {"userDir": str(editor.flow_file.parent / "user")})
+    assert store.load()["req1"] == {"user": "ann", "password": "secret"}
     assert cred_file.stat().st_mode & 0o077 == 0
     status, creds = await get_json(editor, "/credentials/http-request/req1")
     assert creds.get("has_password") is True
     flows = [dict(n) for n in now["flows"]]
     next(n for n in flows if n["id"] == "req1")["credentials"] = {"password": "__PWRD__", "user": "bob"}
     status, _ = await deploy(editor, flows, now["rev"])
-    assert json.loads(cred_file.read_text())["req1"] == {"user": "bob", "password": "secret"}
+    assert store.load()["req1"] == {"user": "bob", "password": "secret"}
 
 
 async def comms_frames(ws, wanted, timeout=20.0):
