@@ -25,7 +25,7 @@ USERS = [
 ]
 
 
-async def start(tmp_path: Path, admin_auth: dict, sessions: dict | None = None) -> FlowProcess:
+async def start(tmp_path: Path, admin_auth: dict, sessions: dict | None = None, **more) -> FlowProcess:
     flow_file = tmp_path / "flows.json"
     flow_file.write_text(json.dumps(FLOW))
     user_dir = tmp_path / "user"
@@ -33,7 +33,7 @@ async def start(tmp_path: Path, admin_auth: dict, sessions: dict | None = None) 
     if sessions is not None:
         (user_dir / ".sessions.json").write_text(json.dumps(sessions))
     settings = tmp_path / "settings.yaml"
-    settings.write_text(yaml.safe_dump({"adminAuth": admin_auth}))
+    settings.write_text(yaml.safe_dump({"adminAuth": admin_auth, **more}))
     proc = FlowProcess([flow_file], "--editor", "-s", str(settings), "-u", str(user_dir))
     await proc.start(timeout=60, wait_for="Editor at")
     proc.user_dir = user_dir
@@ -142,6 +142,30 @@ async def test_comms_without_a_valid_token_fails_and_closes(editor, first):
         await ws.send_str(json.dumps(first))
         assert await comms_first(ws) == {"auth": "fail"}
         assert await comms_first(ws) in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+
+
+async def test_comms_of_an_ended_login_gets_auth_fail_and_is_closed(tmp_path, editor_files):
+    proc = await start(tmp_path, {"type": "credentials", "users": USERS}, webSocketKeepAliveTime=100)
+    try:
+        async with aiohttp.ClientSession() as session:
+            proc.session = session
+            token = await token_for(proc, "admin")
+            async with session.ws_connect(proc.url("/comms")) as ws:
+                await ws.send_str(json.dumps({"auth": token}))
+                assert await comms_first(ws) == {"auth": "ok"}
+                async with session.post(
+                    proc.url("/auth/revoke"),
+                    data={"token": token},
+                    headers={"Authorization": f"Bearer {token}"},
+                ) as resp:
+                    assert resp.status == 200
+                frame = await comms_first(ws)
+                while isinstance(frame, list):  # heartbeats sent before the revoke was seen
+                    frame = await comms_first(ws)
+                assert frame == {"auth": "fail"}
+                assert await comms_first(ws) in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    finally:
+        await proc.stop()
 
 
 async def test_sessions_outlive_a_restart_and_expired_ones_do_not(tmp_path, editor_files):
