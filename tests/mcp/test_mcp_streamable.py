@@ -341,3 +341,88 @@ async def test_lists_come_in_pages():
                 break
         assert names == ["slow", "fast", "never"]
         assert (await s.call("tools/list", {"cursor": "bogus"}))["error"]["code"] == -32602
+
+
+def one_tool(**server: object) -> list[dict]:
+    return [
+        {"id": "t", "type": "tab"},
+        {"id": "srv", "type": "mcp-server", **server},
+        {
+            "id": "echo",
+            "type": "mcp-tool",
+            "z": "t",
+            "name": "echo",
+            "description": "echoes",
+            "wires": [["reply"]],
+        },
+        {"id": "reply", "type": "mcp-response", "z": "t", "wires": []},
+    ]
+
+
+async def test_a_stateless_server_answers_each_post_on_its_own():
+    async with FlowTestHarness(one_tool(stateless=True)) as h, aiohttp.ClientSession() as http:
+        url = h.url("/mcp")
+        async with http.post(url, json=initialize(), headers={"Accept": ACCEPT_BOTH}) as r:
+            assert r.status == 200 and "Mcp-Session-Id" not in r.headers
+        call = rpc(2, "tools/call", {"name": "echo", "arguments": {"x": 1}})
+        async with http.post(
+            url, json=call, headers={"Accept": ACCEPT_BOTH, "MCP-Protocol-Version": "2025-06-18"}
+        ) as r:
+            assert r.status == 200
+            assert (await r.json())["result"]["content"][0]["text"] == '{"x":1}'
+        async with http.get(url, headers={"Accept": "text/event-stream"}) as r:
+            assert r.status == 405
+        assert h.runtime.get_node("srv").server.sessions == {}
+
+
+async def test_an_idle_session_expires():
+    async with FlowTestHarness(one_tool(sessionTimeout=60)) as h, aiohttp.ClientSession() as http:
+        s = RawSession(http, h.url("/mcp"))
+        await s.start()
+        server = h.runtime.get_node("srv").server
+        assert server.expire_idle() == 0
+        server.sessions[s.session_id].last_active -= 61
+        assert server.expire_idle() == 1
+        async with http.post(h.url("/mcp"), json=rpc(3, "ping"), headers=s.headers()) as r:
+            assert r.status == 404
+
+
+async def test_list_changed_and_roots_from_mcp_notify():
+    flow = [
+        {"id": "t", "type": "tab"},
+        {"id": "srv", "type": "mcp-server"},
+        {
+            "id": "roots",
+            "type": "mcp-tool",
+            "z": "t",
+            "name": "roots",
+            "description": "asks",
+            "wires": [["ask"]],
+        },
+        {"id": "ask", "type": "mcp-notify", "z": "t", "kind": "roots", "wires": [["changed"]]},
+        {
+            "id": "changed",
+            "type": "mcp-notify",
+            "z": "t",
+            "kind": "list-changed",
+            "listType": "prompts",
+            "wires": [["reply"]],
+        },
+        {"id": "reply", "type": "mcp-response", "z": "t", "wires": []},
+    ]
+    async with FlowTestHarness(flow) as h, aiohttp.ClientSession() as http:
+        s = RawSession(http, h.url("/mcp"))
+        await s.start(capabilities={"roots": {"listChanged": True}})
+        stream = await http.get(h.url("/mcp"), headers=s.headers(Accept="text/event-stream"))
+        call = rpc(8, "tools/call", {"name": "roots", "arguments": {}})
+        async with http.post(h.url("/mcp"), json=call, headers=s.headers()) as r:
+            ask = messages_of(await read_events(r, until=lambda e: "roots/list" in e.get("data", "")))[-1]
+            roots = {"roots": [{"uri": "file:///work", "name": "work"}]}
+            answer = {"jsonrpc": "2.0", "id": ask["id"], "result": roots}
+            async with http.post(h.url("/mcp"), json=answer, headers=s.headers()) as posted:
+                assert posted.status == 202
+            final = messages_of(await read_events(r))[-1]
+        assert final["id"] == 8 and '"file:///work"' in final["result"]["content"][0]["text"]
+        changed = messages_of(await read_events(stream, until=lambda e: "list_changed" in e.get("data", "")))
+        assert changed[-1]["method"] == "notifications/prompts/list_changed"
+        stream.close()
