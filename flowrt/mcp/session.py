@@ -140,7 +140,8 @@ class Stream:
         if self._changed is None:
             self._changed = asyncio.Event()
         try:
-            await asyncio.wait_for(self._changed.wait(), timeout)
+            async with asyncio.timeout(timeout):  # no task per wait (wait_for makes one in 3.11)
+                await self._changed.wait()
         except TimeoutError:
             return False
         finally:
