@@ -20,9 +20,7 @@ All store access is synchronous (values are cached in memory); callbacks
 from __future__ import annotations
 
 import asyncio
-import datetime as _dt
 import json
-import logging
 import os
 import re
 import shutil
@@ -33,6 +31,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from flowrt.context.base import (
+    ContextError,
+    ContextStore,
+    _json_default,
+    _log,
+    _scope_is_active,
+)
 from flowrt.lang.propertypath import (
     PropertyAccessError,
     delete_object_property,
@@ -54,55 +59,6 @@ __all__ = [
 ]
 
 _STORE_NAME_RE = re.compile(r"[a-zA-Z0-9_]+")
-_DEFAULT_LOG = logging.getLogger("flowrt.context")
-
-
-class ContextError(ValueError):
-    """Invalid context key, store configuration or store operation."""
-
-
-def _log(log: Any, level: str, message: str) -> None:
-    log = log or _DEFAULT_LOG
-    fn = getattr(log, level, None)
-    if fn is None and level == "warning":
-        fn = getattr(log, "warn", None)
-    if fn is not None:
-        fn(message)
-
-
-def _scope_is_active(scope: str, active: set[str]) -> bool:
-    return scope == "global" or scope.split(":", 1)[0] in active
-
-
-# ====================================================================== stores
-
-
-class ContextStore:
-    """Interface of a context store.  Keys may be property paths."""
-
-    async def open(self) -> None:
-        """Prepare the store (load persisted values)."""
-
-    async def close(self) -> None:
-        """Persist anything pending and release resources."""
-
-    def get(self, scope: str, key: str) -> Any:
-        raise NotImplementedError
-
-    def set(self, scope: str, key: str, value: Any) -> None:
-        raise NotImplementedError
-
-    def keys(self, scope: str) -> list[str]:
-        raise NotImplementedError
-
-    def delete(self, scope: str) -> None:
-        raise NotImplementedError
-
-    def clean(self, active_scopes: set[str]) -> None:
-        """Drop node/flow scopes whose id (before any ``:``) is not active."""
-        raise NotImplementedError
-
-
 _GLOBAL_API_NAMES = frozenset({"set", "get", "keys"})
 
 
@@ -244,18 +200,6 @@ def _top_key(key: Any) -> str:
     if _is_simple_path(key):
         return key
     return str(parse_property_expression(key)[0])
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray | memoryview):
-        return {"type": "Buffer", "data": list(bytes(value))}
-    if isinstance(value, _dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(_dt.UTC).replace(tzinfo=None)
-        return value.isoformat(timespec="milliseconds") + "Z"
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"value of type {type(value).__name__} is not JSON serialisable")
 
 
 def _dumps(value: Any) -> str:
@@ -762,6 +706,35 @@ class Context:
         callback(None, result)
         return None
 
+    # ------------------------------------------------------------ atomic updates (flowrt's own)
+
+    def _update_target(self, key: Any, store: str | None) -> tuple[ContextStore, str]:
+        if not isinstance(key, str) or not key:
+            raise ContextError("Invalid context key")
+        key_store, key = parse_context_store(key)
+        if key.startswith("$parent"):
+            raise ContextError("update does not follow $parent: update the parent flow's context")
+        return self._manager._store_for(store or key_store), key
+
+    def read_for_update(self, key: str, store: str | None = None) -> tuple[Any, Any]:
+        """(value, token): the first half of an update another process cannot interleave
+        with (see `write_if_unchanged`); the value is a copy for memory stores too."""
+        storage, key = self._update_target(key, store)
+        if isinstance(storage, MemoryStore):
+            return storage.peek(self.scope, key), None
+        return storage.read_for_update(self.scope, key)
+
+    def write_if_unchanged(self, key: str, value: Any, token: Any, store: str | None = None) -> bool:
+        """Write `value` unless the key changed since `read_for_update` returned `token`."""
+        storage, key = self._update_target(key, store)
+        return storage.write_if_unchanged(self.scope, key, value, token)
+
+    def update(self, key: str, fn: Callable[[Any], Any], store: str | None = None) -> Any:
+        """Set `key` to `fn(current value)` without losing a concurrent writer's change, in
+        any store (on `redis`, `fn` may run more than once); returns the value written."""
+        storage, key = self._update_target(key, store)
+        return storage.update(self.scope, key, fn)
+
 
 # ====================================================================== manager
 
@@ -815,9 +788,13 @@ class ContextManager:
         if isinstance(module, str):
             if module == "localfilesystem":
                 return LocalFileSystemStore(config, name=name, log=self.log)
+            if module == "redis":  # imported here: only deployments that use it need redis-py
+                from flowrt.context.redis import RedisStore
+
+                return RedisStore(config, name=name, log=self.log)
             factory = _BUILTIN_STORES.get(module)
             if factory is None:
-                known = ", ".join(sorted(_BUILTIN_STORES))
+                known = ", ".join(sorted([*_BUILTIN_STORES, "redis"]))
                 raise ValueError(
                     f"Context store '{name}': unknown module '{module}' (available modules: {known})"
                 )

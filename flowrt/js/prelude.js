@@ -577,6 +577,24 @@
         try { host("ctx", enc([scope, "set", [key, value, store]])); } catch (err) { if (cb) { cb(err); return; } throw err; }
         if (typeof cb === "function") cb(null);
       },
+      // flowrt's own: set key to fn(current value) without losing another process's write
+      // (a compare-and-set loop on stores shared by processes; fn may run more than once)
+      update(key, fn, store, cb) {
+        if (typeof store === "function") { cb = store; store = undefined; }
+        if (typeof fn !== "function") throw new Error("update needs a function of the current value");
+        try {
+          for (let attempt = 0; attempt < 1000; attempt++) {
+            const r = host("ctx", enc([scope, "rfu", [key, store]]));
+            let value = fn(undefinedIfNull(r[0]));
+            if (value === undefined) value = null;
+            if (host("ctx", enc([scope, "wiu", [key, value, r[1], store]]))) {
+              if (typeof cb === "function") { cb(null, undefinedIfNull(value)); return; }
+              return undefinedIfNull(value);
+            }
+          }
+          throw new Error("context update of '" + key + "': changed 1000 times meanwhile");
+        } catch (err) { if (typeof cb === "function") { cb(err); return; } throw err; }
+      },
       keys(store, cb) {
         if (typeof store === "function") { cb = store; store = undefined; }
         let r;

@@ -877,6 +877,11 @@ class JSSandbox(Borrower):
             return None
         if method == "keys":
             return self.dumps(ctx.keys(args[0] if args else None))
+        if method == "rfu":  # update(): read the value and a compare-and-set token
+            return self.dumps(list(ctx.read_for_update(args[0], args[1] if len(args) > 1 else None)))
+        if method == "wiu":  # update(): write unless changed since "rfu"
+            key, value, token, store = (args + [None, None, None, None])[:4]
+            return self.dumps(ctx.write_if_unchanged(key, value, token, store))
         raise ValueError(f"unknown context method {method!r}")
 
     def _copy_for_js(self, value: Any) -> str:

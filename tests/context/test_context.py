@@ -285,7 +285,7 @@ def test_unconfigured_storage_lists_memory():
 @pytest.mark.parametrize(
     "storage,fragment",
     [
-        ({"redis": {"module": "redis"}}, "redis"),
+        ({"mongo": {"module": "mongodb"}}, "mongodb"),  # (redis is a store now)
         ({"default": "nosuch", "mem": {"module": "memory"}}, "nosuch"),
         ({"nomodule": {"config": {}}}, "nomodule"),
         ({"bad-name": {"module": "memory"}}, "bad-name"),
