@@ -344,8 +344,13 @@ async def _serve(configs: list[dict], settings, safe: bool, args: Any = None, de
     from flowrt.context import ContextError
     from flowrt.engine.runtime import Runtime
     from flowrt.http.server import HttpServer
+    from flowrt.http.sessions import wants_redis
 
     runtime = Runtime(settings)
+    if wants_redis(settings.get("sseSessionRegistry")):
+        from flowrt.http.redis_sessions import install
+
+        install(runtime)
     runtime.warn_missing_wires = False  # validation already printed one warning per missing target
     if settings.get("httpServer", True):
         runtime.add_service(HttpServer(settings, runtime.log))

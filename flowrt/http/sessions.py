@@ -200,8 +200,20 @@ def registry_for(runtime: Any) -> SessionRegistry:
     return runtime.service(SessionRegistry, create=new_registry)
 
 
+def wants_redis(setting: Any) -> bool:
+    """Does the setting `sseSessionRegistry` ask for the Redis registry?"""
+    return setting == "redis" or (isinstance(setting, dict) and setting.get("module") == "redis")
+
+
 def new_registry(runtime: Any) -> SessionRegistry:
     """The registry the setting `sseSessionRegistry` makes (a factory taking the runtime), else
-    an in-memory one."""
+    an in-memory one. `redis` (or `{module: redis, config: {...}}`) is added as a service by
+    the composition root (`flowrt.http.redis_sessions.install`), so it is found before this."""
     factory = runtime.settings.get("sseSessionRegistry")
-    return factory(runtime) if callable(factory) else MemorySessionRegistry()
+    if callable(factory):
+        return factory(runtime)
+    if wants_redis(factory):
+        raise ValueError("sseSessionRegistry: redis: call flowrt.http.redis_sessions.install(runtime) first")
+    if factory not in (None, "", "memory"):
+        raise ValueError(f"sseSessionRegistry: unknown registry {factory!r} (memory or redis)")
+    return MemorySessionRegistry()

@@ -45,6 +45,7 @@ from flowrt.engine.node import Node
 from flowrt.engine.registry import registry
 from flowrt.engine.runtime import Runtime
 from flowrt.http.server import HttpServer
+from flowrt.http.sessions import wants_redis
 from flowrt.log import Logger, LogRecord
 from flowrt.settings import Settings
 
@@ -227,6 +228,10 @@ class FlowTestHarness:
         self.runtime = Runtime(Settings(settings), logger=logger, clock=self.clock)
         if settings.get("httpServer"):
             self.runtime.add_service(HttpServer(self.runtime.settings, logger))
+        if wants_redis(self.runtime.settings.get("sseSessionRegistry")):
+            from flowrt.http.redis_sessions import install  # needs redis-py
+
+            install(self.runtime)
         self.runtime.status_listeners.append(self._on_status)
         self.runtime.error_listeners.append(self._on_error)
         self.runtime.hooks.add(f"onReceive.{HOOK_LABEL}", self._on_receive)
