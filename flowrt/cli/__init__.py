@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from flowrt import __version__
+from flowrt.cli.workers import leadership_for_worker, redis_configured, supervise, worker_index
 from flowrt.engine.loader import load_builtin_nodes, load_node_dir
 from flowrt.engine.registry import registry
 from flowrt.formats.document import FlowFileError, convert_file, load_deployment
@@ -60,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="override a setting (value parsed as JSON when it can be)",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run N worker processes on the port (setting `workers`; docs/scaling.md)",
     )
     run.add_argument("--safe", action="store_true", help="load and validate the flows but do not start them")
     run.add_argument("-v", "--verbose", action="store_true", help="verbose (debug) logging")
@@ -132,6 +139,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what a worker process is started with
     if args.command is None:
         parser.print_help()
         return EXIT_OK
@@ -270,6 +278,8 @@ def build_settings(args: argparse.Namespace):
         values["logLevel"] = "debug"
     if args.allow_unknown:
         values["allowUnknown"] = True
+    if worker_index() is not None:
+        values["httpReusePort"] = True
     if not isinstance(values.get("nodesDir") or [], list):
         values["nodesDir"] = [values["nodesDir"]]
     values["nodesDir"] = list(values.get("nodesDir") or []) + list(args.nodes)
@@ -301,6 +311,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         problem = _editor_problem(settings)
         if problem:
             return _fail(problem)
+    workers = args.workers if args.workers is not None else settings.get("workers", 1)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        return _fail(f"workers must be a whole number of at least 1, not {workers!r}")
+    if workers > 1 and worker_index() is None:
+        return _run_workers(args, settings, workers)
     try:
         _apply_stored_credentials(deployment.nodes, args.flows, settings)
     except ValueError as err:
@@ -311,6 +326,28 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail(str(err))
     finally:
         _exit_at_once_on_signal()  # the interpreter's own shutdown must not print a traceback either
+
+
+def _run_workers(args: argparse.Namespace, settings, workers: int) -> int:
+    """Be the supervisor of `workers` worker processes (flowrt.cli.workers)."""
+    from flowrt.settings import close_timeout_s
+
+    if args.editor or settings.get("editor"):
+        return _fail("--workers: the editor needs a single process (run it without --workers)")
+    port = int(settings.get("uiPort"))
+    if port == 0:  # every worker must bind the same port: choose it here
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind((settings.get("uiHost"), 0))
+            port = sock.getsockname()[1]
+    if not redis_configured(settings):
+        print(
+            f"flowrt: warning: {workers} workers without Redis (no setting `redis`, no $REDIS_URL): inject "
+            "nodes with once/repeat/cron fire in every worker; memory context is per worker",
+            file=sys.stderr,
+        )
+    return supervise([*args.argv, "-p", str(port)], workers, close_timeout_s(settings))
 
 
 def _editor_problem(settings) -> str | None:
@@ -347,6 +384,10 @@ async def _serve(configs: list[dict], settings, safe: bool, args: Any = None, de
     from flowrt.http.sessions import wants_redis
 
     runtime = Runtime(settings)
+    if worker_index() is not None:  # inject timers ask it whether this worker leads
+        from flowrt.engine.leader import Leadership
+
+        runtime.add_service(leadership_for_worker(settings, runtime.log), Leadership)
     if wants_redis(settings.get("sseSessionRegistry")):
         from flowrt.http.redis_sessions import install
 

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from flowrt import Node, NodeConfigError, register_type
+from flowrt import Node, NodeConfigError, is_leader, register_type
 from flowrt.lang.cron import CronError, CronSchedule, parse_cron
 from flowrt.lang.jsvalues import UNDEFINED, is_nan, js_number
 from flowrt.lang.propertypath import delete_message_property, set_message_property
@@ -87,6 +87,10 @@ class InjectNode(Node):
             "crontab": {"type": ["string", "null"]},
             "once": {"type": ["boolean", "string"]},
             "onceDelay": _NUMBERISH,
+            "allWorkers": {
+                "type": "boolean",
+                "description": "with flowrt run --workers: fire in every worker, not only the leader",
+            },
         },
     }
 
@@ -101,6 +105,7 @@ class InjectNode(Node):
             self.repeat = None
         if self.repeat is not None and self.repeat <= 0:
             self.repeat = None
+        self.all_workers = config.get("allWorkers") is True
         self.crontab: str = config.get("crontab") or ""
         self.cron: CronSchedule | None = None
         if self.repeat is None and self.crontab:
@@ -121,9 +126,15 @@ class InjectNode(Node):
             self._start_repeater()
 
     # ----- timers ------------------------------------------------------------
+    def _timed_inject(self) -> None:
+        """A timer's injection: in one worker of `flowrt run --workers N` only (the leader),
+        unless the node says `allWorkers`; a message sent to the node always injects."""
+        if self.all_workers or is_leader(self):
+            self.receive({})
+
     def _fire_once(self) -> None:
         self._timer = None
-        self.receive({})
+        self._timed_inject()
         self._start_repeater()
 
     def _start_repeater(self) -> None:
@@ -139,7 +150,7 @@ class InjectNode(Node):
         # Plan from the intended time, not the actual one, so the interval does not drift.
         self._next_tick += self.repeat
         self._timer = self.call_later(self._next_tick - monotonic(self), self._tick)
-        self.receive({})
+        self._timed_inject()
 
     def _schedule_cron(self, after: dt.datetime) -> None:
         when = self.cron.next_after(after)
@@ -153,7 +164,7 @@ class InjectNode(Node):
         # Schedule from the planned time (never fires twice for one slot), or
         # from now if the clock jumped ahead meanwhile.
         self._schedule_cron(max(planned, dt.datetime.fromtimestamp(wall_time(self)).replace(microsecond=0)))
-        self.receive({})
+        self._timed_inject()
 
     def on_close(self, removed: bool) -> None:
         self.cancel_timer(self._timer)
