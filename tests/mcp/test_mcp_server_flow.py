@@ -129,11 +129,27 @@ async def test_legacy_sse_errors_and_session_lifecycle(server):
         assert r.status == 404
 
 
+#: A Python with the 1.x SDK, for the acceptance clients (python3 -m venv ~/.cache/flowrt-mcp-sdk1 &&
+#: ~/.cache/flowrt-mcp-sdk1/bin/pip install "mcp>=1.20,<2"); its tests are skipped without it.
+SDK1_PYTHON = Path.home() / ".cache" / "flowrt-mcp-sdk1" / "bin" / "python"
+SDKS = [
+    pytest.param(sys.executable, id="sdk2"),
+    pytest.param(
+        str(SDK1_PYTHON),
+        id="sdk1",
+        marks=pytest.mark.skipif(
+            not SDK1_PYTHON.is_file(), reason=f"no Python with the 1.x SDK at {SDK1_PYTHON}"
+        ),
+    ),
+]
+
+
 @pytest.mark.skipif(not ACCEPTANCE.is_dir(), reason="the shared acceptance clients are not on this machine")
+@pytest.mark.parametrize("python", SDKS)
 @pytest.mark.parametrize("client", ["client_streamable.py", "client_sse.py"])
-async def test_the_shared_acceptance_clients_pass(server, client):
+async def test_the_shared_acceptance_clients_pass(server, client, python):
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
+        python,
         str(ACCEPTANCE / client),
         server.base_url,
         "--tool",
