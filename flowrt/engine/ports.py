@@ -92,6 +92,7 @@ class RuntimePort(Protocol):
     hooks: Hooks
     clock: Clock
     error_listeners: list[Callable[[Any, Any, Any], Any]]
+    uncaught_listeners: list[Callable[[Any, Any, Any], Any]]
     #: Async input handlers started and not finished.
     handlers_running: int
 

@@ -67,6 +67,9 @@ class Runtime:
         self.hooks.listen(self._hooks_changed)
         #: Called with (node, err, msg) for every node.error call, caught or not.
         self.error_listeners: list[Callable[[Node, Any, dict | None], Any]] = []
+        #: Called for an error no catch node handled: a node that holds a request the message
+        #: carries (mcp-server's calls) fails it at once instead of letting it time out.
+        self.uncaught_listeners: list[Callable[[Node, Any, dict | None], Any]] = []
         #: Input handlers (async on_input) started and not finished.
         self.handlers_running = 0
         self.registry = registry or default_registry
@@ -176,6 +179,8 @@ class Runtime:
         """An error no catch node handled: log it; a request it carries that nothing answers
         (once the messages in flight are delivered) gets a 500."""
         self.log.log("error", error_text(err), node)
+        for listener in self.uncaught_listeners:
+            listener(node, err, msg)
         res = live_response(msg)
         if res is not None and not res.headersSent:
             self.after_deliveries(lambda: self._answer_failed(node, msg, res))

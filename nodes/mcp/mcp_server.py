@@ -15,6 +15,7 @@ from flowrt.http.server import RoutePatternError, join_root
 from flowrt.mcp.features import FeatureError
 from flowrt.mcp.server import McpServer, ServerOptions, registry_for
 from flowrt.mcp.transport import LegacySse, StreamableHttp, json_route
+from flowrt.util import error_text
 
 TRANSPORTS = ("streamable", "sse")
 
@@ -161,7 +162,26 @@ class McpServerNode(Node):
             http.remove_routes(self)
             raise NodeConfigError(str(err)) from None
         registry_for(self.runtime).servers[self.id] = self.server
+        self.runtime.uncaught_listeners.append(self._uncaught_error)
         self._schedule_sweep()
+
+    def _uncaught_error(self, node: Node, err: Any, msg: dict | None) -> None:
+        """An error no catch node handled, in a message carrying one of this server's calls: once
+        the messages in flight are delivered (another branch may still answer), the call gets a
+        tool error (a JSON-RPC error for resources and prompts) instead of waiting for callTimeout."""
+        mcp = msg.get("mcp") if isinstance(msg, dict) else None
+        if not isinstance(mcp, dict) or mcp.get("server") != self.id:
+            return
+        call = self.server.call(mcp.get("call"))
+        if call is None or not call.open:
+            return
+        text = f"{node.type} {node.name or node.id} failed: {error_text(err)}"
+
+        def fail_if_unanswered() -> None:
+            if call.open and self.server.fail(call, text):
+                self.debug(f"MCP {call.method}: answered with the uncaught error of node {node.id!r}")
+
+        self.runtime.after_deliveries(fail_if_unanswered)
 
     def _route(self, method: str, path: str, handler: Any) -> None:
         route = self.http.add_route(method, path, handler, owner=self)
@@ -192,6 +212,8 @@ class McpServerNode(Node):
         self._schedule_sweep()
 
     def on_close(self, removed: bool) -> None:
+        if self._uncaught_error in self.runtime.uncaught_listeners:
+            self.runtime.uncaught_listeners.remove(self._uncaught_error)
         self.http.remove_routes(self)
         registry = registry_for(self.runtime)
         if registry.servers.get(self.id) is self.server:
