@@ -377,11 +377,17 @@ class ServerProcess:
         await self.stop()
 
 
-def flowrt_server(flow: Path, port: int | None = None, python: str | None = None) -> ServerProcess:
-    """`python -m flowrt run FLOW -p PORT -u TMPDIR`."""
+def flowrt_server(
+    flow: Path, port: int | None = None, python: str | None = None, settings: dict | None = None
+) -> ServerProcess:
+    """`python -m flowrt run FLOW -p PORT -u TMPDIR` (with `-s` a settings file of `settings`)."""
     port = port or free_port()
     tmp = tempfile.TemporaryDirectory(prefix="flowrt-bench-")
     argv = [python or sys.executable, "-m", "flowrt", "run", str(flow), "-p", str(port), "-u", tmp.name]
+    if settings:
+        path = Path(tmp.name) / "settings.json"
+        path.write_text(json.dumps(settings))
+        argv += ["-s", str(path)]
     return ServerProcess("flowrt", argv, port, env={"PYTHONUNBUFFERED": "1"}, cleanup=tmp.cleanup)
 
 
@@ -402,7 +408,7 @@ module.exports = {{
     functionExternalModules: false,
     logging: {{ console: {{ level: "info", metrics: false, audit: false }} }},
     exportGlobalContextKeys: false,
-}};
+{extra}}};
 """
 
 
@@ -418,11 +424,15 @@ def flat_flow(document) -> list:
 
 
 def nodered_server(
-    red: NodeRed | Path, flow: Path | list | None, port: int | None = None, editor: bool = False
+    red: NodeRed | Path,
+    flow: Path | list | None,
+    port: int | None = None,
+    editor: bool = False,
+    settings: dict | None = None,
 ) -> ServerProcess:
     """Node-RED headless running FLOW (a file, a list of nodes, or None for none). `red` is an
     installed NodeRed, or a red.js path run with the system's node. `editor`: keep the editor and its
-    /comms websocket (debug messages) enabled."""
+    /comms websocket (debug messages) enabled. `settings`: more keys for settings.js (JSON values)."""
     port = port or free_port()
     tmp = tempfile.TemporaryDirectory(prefix="nodered-bench-")
     user_dir = Path(tmp.name)
@@ -433,14 +443,15 @@ def nodered_server(
     else:
         flows = flat_flow(json.loads(Path(flow).read_text()))
     (user_dir / "flows.json").write_text(json.dumps(flows))
-    settings = user_dir / "settings.js"
+    extra = "".join(f"    {key}: {json.dumps(value)},\n" for key, value in (settings or {}).items())
+    settings_js = user_dir / "settings.js"
     disable = "false" if editor else "true"
-    settings.write_text(
-        SETTINGS_JS.format(port=port, user_dir=json.dumps(str(user_dir)), disable_editor=disable)
+    settings_js.write_text(
+        SETTINGS_JS.format(port=port, user_dir=json.dumps(str(user_dir)), disable_editor=disable, extra=extra)
     )
     if isinstance(red, NodeRed):
         node, script = red.node, red.red_js
     else:
         node, script = shutil.which("node") or "node", red
-    argv = [node, str(script), "--settings", str(settings), "--userDir", str(user_dir), "--no-telemetry"]
+    argv = [node, str(script), "--settings", str(settings_js), "--userDir", str(user_dir), "--no-telemetry"]
     return ServerProcess("node-red", argv, port, cleanup=tmp.cleanup)

@@ -44,6 +44,8 @@ LABELS = {
     "rss_kb": ("RSS", "{:,.0f} kB"),
     "startup_ms": ("start-up", "{:,.0f} ms"),
     "rt_s": ("round-trips/s", "{:,.0f}"),
+    "msg_s": ("msg/s", "{:,.0f}"),
+    "items_s": ("items/s", "{:,.0f}"),
 }
 
 
@@ -105,10 +107,11 @@ def flowrt_problem(flow: Path) -> str | None:
 
 
 def make_server(runtime: str, scenario: Scenario, flow: Path | None, red: Path | None):
+    extra = scenario.params.get("settings")  # e.g. a context store both runtimes need
     if runtime == "flowrt":
-        return nodered.flowrt_server(flow)
+        return nodered.flowrt_server(flow, settings=extra)
     if runtime == "node-red":
-        return nodered.nodered_server(red, flow)
+        return nodered.nodered_server(red, flow, settings=extra)
     port = nodered.free_port()
     argv = [sys.executable, str(BENCH / "scenarios.py"), "aiohttp-hello", str(port)]
     return nodered.ServerProcess("aiohttp", argv, port, env={"PYTHONUNBUFFERED": "1"})
