@@ -15,6 +15,7 @@ the same call, `register_type`, usually as a class decorator (loader.py imports 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -25,11 +26,28 @@ N = TypeVar("N", bound="type[Node]")
 
 
 class Registry:
+    """Type names -> node classes. A type can also be *declared*: the module that registers it is
+    named but imported only when the type is first asked for (`get_type`, `types`), so a flow
+    loads only the node modules it uses (and their libraries: paho-mqtt, bs4, ...)."""
+
     def __init__(self) -> None:
         self._types: dict[str, type[Node]] = {}
         self._origins: dict[str, str] = {}
+        self._declared: dict[str, str] = {}  # type name -> module registering it on import
+
+    def declare(self, type_name: str, module: str) -> None:
+        """`module` registers `type_name` when imported: import it on the type's first lookup."""
+        if type_name not in self._types:
+            self._declared[type_name] = module
 
     def register(self, type_name: str, cls: type[Node], origin: str = "") -> None:
+        declared = self._declared.get(type_name)
+        if declared is not None and declared != cls.__module__:
+            raise ValueError(
+                f"node type {type_name!r} is already registered by {declared}; "
+                f"{origin or cls.__module__} cannot register it again"
+            )
+        self._declared.pop(type_name, None)
         existing = self._types.get(type_name)
         reloaded = existing is not None and (existing.__module__, existing.__qualname__) == (
             cls.__module__,
@@ -45,10 +63,27 @@ class Registry:
         self._origins[type_name] = origin or cls.__module__
 
     def get_type(self, type_name: str) -> type[Node] | None:
-        return self._types.get(type_name)
+        cls = self._types.get(type_name)
+        if cls is None and type_name in self._declared:
+            self._import_declaring(type_name)
+            cls = self._types.get(type_name)
+        return cls
 
     def types(self) -> dict[str, type[Node]]:
+        """Every type, declared ones included (their modules are imported now)."""
+        for type_name in list(self._declared):
+            if type_name in self._declared:
+                self._import_declaring(type_name)
         return dict(sorted(self._types.items()))
+
+    def _import_declaring(self, type_name: str) -> None:
+        module = self._declared[type_name]
+        try:
+            importlib.import_module(module)
+        except Exception as err:
+            raise ImportError(f"node module {module} (type {type_name!r}) cannot be imported: {err}") from err
+        if self._declared.pop(type_name, None) is not None:
+            raise ImportError(f"node module {module} did not register the type {type_name!r} it declares")
 
     def origin(self, type_name: str) -> str:
         return self._origins.get(type_name, "")
