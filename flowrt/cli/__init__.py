@@ -7,8 +7,10 @@ import asyncio
 import getpass
 import json
 import os
+import pickle
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,6 @@ from flowrt.cli.workers import leadership_for_worker, redis_configured, supervis
 from flowrt.engine.loader import load_builtin_nodes, load_node_dir
 from flowrt.engine.registry import registry
 from flowrt.formats.document import FlowFileError, convert_file, load_deployment
-from flowrt.formats.validate import validate_deployment
 from flowrt.log import LEVELS
 from flowrt.settings import Settings, SettingsError, parse_define, set_dotted
 
@@ -104,11 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("-j", "--jobs", type=int, default=1, help="run test files in N processes")
     test.add_argument("-k", dest="keyword", help="only cases whose 'file::name' contains this text")
     test.add_argument("--junit-xml", metavar="FILE", help="also write the results as JUnit XML")
-    test.add_argument("--coverage", action="store_true", help="report the nodes and output ports not exercised")
+    test.add_argument(
+        "--coverage", action="store_true", help="report the nodes and output ports not exercised"
+    )
     test.add_argument(
         "--update", action="store_true", help="write the messages that arrived as the expectations (snapshot)"
     )
-    test.add_argument("--nodes", action="append", default=[], metavar="DIR", help="load node modules from DIR")
+    test.add_argument(
+        "--nodes", action="append", default=[], metavar="DIR", help="load node modules from DIR"
+    )
 
     editor = sub.add_parser(
         "editor", help="the Node-RED editor's files", description="Manage the Node-RED editor's files."
@@ -172,16 +177,59 @@ def _load_node_modules(dirs: list[str]) -> str | None:
     return None
 
 
-def _load_and_check(paths: list[str], allow_unknown: bool) -> tuple[Any, list, list]:
-    """Returns (deployment or None, errors, warnings) as Problem objects."""
+def _load_and_check(paths: list[str], allow_unknown: bool, isolated: bool = False) -> tuple[Any, list, list]:
+    """Returns (deployment or None, errors, warnings) as Problem objects. `isolated`: validate in a
+    forked child when this process can fork (`flowrt run`: see _validate_in_child)."""
     try:
         deployment = load_deployment(paths)
     except FlowFileError as err:
         return None, list(err.problems), []
-    problems = validate_deployment(deployment, registry, allow_unknown=allow_unknown)
+    problems = _validate_in_child(deployment, allow_unknown) if isolated else None
+    if problems is None:
+        from flowrt.formats.validate import validate_deployment
+
+        problems = validate_deployment(deployment, registry, allow_unknown=allow_unknown)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity != "error"]
     return deployment, errors, warnings
+
+
+def _validate_in_child(deployment: Any, allow_unknown: bool) -> list | None:
+    """validate_deployment run in a forked child, whose problems come back pickled through a pipe.
+
+    The server then never imports jsonschema nor holds the compiled validators: 3 MB of its idle
+    RSS (docs/benchmarks.md, issue 19). The node modules the flow uses are imported here first, so
+    the child imports nothing else and the server has them. None when that cannot be done (no
+    fork, threads already running, a node module that does not import, the child failed): the
+    caller then validates in this process, with the same result."""
+    if not hasattr(os, "fork") or threading.active_count() > 1:
+        return None
+    try:
+        for node in deployment.nodes:
+            registry.get_type(str(node.get("type", "")))
+    except ImportError:
+        return None  # validating in-process reports it (or raises it) as before
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: validate, write the problems, exit without clean-up
+        status = 1
+        try:
+            os.close(read_end)
+            from flowrt.formats.validate import validate_deployment
+
+            problems = validate_deployment(deployment, registry, allow_unknown=allow_unknown)
+            with os.fdopen(write_end, "wb") as out:
+                out.write(pickle.dumps(problems))
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as source:
+        data = source.read()
+    _, wait_status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(wait_status) != 0 or not data:
+        return None
+    return pickle.loads(data)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -299,7 +347,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     error = _load_node_modules(settings.get("nodesDir") or [])
     if error:
         return _fail(error)
-    deployment, errors, warnings = _load_and_check(args.flows, bool(settings.get("allowUnknown")))
+    deployment, errors, warnings = _load_and_check(
+        args.flows, bool(settings.get("allowUnknown")), isolated=True
+    )
     for problem in warnings:
         print(problem, file=sys.stderr)
     if errors:
@@ -366,12 +416,21 @@ def _editor_problem(settings) -> str | None:
 
 def _apply_stored_credentials(nodes: list[dict], flow_paths: list[str], settings) -> None:
     """Credentials the editor saved beside the first flow file (`<stem>_cred.json`, encrypted with
-    credentialSecret as Node-RED's flows_cred.json) go into the nodes."""
+    credentialSecret as Node-RED's flows_cred.json) go into the nodes. Without that file (and with a
+    credentialSecret that cannot be wrong) there is nothing to read: the editor's package and
+    cryptography (7 MB of RSS) are then not imported."""
+    if not flow_paths:
+        return
+    first = Path(flow_paths[0])
+    secret = settings.get("credentialSecret")
+    if not first.with_name(f"{first.stem}_cred.json").exists() and (
+        secret is None or secret is False or isinstance(secret, str)
+    ):
+        return
     from flowrt.editor.credentials import CredentialStore, apply_credentials, credentials_file
 
-    if flow_paths:
-        store = CredentialStore(credentials_file(flow_paths[0]), settings)
-        apply_credentials(nodes, store.load())
+    store = CredentialStore(credentials_file(flow_paths[0]), settings)
+    apply_credentials(nodes, store.load())
 
 
 async def _serve(configs: list[dict], settings, safe: bool, args: Any = None, deployment: Any = None) -> int:
