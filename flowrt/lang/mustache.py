@@ -208,17 +208,10 @@ def _field(obj: Any, key: str) -> Any:
     return MISSING if callable(value) else value
 
 
-def _has(obj: Any, key: str) -> bool:
-    if isinstance(obj, Mapping):
-        return key in obj
-    if isinstance(obj, (list, tuple, str)):
-        if key == "length":
-            return True
-        return key.isdigit() and int(key) < len(obj)
-    return _field(obj, key) is not MISSING
-
-
 def _get(obj: Any, key: str) -> Any:
+    """obj's `key` (a dict key, a list index or `length`, a live object's field), else MISSING."""
+    if type(obj) is dict:  # the common case first: isinstance(obj, Mapping) is an ABC check
+        return obj.get(key, MISSING)
     if isinstance(obj, Mapping):
         return obj.get(key, MISSING)
     if isinstance(obj, (list, tuple, str)):
@@ -230,26 +223,25 @@ def _get(obj: Any, key: str) -> Any:
     return _field(obj, key)
 
 
+@functools.lru_cache(maxsize=1024)
+def _parts(name: str) -> tuple[str, ...]:
+    return tuple(name.split("."))
+
+
 def _lookup(stack: list, name: str) -> tuple[Any, int]:
-    """(value, depth of the context that had it) or (MISSING, -1)."""
+    """(value, depth of the context that had it) or (MISSING, -1): the innermost context where
+    every part of the dotted name resolves."""
     if name == ".":
         return stack[-1], len(stack) - 1
-    names = name.split(".")
+    parts = _parts(name)
     for depth in range(len(stack) - 1, -1, -1):
-        view = stack[depth]
-        if len(names) == 1:
-            if _has(view, name):
-                return _get(view, name), depth
-            continue
-        value = view
-        hit = False
-        for i, part in enumerate(names):
+        value = stack[depth]
+        for part in parts:
             if value is None or value is MISSING:
+                value = MISSING
                 break
-            if i == len(names) - 1:
-                hit = _has(value, part)
             value = _get(value, part)
-        if hit:
+        if value is not MISSING:
             return value, depth
     return MISSING, -1
 

@@ -3,6 +3,7 @@ optionally parsing the result as JSON or YAML."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -22,6 +23,22 @@ _JSON_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\
 
 def _escape_json_string(text: str) -> str:
     return text.translate(_JSON_ESCAPES)
+
+
+@functools.lru_cache(maxsize=256)
+def _outside_names(tokens: tuple) -> tuple[tuple[str, str, str | None, str], ...]:
+    """The tags of a parsed template that read env or context, not the message, as
+    (name, "env" | "flow" | "global", store or None, key); once per template, not per message."""
+    found = []
+    for name in sorted(token_names(tokens)):
+        m = _ENV_RE.match(name)
+        if m:
+            found.append((name, "env", None, m.group(1)))
+            continue
+        m = _CONTEXT_RE.match(name)
+        if m:
+            found.append((name, m.group(1), m.group(3) or None, m.group(4)))
+    return tuple(found)
 
 
 @register_type("template")
@@ -74,16 +91,13 @@ class TemplateNode(Node):
                 return
             tokens = parse(template)
             resolved: dict[str, Any] = {}
-            for name in token_names(tokens):
-                m = _ENV_RE.match(name)
-                if m:
-                    resolved[name] = self.evaluate(m.group(1), "env", None)
+            for name, scope, store, key in _outside_names(tokens):
+                if scope == "env":
+                    resolved[name] = self.evaluate(key, "env", None)
                     continue
-                m = _CONTEXT_RE.match(name)
-                if m:
-                    ctx = self.context()
-                    target = ctx.flow if m.group(1) == "flow" else ctx.global_
-                    resolved[name] = target.get(m.group(4), m.group(3) or None)
+                ctx = self.context()
+                target = ctx.flow if scope == "flow" else ctx.global_
+                resolved[name] = target.get(key, store)
 
             def fallback(name: str) -> Any:
                 if name in resolved:
