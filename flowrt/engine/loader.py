@@ -19,7 +19,8 @@ from pathlib import Path
 from flowrt.engine.registry import registry
 
 #: The module (under flowrt.nodes) of every built-in node type. A new node module adds its line
-#: here; tests/engine/test_lazy_nodes.py fails naming any type missing from this table.
+#: here; tests/engine/test_lazy_nodes.py fails naming any type missing from this table (until
+#: then the first lookup of a type not found imports every module the table does not name).
 BUILTIN_TYPES: dict[str, tuple[str, ...]] = {
     "common.catch": ("catch",),
     "common.comment": ("comment",),
@@ -51,6 +52,9 @@ BUILTIN_TYPES: dict[str, tuple[str, ...]] = {
     "network.tls": ("tls-config",),
     "network.udp": ("udp in", "udp out"),
     "network.websocket": ("websocket-listener", "websocket-client", "websocket in", "websocket out"),
+    "mcp.mcp_response": ("mcp-response", "mcp-notify"),
+    "mcp.mcp_server": ("mcp-server",),
+    "mcp.mcp_tool": ("mcp-tool", "mcp-resource", "mcp-prompt"),
     "parsers.csv": ("csv",),
     "parsers.html": ("html",),
     "parsers.json": ("json",),
@@ -78,7 +82,17 @@ def load_builtin_nodes() -> None:
     for module, type_names in BUILTIN_TYPES.items():
         for type_name in type_names:
             registry.declare(type_name, f"{BUILTIN_PACKAGE}.{module}")
+    registry.on_first_miss(_import_modules_not_in_the_table)
     _builtins_declared = True
+
+
+def _import_modules_not_in_the_table() -> None:
+    import flowrt.nodes as package
+
+    named = {f"{BUILTIN_PACKAGE}.{module}" for module in BUILTIN_TYPES}
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        if not info.ispkg and info.name not in named:
+            importlib.import_module(info.name)
 
 
 def import_all_builtin_nodes() -> list[str]:

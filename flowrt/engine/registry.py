@@ -34,6 +34,17 @@ class Registry:
         self._types: dict[str, type[Node]] = {}
         self._origins: dict[str, str] = {}
         self._declared: dict[str, str] = {}  # type name -> module registering it on import
+        self._on_miss: Callable[[], None] | None = None  # run once when a lookup finds nothing
+
+    def on_first_miss(self, load: Callable[[], None]) -> None:
+        """`load` runs (once) the first time a type is neither registered nor declared, or when
+        every type is listed: the loader imports the built-in modules its table does not name."""
+        self._on_miss = load
+
+    def _missed(self) -> None:
+        load, self._on_miss = self._on_miss, None
+        if load is not None:
+            load()
 
     def declare(self, type_name: str, module: str) -> None:
         """`module` registers `type_name` when imported: import it on the type's first lookup."""
@@ -67,10 +78,14 @@ class Registry:
         if cls is None and type_name in self._declared:
             self._import_declaring(type_name)
             cls = self._types.get(type_name)
+        elif cls is None and self._on_miss is not None:
+            self._missed()
+            return self.get_type(type_name)
         return cls
 
     def types(self) -> dict[str, type[Node]]:
         """Every type, declared ones included (their modules are imported now)."""
+        self._missed()
         for type_name in list(self._declared):
             if type_name in self._declared:
                 self._import_declaring(type_name)

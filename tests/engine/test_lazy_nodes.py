@@ -116,3 +116,14 @@ def test_a_users_node_directory_is_still_imported_at_once(tmp_path):
     )
     load_node_dir(tmp_path)
     assert registry.get_type("test-shout-2").__name__ == "S"
+
+
+def test_a_type_missing_from_the_table_is_still_found():
+    out = _python(
+        "from flowrt.engine import loader\n"
+        "from flowrt.engine.registry import registry\n"
+        "del loader.BUILTIN_TYPES['function.range']\n"
+        "loader.load_builtin_nodes()\n"
+        "print(registry.get_type('range').__module__, registry.get_type('no-such-type'))\n"
+    )
+    assert out.split() == ["flowrt.nodes.function.range", "None"]
