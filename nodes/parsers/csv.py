@@ -14,7 +14,9 @@ row, with `msg.parts`) or "mult" (one array). `msg.columns` lists the columns;
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
@@ -37,12 +39,35 @@ class CSVParseError(ValueError):
 
 
 def _to_str(value: Any) -> str:
-    """String(value) / RED.util.ensureString."""
+    """String(value) / RED.util.ensureString (strings and safe integers directly: most cells)."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is int and -_SAFE_INT < value < _SAFE_INT:
+        return str(value)
     return ensure_string(value)
+
+
+_SAFE_INT = 2**53
+# Numbers in their plain decimal forms, which float()/int() read as JavaScript's +text does;
+# anything else (exponents, hex, spaces, -0, long digit runs) goes through js_number; text
+# starting with a letter is NaN unless it is "Infinity".
+_PLAIN_INT = re.compile(r"-?[1-9]\d{0,14}|0")
+_PLAIN_DECIMAL = re.compile(r"-?(?:0|[1-9]\d{0,14})\.\d{1,15}")
 
 
 def _js_plus_number(text: str) -> int | float | None:
     """+text in JavaScript, or None when NaN."""
+    if text[:1].isalpha() and not text.startswith("Infinity"):  # true, false, names: NaN
+        return None
+    if _PLAIN_INT.fullmatch(text):
+        return int(text)
+    if _PLAIN_DECIMAL.fullmatch(text):
+        number = float(text)
+        if not number.is_integer():
+            return number
+        if number or text[0] != "-":  # "-0.0" is -0 in JavaScript: js_number keeps it
+            return int(number)
     number = js_number(text)
     return None if is_nan(number) else number
 
@@ -52,9 +77,15 @@ def _parse_float(text: str) -> int | float:
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
+@functools.lru_cache(maxsize=64)
+def _quoteable(quoteables: tuple[str, ...]) -> Callable[[str], Any]:
+    """search() of a pattern matching any of the strings that make a cell need quotes."""
+    return re.compile("|".join(re.escape(q) for q in quoteables if q) or "(?!)").search
+
+
 def quote_cell(cell: str, quote: str = '"', separator: str = ",", quoteables: list[str] | None = None) -> str:
     quoteables = quoteables or [quote, separator, "\r", "\n"]
-    wrap = quote if any(q in cell for q in quoteables) else ""
+    wrap = quote if _quoteable(tuple(quoteables))(cell) else ""
     if quote in cell:
         cell = cell.replace('"', '""')
     return wrap + cell + wrap
@@ -99,6 +130,15 @@ def rfc_parse(
     return result
 
 
+@functools.lru_cache(maxsize=16)
+def _specials(separator: str, quote: str) -> re.Pattern:
+    """Where a run of ordinary characters ends: the separator, a quote, CR or LF (the loop
+    compares one character with them: a longer separator or quote never ends a run there)."""
+    return re.compile(
+        "[" + "".join(re.escape(c) for c in (separator, quote, "\r", "\n") if len(c) == 1) + "]"
+    )
+
+
 def _rfc_rows(
     text: str, cursor: int, separator: str, quote: str, headers_only: bool, strict: bool
 ) -> tuple[list[list], int]:
@@ -110,6 +150,7 @@ def _rfc_rows(
     new_cell, in_quote, closed = True, False, False
 
     n = len(text)
+    specials = _specials(separator, quote)
 
     def finish_cell() -> None:
         value = "".join(cell)
@@ -135,10 +176,12 @@ def _rfc_rows(
                 in_quote = False
                 cursor += 1
                 new_cell, closed = False, True
-            else:
-                cell.append(ch)
+            else:  # up to the next quote at once
+                end = text.find(quote, cursor + 1) if len(quote) == 1 else -1
+                end = n if end < 0 else end
+                cell.append(text[cursor:end])
                 new_cell = closed = False
-                cursor += 1
+                cursor = end
         elif ch == separator:
             finish_cell()
             cursor += 1
@@ -167,10 +210,12 @@ def _rfc_rows(
                 raise CSVParseError("Data found after closing quote", "DataAfterCloseError")
             cursor -= 1
             closed = False
-        else:
-            cell.append(ch)
+        else:  # a run of ordinary characters: all of it at once
+            stop = specials.search(text, cursor + 1)
+            end = stop.start() if stop else n
+            cell.append(text[cursor:end])
             new_cell = False
-            cursor += 1
+            cursor = end
     if strict and in_quote:
         raise CSVParseError("Missing quote, unclosed cell")
     finish_row()
