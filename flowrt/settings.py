@@ -44,6 +44,11 @@ class Settings(Mapping):
     def __getitem__(self, key: str) -> Any:
         return self._values[key]
 
+    def get(self, key: str, default: Any = None) -> Any:
+        # Mapping.get would raise and catch a KeyError for every unset key: join, delay and batch
+        # read nodeMessageBufferMaxLength (unset by default) for every message.
+        return self._values.get(key, default)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
 
