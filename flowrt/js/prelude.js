@@ -8,7 +8,7 @@
 // Values cross the boundary as JSON. Types JSON lacks travel as one-key marker
 // objects whose key starts with \u0001: {"\u0001b": base64 string} for bytes,
 // {"\u0001d": epoch ms} for a Date, {"\u0001n": "NaN"} for non-finite numbers,
-// {"\u0001h": token, "k": kind, "v": data} for a live Python object (HTTP request,
+// {"\u0001h": token, "k": kind} for a live Python object (HTTP request,
 // response, anything opaque). Parsing looks for the marker text first, so plain
 // messages take the native JSON.parse fast path.
 (function (G) {
@@ -374,6 +374,20 @@
     get(name) { const h = this.headers || {}; return h[String(name).toLowerCase()]; }
     header(name) { return this.get(name); }
   }
+  // A request's fields come from the host on first use, then stay as the object's own
+  // (writable) properties: a message that only passes msg.req on never asks for them.
+  function ownValue(obj, name, value) {
+    Object.defineProperty(obj, name, { value, writable: true, enumerable: true, configurable: true });
+  }
+  for (const name of ["method", "url", "originalUrl", "path", "baseUrl", "hostname", "protocol", "headers",
+    "query", "params", "body", "cookies", "ip", "files"]) {
+    Object.defineProperty(LiveRequest.prototype, name, {
+      get() { const v = liveCall(this, "field", [name]); ownValue(this, name, v); return v; },
+      set(v) { ownValue(this, name, v); },
+      enumerable: true,
+      configurable: true,
+    });
+  }
   class LiveResponse extends LiveObject {
     get statusCode() { return liveCall(this, "statusCode", []); }
     set statusCode(v) { liveCall(this, "setStatusCode", [v]); }
@@ -434,13 +448,12 @@
     }
     once(event, fn) { return this.on(event, fn); }
   }
-  function liveObject(id, kind, data) {
+  function liveObject(id, kind) {
     const ref = liveCache.get(id);
     const existing = ref && ref.deref();
     if (existing) return existing;
     const obj = kind === "res" ? new LiveResponse() : (kind === "req" ? new LiveRequest() : new LiveObject());
     Object.defineProperty(obj, LIVE_ID, { value: id });
-    if (data) for (const k in data) obj[k] = data[k];
     liveCache.set(id, new WeakRef(obj));
     liveCount.set(id, (liveCount.get(id) || 0) + 1);
     finalizer.register(obj, id);
@@ -450,7 +463,7 @@
   // ------------------------------------------------------------ boundary encoding
   function revive(k, v) {
     if (v !== null && typeof v === "object" && !Array.isArray(v)) {
-      if (MH in v) return liveObject(v[MH], v.k, v.v);
+      if (MH in v) return liveObject(v[MH], v.k);
       if (MB in v) { try { return fromB64(v[MB]); } catch (e) { return v; } } // (not made by the host)
       if (MD in v) return new Date(v[MD]);
       if (MN in v) return Number(v[MN]);

@@ -148,6 +148,9 @@ _REQ_FIELDS = (
     "cookies",
     "ip",
 )
+#: What JS may read of a request: its fields and, from http in with upload, multer's `files`
+#: (each file's buffer a Buffer in JS); prelude.js's LiveRequest lists the same names.
+_REQ_FIELD_NAMES = frozenset((*_REQ_FIELDS, "files"))
 
 
 def live_count() -> int:
@@ -162,10 +165,15 @@ class ForeignHandle(ValueError):
         super().__init__("the message holds a live-object handle this node was never given")
 
 
+def _has(obj: Any, name: str) -> bool:
+    """hasattr without running a property: a request's lazily parsed fields stay unparsed."""
+    return name in getattr(obj, "__dict__", ()) or hasattr(type(obj), name)
+
+
 def _kind(obj: Any) -> str:
-    if hasattr(obj, "setHeader") and hasattr(obj, "write") and hasattr(obj, "end"):
+    if _has(obj, "setHeader") and _has(obj, "write") and _has(obj, "end"):
         return "res"
-    if hasattr(obj, "method") and hasattr(obj, "headers"):
+    if _has(obj, "method") and _has(obj, "headers"):
         return "req"
     return "obj"
 
@@ -381,7 +389,6 @@ class JSSandbox(Borrower):
         self.closed = False
         self._live: dict[str, Any] = {}  # token -> live object sent into this sandbox
         self._live_tokens: dict[int, str] = {}  # id(object) -> its token here
-        self._sanitizing = False  # dumps() is retrying with non-finite floats as markers
         self.loads = _make_loads(self._live)
         self._tracked: list[Any] = []
         self._lenders: set[Any] = set()  # contexts whose store lent us values
@@ -455,12 +462,8 @@ class JSSandbox(Borrower):
     def dumps(self, value: Any) -> str:
         try:
             return self._encode(value)
-        except ValueError:  # a non-finite float: again, with markers (also in live req fields)
-            self._sanitizing = True
-            try:
-                return self._encode(_sanitize(value))
-            finally:
-                self._sanitizing = False
+        except ValueError:  # a non-finite float: again, with markers
+            return self._encode(_sanitize(value))
         except RecursionError:
             raise ValueError("the value is circular or too deeply nested") from None
 
@@ -489,16 +492,11 @@ class JSSandbox(Borrower):
             self._live[token] = obj
             self._live_tokens[oid] = token
             _holders[oid] = _holders.get(oid, 0) + 1
-        kind = _kind(obj)
-        out: dict[str, Any] = {MARK + "h": token, "k": kind}
-        if kind == "req":
-            out["v"] = fields = {f: getattr(obj, f) for f in _REQ_FIELDS if hasattr(obj, f)}
-            files = getattr(obj, "files", None)
-            if files is not None:  # http in with upload: multer's list (buffer is a Buffer in JS)
-                fields["files"] = files
-            if self._sanitizing:
-                out["v"] = _sanitize(fields)
-        return out
+        # A request's fields (headers, query, cookies, ...) are not sent along: the JS object
+        # reads each one from the host when the code first uses it (the "field" live operation),
+        # so a message that only passes msg.req on costs no header parsing and no JSON for them
+        # (issue 19: the echo flow's JS hop spent 30% of its time there).
+        return {MARK + "h": token, "k": _kind(obj)}
 
     def _release(self, token: str) -> None:
         obj = self._live.pop(token, None)
@@ -912,6 +910,12 @@ class JSSandbox(Borrower):
         obj = self._live.get(token)
         if obj is None:
             raise RuntimeError("this object is no longer available")
+        if method == "field":  # a request's field, read when JS first uses it ("": undefined)
+            name = args[0]
+            if name not in _REQ_FIELD_NAMES or not hasattr(obj, name):
+                return ""
+            value = getattr(obj, name)
+            return "" if value is None and name == "files" else self.dumps(value)
         if method in _LIVE_CALLS:
             return self.dumps(getattr(obj, method)(*args))
         if method == "statusCode":
