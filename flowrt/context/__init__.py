@@ -106,7 +106,9 @@ class MemoryStore(ContextStore):
         top = _top_key(key)
         if self._lent:
             if top == key:
-                self._lent.pop((scope, key), None)  # replaced as a whole: the loan is void
+                loan = self._lent.pop((scope, key), None)  # replaced as a whole: the loan is void
+                if loan is not None:
+                    loan[0].loan_ended(loan[1])
             else:
                 self._take_back(scope, top)
         data = self.data.get(scope)
@@ -173,7 +175,8 @@ class MemoryStore(ContextStore):
     def _forget(self, dropped: Callable[[str], bool]) -> None:
         self._fresh = {k for k in self._fresh if not dropped(k[0])}
         for k in [k for k in self._lent if dropped(k[0])]:
-            del self._lent[k]
+            loan = self._lent.pop(k)
+            loan[0].loan_ended(loan[1])
 
 
 class Borrower:
@@ -182,6 +185,10 @@ class Borrower:
     def give_back(self, token: Any) -> Any:
         """The borrowed value as it is now (a fresh copy), or `KEEP_STORED` to keep the stored one."""
         raise NotImplementedError
+
+    def loan_ended(self, token: Any) -> None:
+        """The loan is void without being taken back (the key was replaced or its scope dropped):
+        the borrower's copy is no longer the value."""
 
 
 _CONTAINERS = (dict, list)

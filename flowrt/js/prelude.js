@@ -526,6 +526,13 @@
     // whose JSON is the snapshot the value is compared with at the end of the run
     // (a spurious difference only costs a no-op write-back)
     const key = args[0];
+    // A value lent to this node is the value until the store takes it back (__nr_giveBack) or
+    // voids the loan (__nr_forget): while it is in `borrowed`, read it without asking the host.
+    // (issue 19: one host call fewer per flow.get of a lent object, ~8% of the change chain's loop)
+    if (typeof key === "string" && args[1] === undefined) {
+      const lent = borrowed.get(scope + "\n" + key);
+      if (lent !== undefined) return lent;
+    }
     // the common case without JSON around the key (which the wheel must be able to pass as
     // it is: it cuts strings at a NUL and refuses lone surrogates)
     const r = typeof key === "string" && args[1] === undefined && key.length < 1024 && key.indexOf("\0") === -1 && key.isWellFormed()
@@ -559,6 +566,7 @@
     tracked.push([token, v, text]);
     return text;
   };
+  G.__nr_forget = function (k) { borrowed.delete(k); return 0; };
   function flush() {
     if (tracked.length === 0) return;
     const t = tracked;

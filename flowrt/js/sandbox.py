@@ -432,9 +432,10 @@ class JSSandbox(Borrower):
         self.js_callback = ctx.get("__nr_callback")
         self.js_flush = ctx.get("__nr_flush")
         self.js_give_back = ctx.get("__nr_giveBack")
+        self.js_forget = ctx.get("__nr_forget")
         ctx.eval(
             "for (const k of ['__nr_run','__nr_lastError','__nr_define','__nr_meta','__nr_setup',"
-            "'__nr_cleanup','__nr_timer','__nr_callback','__nr_flush','__nr_giveBack'])"
+            "'__nr_cleanup','__nr_timer','__nr_callback','__nr_flush','__nr_giveBack','__nr_forget'])"
             " delete globalThis[k];"
         )
         self._pending_job = ctx.execute_pending_job
@@ -905,6 +906,15 @@ class JSSandbox(Borrower):
         value = self.loads(text)
         self._tracked.append(value)
         return value
+
+    def loan_ended(self, token: Any) -> None:
+        """The store voided a loan (the key was replaced or dropped): JS forgets its copy, so its
+        next read asks the store again."""
+        if not self.closed:
+            try:
+                self.js_forget(token)
+            except Exception:  # pragma: no cover - the context is going away
+                pass
 
     def _live_op(self, token: str, method: str, args: list) -> str | None:
         obj = self._live.get(token)
