@@ -60,6 +60,11 @@ class Node:
     schema: ClassVar[dict | None] = None
     #: Set per class on first use: does on_input take `done`?
     _input_arity: ClassVar[int | None] = None
+    #: True for a node type whose handler calls `done()` only without an error, and only before
+    #: it returns (it reports errors with `self.error(err, msg)`): while nothing listens for
+    #: completion it gets one shared no-op `done` instead of one made per message (issue 19:
+    #: `_done_for` was 7% of a change-chain loop; bench/bench_cpu.py, docs/benchmarks.md).
+    done_never_fails: ClassVar[bool] = False
 
     def __init__(self, config: dict, flow: FlowPort) -> None:
         self.config = config
@@ -247,7 +252,10 @@ class Node:
             return
         try:
             if self._takes_done:
-                result = self.on_input(msg, self.send, self._done_for(msg))
+                if self.done_never_fails and not self.flow.completion_wanted:
+                    result = self.on_input(msg, self.send, _nothing)
+                else:
+                    result = self.on_input(msg, self.send, self._done_for(msg))
             else:
                 result = self.on_input(msg, self.send)
         except Exception as err:
@@ -408,7 +416,7 @@ class Node:
         return f"<{type(self).__name__} {self.type}:{self.id}>"
 
 
-def _nothing() -> None:
+def _nothing(err: Any = None) -> None:
     return None
 
 

@@ -88,6 +88,7 @@ def _simple_key(prop: str) -> str | None:
 
 @register_type("change")
 class ChangeNode(Node):
+    done_never_fails = True  # on_input calls done() once, after send, never done(err)
     schema = {
         "type": "object",
         "properties": {
