@@ -151,7 +151,7 @@ def run_http(name: str, seconds: int, env_extra: dict[str, str]) -> dict:
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
         if flow is None:
-            cmd = [sys.executable, str(BENCH / "scenarios.py"), "aiohttp-hello", str(port)]
+            cmd = [sys.executable, __file__, "serve-aiohttp", str(port)]
         else:
             cmd = [sys.executable, "-m", "flowrt", "run", str(FLOWS / flow), "-p", str(port), "-u", tmp]
         env = {**os.environ, **env_extra}
@@ -196,7 +196,30 @@ def run_ab(pythons: list[str], rounds: int, args: list[str]) -> None:
         )
 
 
+def serve_aiohttp(port: int) -> None:
+    """The bare aiohttp handler of bench/scenarios.py's hello-vs-aiohttp baseline (the same code,
+    here so that this script does not import the scenario registry)."""
+    from aiohttp import web
+
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text="Hello, World!", content_type="text/html")
+
+    async def serve() -> None:
+        app = web.Application()
+        app.router.add_get("/hello", hello)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        print("Started flows (bare aiohttp)", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["serve-aiohttp"]:
+        serve_aiohttp(int(sys.argv[2]))
+        return
     if sys.argv[1:2] == ["ab"]:
         rest = sys.argv[2:]
         split = rest.index("--")

@@ -60,3 +60,19 @@ async def test_a_field_written_in_js_keeps_the_written_value():
     )
     assert out["payload"] == ["2", "replaced", "1"]
     assert "x-b" not in msg["req"].headers  # the JS copy of a field, as before: Python's stays
+
+
+async def test_handles_js_dropped_are_released_while_the_node_runs():
+    # The JS side reports dropped handles in one host call per run's jobs (issue 19): they must
+    # still leave the node's table as messages go by, not only when the node closes.
+    flow = [
+        {"id": "f1", "type": "function", "func": "return msg;", "wires": [["out"]]},
+        {"id": "out", "type": "helper"},
+    ]
+    async with FlowTestHarness(flow) as h:
+        for _ in range(20):
+            h.node("f1").receive(http_message())
+        await h.node("out").inputs(20)
+        await h.idle()
+        table = h.node("f1").node._sb._live
+        assert len(table) <= 2, len(table)  # at most the last message's req and res
