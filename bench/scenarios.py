@@ -226,7 +226,9 @@ def _load_extra_scenarios() -> dict:
     return measures
 
 
-EXTRA_MEASURES = _load_extra_scenarios()
+# Run as a script (`python bench/scenarios.py aiohttp-hello PORT`) this module is __main__, and
+# the scenario modules' own `import scenarios` loads a second copy: only that copy loads them.
+EXTRA_MEASURES = _load_extra_scenarios() if __name__ != "__main__" else {}
 BY_NAME = {s.name: s for s in SCENARIOS}
 
 
