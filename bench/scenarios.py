@@ -209,7 +209,6 @@ SCENARIOS: list[Scenario] = [
 ]
 
 
-
 def _load_extra_scenarios() -> dict:
     """Scenario groups in bench/scenarios_*.py (one per capability, e.g. scenarios_mqtt.py).
 
