@@ -355,9 +355,9 @@ class EditorApi:
                     )
             if rev is not None and rev != self.rev:
                 return _error(409, "version_mismatch", "flows have been changed on the server")
-            return await self._deploy(flows, version)
+            return await self._deploy(flows, version, deploy_type)
 
-    async def _deploy(self, flows: list[dict], version: str) -> web.StreamResponse:
+    async def _deploy(self, flows: list[dict], version: str, deploy_type: str) -> web.StreamResponse:
         credentials = flows_api.merge_credentials(flows, self.credentials)
         plain = flows_api.without_generated_positions(
             flows_api.without_credentials(flows), self.generated_positions
@@ -378,7 +378,7 @@ class EditorApi:
         running = [dict(n) for n in plain]
         flows_api.apply_credentials(running, credentials)
         old_ids = {n.get("id") for n in self.flows}
-        await self.runtime.redeploy(running)
+        await self.runtime.redeploy(running, deploy_type)  # reload and unknown types: full
         warn_shadowed(plain, self.runtime)
         for node_id in old_ids - {n.get("id") for n in plain}:
             self.comms.forget(f"status/{node_id}")

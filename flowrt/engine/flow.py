@@ -130,6 +130,19 @@ class Flow:
     def create_nodes(self) -> list[Node]:
         """Create groups and node objects (no setup yet); returns the nodes created."""
         self.evaluate_env()
+        return self._create_missing_nodes()
+
+    def update(self, config: dict, node_configs: list[dict]) -> list[Node]:
+        """A partial deploy's new configuration for this running flow (its env is unchanged, else
+        the flow restarts whole): the engine has stopped the nodes that restart; the others keep
+        running. Creates the nodes not running (no setup yet) and returns them."""
+        self.config = config
+        self.label = config.get("label") or config.get("name") or ""
+        self.node_configs = node_configs
+        return self._create_missing_nodes()
+
+    def _create_missing_nodes(self) -> list[Node]:
+        self.groups = {}
         for cfg in self.node_configs:
             if cfg.get("type") == "group":
                 self.groups[cfg["id"]] = Group(cfg, self)
@@ -139,6 +152,8 @@ class Flow:
         created = []
         for cfg in configs_first(self.node_configs):
             if cfg.get("type") == "group" or cfg.get("d") is True:  # Node-RED: d !== true runs
+                continue
+            if cfg.get("id") in self.nodes:  # kept running by a partial deploy
                 continue
             node = self.runtime.create_node(cfg, self)
             if node is None:
@@ -174,6 +189,7 @@ class Flow:
         return sorted(self.groups.values(), key=depth)
 
     def _index_event_nodes(self) -> None:
+        self.catch_nodes, self.status_nodes, self.complete_map = [], [], {}
         for node in self.nodes.values():
             if node.type == "catch":
                 self.catch_nodes.append(node)

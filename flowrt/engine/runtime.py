@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from flowrt.context import ContextManager
 from flowrt.engine.clock import Clock, RealClock
 from flowrt.engine.delivery import DeliveryQueue
+from flowrt.engine.diff import ConfigDiff, diff_configs
 from flowrt.engine.flow import Flow, GlobalFlow
 from flowrt.engine.hooks import Hooks
 from flowrt.engine.live import LiveResponse, answer_if_open, live_response
@@ -29,6 +30,7 @@ from flowrt.engine.subflow import (
     CONTAINER_TYPES,
     SubflowDefinitions,
     SubflowError,
+    SubflowFlow,
     SubflowInstanceNode,
     SubflowStatusNode,
 )
@@ -38,6 +40,8 @@ from flowrt.log import MAX_LENGTH, Logger
 from flowrt.settings import Settings, close_timeout_s
 
 STRUCTURAL_TYPES = frozenset({"tab", "subflow", "group"})
+#: Deploy types that restart only what changed (Node-RED's Node-RED-Deployment-Type).
+PARTIAL_DEPLOYS = ("nodes", "flows")
 S = TypeVar("S")
 
 
@@ -89,7 +93,6 @@ class Runtime:
         self.global_flow: GlobalFlow | None = None
         self.subflows = SubflowDefinitions([])
         self.configs: list[dict] = []
-        self._order: list[Node] = []  # creation order: setup runs in it
         self._disabled: set[str] = set()
         self._services: dict[type, Any] = {}
         self.status_listeners: list[Callable[[Node, dict], Any]] = []
@@ -240,12 +243,15 @@ class Runtime:
             self._context_started = True
         for start in self._services_with("start"):
             await start()
-        self._build(configs)
-        await self._setup_nodes()
+        created = self._build(configs)
+        await self._setup_nodes(created)
         self.started = True
         self.log.info(f"Started flows ({len(self.nodes)} nodes)")
 
-    def _build(self, configs: list[dict]) -> None:
+    def _build(self, configs: list[dict]) -> list[Node]:
+        """Create the node objects of `configs` that are not running (all of them after a full
+        stop; in a partial deploy the running flows keep their running nodes), wire every node
+        and return the new ones in creation order (setup runs in it)."""
         configs, _added = add_missing_tabs(configs)  # as Node-RED: a z naming no tab makes one
         self.configs = configs
         self.subflows = SubflowDefinitions(configs)
@@ -257,16 +263,25 @@ class Runtime:
             for c in configs
             if c.get("type") not in STRUCTURAL_TYPES and not c.get("z") and not ("x" in c and "y" in c)
         ]
-        global_env = next((c.get("env") for c in configs if c.get("type") == "global-config"), None)
-        self.global_flow = GlobalFlow(self, global_nodes, global_env)
-        self._order = self.global_flow.create_nodes()
+        if self.global_flow is None:
+            global_env = next((c.get("env") for c in configs if c.get("type") == "global-config"), None)
+            self.global_flow = GlobalFlow(self, global_nodes, global_env)
+            created = self.global_flow.create_nodes()
+        else:  # partial deploy: a changed global-config (its env) makes it a full one
+            created = self.global_flow.update(self.global_flow.config, global_nodes)
+        enabled = {tab["id"] for tab in tabs if not tab.get("disabled")}
+        for flow_id in [f for f in self.flows if f not in enabled]:
+            del self.flows[flow_id]
         for tab in tabs:
-            if tab.get("disabled"):
+            if tab["id"] not in enabled:
                 continue
             nodes = [c for c in configs if c.get("z") == tab["id"] and c.get("type") not in CONTAINER_TYPES]
-            flow = Flow(self, tab, nodes, self.global_flow)
-            self.flows[tab["id"]] = flow
-            self._order.extend(flow.create_nodes())
+            flow = self.flows.get(tab["id"])
+            if flow is None:
+                flow = self.flows[tab["id"]] = Flow(self, tab, nodes, self.global_flow)
+                created.extend(flow.create_nodes())
+            else:
+                created.extend(flow.update(tab, nodes))
         orphans = [c["id"] for c in configs if c.get("z") and c["z"] not in containers]
         for node_id in orphans:
             self.log.warn(
@@ -276,10 +291,11 @@ class Runtime:
             c["id"] for c in configs if c.get("z") in {t["id"] for t in tabs if t.get("disabled")}
         }
         missing: dict[str, list[str]] = {}
-        for node in self._order:
+        for node in list(self.nodes.values()):  # kept nodes too: a restarted target is a new object
             self._bind(node, missing)
         if self.warn_missing_wires:
             self._warn_missing_targets(missing)
+        return created
 
     def _config_by_id(self, node_id: str) -> dict:
         return next((c for c in self.configs if c.get("id") == node_id), {})
@@ -313,9 +329,9 @@ class Runtime:
         active |= {node.alias for node in self.nodes.values() if node.alias}
         self.context.clean(active)
 
-    async def _setup_nodes(self) -> None:
+    async def _setup_nodes(self, nodes: list[Node]) -> None:
         self._clean_context()
-        for node in self._order:
+        for node in nodes:
             try:
                 result = node.setup()
                 if asyncio.iscoroutine(result):
@@ -375,15 +391,21 @@ class Runtime:
 
     async def stop(self, removed_ids: set[str] | None = None) -> None:
         """Close every node (close handlers run, bounded by nodeCloseTimeout)."""
+        await self._close_nodes(list(self.nodes.values()), removed_ids or set())
+        self.nodes.clear()
+        self.flows.clear()
+        self.global_flow = None
+        self.delivery.clear()
+        self.started = False
+
+    async def _close_nodes(self, nodes: list[Node], removed_ids: set[str]) -> None:
         timeout = close_timeout_s(self.settings)
-        nodes = list(self.nodes.values())
         for node in nodes:  # from now on, messages still queued for them are dropped
             node.closed = True
 
         async def close(node: Node) -> None:
-            removed = removed_ids is not None and node.id in removed_ids
             try:
-                await asyncio.wait_for(node.close(removed), timeout)
+                await asyncio.wait_for(node.close(node.id in removed_ids), timeout)
             except TimeoutError:
                 node.error("Error stopping node: Close timed out")
             except Exception as err:
@@ -394,19 +416,94 @@ class Runtime:
         flow_nodes = [n for n in nodes if not is_config_node(n.config)]
         await asyncio.gather(*(close(n) for n in flow_nodes))
         await asyncio.gather(*(close(n) for n in configs))
-        self.nodes.clear()
-        self.flows.clear()
-        self.delivery.clear()
-        self.started = False
 
-    async def redeploy(self, configs: list[dict]) -> None:
-        """Full deploy: stop the running nodes (removed=True for those gone), start the new set."""
+    async def redeploy(self, configs: list[dict], deploy_type: str = "full") -> ConfigDiff | None:
+        """Deploy `configs` in place of the running ones. `full` stops every node (removed=True
+        for those gone) and starts the new set; `nodes` and `flows` (Node-RED's partial deploys)
+        stop and start only what the diff restarts (see diff.py) and leave the other nodes
+        running, with their connections, timers and context: returns that diff."""
+        if deploy_type in PARTIAL_DEPLOYS and self.started:
+            configs, _added = add_missing_tabs(configs)
+            diff = diff_configs(self.configs, configs)
+            if not diff.global_config_changed:  # its env reaches every node: Node-RED restarts all
+                await self._partial_redeploy(configs, diff, deploy_type)
+                return diff
         new_ids = {c.get("id") for c in configs}
         removed = {node_id for node_id in self.nodes if node_id not in new_ids}
         await self.stop(removed)
-        self._build(configs)
-        await self._setup_nodes()
+        created = self._build(configs)
+        await self._setup_nodes(created)
         self.started = True
+        return None
+
+    async def _partial_redeploy(self, configs: list[dict], diff: ConfigDiff, deploy_type: str) -> None:
+        stopping = self._nodes_to_restart(diff, deploy_type)
+        self.started = False  # as Node-RED between stop and start: no status reaches status nodes
+        await self._close_nodes(stopping, self._removed_ids(stopping, diff))
+        for node in stopping:
+            self._forget(node)
+        for flow_id in diff.restarted_flows:
+            self.flows.pop(flow_id, None)
+        if deploy_type == "nodes":
+            self._rewire_in_place(configs, diff.rewired)
+        created = self._build(configs)
+        await self._setup_nodes(created)
+        self.started = True
+        self.log.info(
+            f"Deployed modified {deploy_type}: {len(stopping)} node(s) stopped, {len(created)} started"
+        )
+
+    def _nodes_to_restart(self, diff: ConfigDiff, deploy_type: str) -> list[Node]:
+        """The running nodes a partial deploy stops: those the diff restarts, every node of a
+        flow that restarts whole, and the inside of each subflow instance that stops."""
+        restart = diff.restarted(deploy_type)
+        whole_flows = diff.restarted_flows
+        # An instance's outside wires are copied into its inner nodes: it restarts when they change.
+        restart |= {i for i in diff.rewired if isinstance(self.nodes.get(i), SubflowInstanceNode)}
+        stopping = []
+        for node in self.nodes.values():
+            flow, inside_stopped = node.flow, False
+            while isinstance(flow, SubflowFlow):
+                inside_stopped = inside_stopped or flow.instance_node.id in restart
+                flow = flow.parent
+            if node.id in restart or inside_stopped or flow.id in whole_flows:
+                stopping.append(node)
+        return stopping
+
+    @staticmethod
+    def _removed_ids(stopping: list[Node], diff: ConfigDiff) -> set[str]:
+        """Nodes closed with removed=True: those gone, and the inside of an instance that is gone."""
+        removed = set(diff.removed)
+        for node in stopping:
+            flow = node.flow
+            while isinstance(flow, SubflowFlow):
+                if flow.instance_node.id in removed:
+                    removed.add(node.id)
+                    break
+                flow = flow.parent
+        return removed
+
+    def _forget(self, node: Node) -> None:
+        """A stopped node leaves the runtime, its flow (and an instance its parent's subflows)."""
+        if self.nodes.get(node.id) is node:
+            del self.nodes[node.id]
+        if node.flow.nodes.get(node.id) is node:
+            del node.flow.nodes[node.id]
+        subflow = getattr(node, "subflow", None)
+        if isinstance(node, SubflowInstanceNode) and subflow in node.flow.subflows:
+            node.flow.subflows.remove(subflow)
+
+    def _rewire_in_place(self, configs: list[dict], rewired: list[str]) -> None:
+        """A `nodes` deploy keeps a node whose only change is its wiring: it gets the new wires
+        (bound to their targets with every other node's in _build), as Node-RED's updateWires."""
+        by_id = {c.get("id"): c for c in configs if c.get("id") in rewired}
+        for node_id, config in by_id.items():
+            node = self.nodes.get(node_id)
+            if node is None or isinstance(node, SubflowInstanceNode):
+                continue
+            wires = config.get("wires") or []
+            node.wires = wires
+            node.config["wires"] = wires
 
     async def close(self) -> None:
         """Shut down in Node-RED's order: stop accepting requests, let the flows answer the

@@ -49,32 +49,32 @@ def _env_name(text: str) -> str | None:
     return None
 
 
-def _map(container: Any, key: Any, lookup: Lookup) -> None:
-    value = container[key]
+def _substituted(value: Any, lookup: Lookup) -> Any:
+    """`value` with each ``${VAR}`` string replaced; a list or dict holding one is copied, never
+    changed in place (it is shared with the deployed configuration), else returned as it is."""
     if isinstance(value, str):
         name = _env_name(value)
-        if name is not None:
-            result = lookup(name)
-            if result is not None:
-                container[key] = result
-    elif isinstance(value, list):
-        for i in range(len(value)):
-            _map(value, i, lookup)
-    elif isinstance(value, dict):
-        for k in list(value):
-            _map(value, k, lookup)
+        result = lookup(name) if name is not None else None
+        return value if result is None else result
+    if isinstance(value, list):
+        items = [_substituted(item, lookup) for item in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    if isinstance(value, dict):
+        entries = {k: _substituted(v, lookup) for k, v in value.items()}
+        return value if all(entries[k] is v for k, v in value.items()) else entries
+    return value
 
 
 def substitute_env_properties(config: dict, lookup: Lookup) -> None:
-    """Replace, in place, every string in ``config`` (nested in dicts and
-    lists too) that is exactly ``${VAR}`` / ``$(VAR)`` with ``lookup(VAR)``
+    """Replace, in ``config`` itself, every string (nested in dicts and lists too, which are
+    copied when one changes) that is exactly ``${VAR}`` / ``$(VAR)`` with ``lookup(VAR)``
     when that is not ``None``.  The value keeps its type (a number stays a
     number).  Structural properties (:data:`ENV_SKIP_PROPERTIES`) are left
     alone."""
     for key in list(config):
         if key in ENV_SKIP_PROPERTIES:
             continue
-        _map(config, key, lookup)
+        config[key] = _substituted(config[key], lookup)
 
 
 def _js_str(value: Any) -> str:

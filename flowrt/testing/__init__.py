@@ -245,9 +245,10 @@ class FlowTestHarness:
             self._tmp.cleanup()
             self._tmp = None
 
-    async def redeploy(self, flow: list[dict]) -> None:
+    async def redeploy(self, flow: list[dict], deploy_type: str = "full") -> None:
+        """Deploy `flow` in place of the running one: `full`, or Node-RED's partial `nodes` / `flows`."""
         self._flow = flow
-        await self.runtime.redeploy(self._load())
+        await self.runtime.redeploy(self._load(), deploy_type)
 
     async def __aenter__(self) -> FlowTestHarness:
         return await self.start()

@@ -2,9 +2,8 @@
 
 Each test names the `it("...")` it ports. Node-RED's spec compares the object `parseConfig`
 returns; here the same structure is checked on the running flows: which flow (tab, global flow,
-subflow copy) each node runs in. `#diffNodes` and `#diffConfigs` compute Node-RED's
-modified-nodes deploy, which flowrt does not have (it deploys in full): counted as internal in
-docs/conformance-runtime.md.
+subflow copy) each node runs in. `#diffNodes` and `#diffConfigs` (what a partial deploy restarts)
+are ported in tests/engine/test_diff.py.
 """
 
 from __future__ import annotations
