@@ -79,15 +79,29 @@ class ConfigDiff:
 
 def same_value(a: Any, b: Any) -> bool:
     """Deep equality with JavaScript's strictness (Node-RED's compareObjects): `True` is not `1`."""
+    kind = type(a)
+    if kind is str or kind is bool or type(b) is bool:
+        return kind is type(b) and a == b
+    if kind is dict or kind is list:
+        if type(b) is not kind or a != b:  # Python's == is looser than JavaScript's, never stricter
+            return False
+        try:  # equal as JSON text: the same types too (true is not 1)
+            return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True) or _same_deep(a, b)
+        except (TypeError, ValueError):
+            return _same_deep(a, b)
+    return _same_deep(a, b)
+
+
+def _same_deep(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same_deep(a[k], b[k]) for k in a)
     if isinstance(a, list):
         return (
             isinstance(b, list)
             and len(a) == len(b)
-            and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+            and all(_same_deep(x, y) for x, y in zip(a, b, strict=True))
         )
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return a == b
@@ -113,6 +127,16 @@ def js_key(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ",".join("" if item is None else js_key(item) for item in value)
     return "[object Object]"
+
+
+def _same_json(a: dict, b: dict) -> bool:
+    """The same JSON text (in either key order): then JavaScript sees the same values too."""
+    try:
+        return json.dumps(a) == json.dumps(b) or json.dumps(a, sort_keys=True) == json.dumps(
+            b, sort_keys=True
+        )
+    except (TypeError, ValueError):
+        return False
 
 
 def _truthy(value: Any) -> bool:
@@ -234,6 +258,8 @@ class _Differ:
                 self._compare(node_id, node, self.new[node_id])
 
     def _compare(self, node_id: str, old: dict, new: dict) -> None:
+        if old == new and _same_json(old, new):  # most nodes of a deploy: nothing to compare
+            return
         if not _truthy(old.get("d")) and _truthy(new.get("d")):
             self.removed[node_id] = old
         # credentials: Node-RED forgets them after each deploy, so any it is sent mark the node
@@ -281,15 +307,24 @@ class _Differ:
 
     def references(self) -> None:
         """Nodes naming a changed or removed node in a property change too, until nothing new."""
-        refs = {
-            node_id: [(prop, js_key(value)) for prop, value in node.items() if prop not in _NOT_REFERENCES]
-            for node_id, node in self.new.items()
-        }
+        # what can be changed or removed: node ids, and the ids groups list as members
+        known = self.new.keys() | self.old.keys()
+        for node in self.new.values():
+            if node.get("type") == "group" and isinstance(node.get("nodes"), list):
+                known |= {js_key(member) for member in node["nodes"]}
+        refs: dict[str, list[tuple[str, str]]] = {}
+        for node_id, node in self.new.items():
+            for prop, value in node.items():
+                if prop not in _NOT_REFERENCES:
+                    key = value if type(value) is str else js_key(value)
+                    if key in known:
+                        refs.setdefault(node_id, []).append((prop, key))
         spread = True
         while spread:
             spread = False
-            for node_id, node in self.new.items():
-                for prop, key in refs[node_id]:
+            for node_id, node_refs in refs.items():
+                node = self.new[node_id]
+                for prop, key in node_refs:
                     origin = self.changed.get(key)
                     if not (origin or key in self.removed) or self.changed.get(node_id):
                         continue

@@ -544,29 +544,29 @@ class _Checker:
         schema = getattr(cls, "schema", None)
         validator = None
         if isinstance(schema, dict):
-            validator_cls = jsonschema.validators.validator_for(
-                schema, default=jsonschema.Draft202012Validator
-            )
-            try:
-                validator_cls.check_schema(schema)
-                validator = validator_cls(schema)
-            except SchemaError as exc:
-                self.add(
-                    index,
-                    f"the property schema of node type {_quote(node_type)} is invalid: {_shorten(exc.message)}",
-                )
+            # checking a schema against its metaschema is slow: once per schema, not per deploy
+            known = _SCHEMA_VALIDATORS.get(id(schema))
+            if known is None or known[0] is not schema:
+                known = _SCHEMA_VALIDATORS[id(schema)] = (schema, *_schema_validator(schema))
+            _schema, validator, invalid = known
+            if invalid:
+                self.add(index, f"the property schema of node type {_quote(node_type)} is invalid: {invalid}")
         self.validators[node_type] = validator
         return validator
 
     def check_properties(self, index: int, node: dict, validator: Any) -> None:
-        errors = sorted(validator.iter_errors(node), key=lambda e: [str(p) for p in e.absolute_path])
-        for error in errors:
-            path = _json_path(error.absolute_path)
-            where = f"property {_quote(path)}" if path else "properties"
-            if is_fatal(error, validator.schema):
-                self.add(index, f"{where}: {_shorten(error.message)} (Node-RED does not start the node)")
-            else:
-                self.add(index, f"{where}: {_shorten(error.message)}", "warning")
+        try:  # a node checked before against the same schema (a redeploy) is not checked again
+            key: tuple[int, str] | None = (id(validator.schema), json.dumps(node, sort_keys=True))
+        except (TypeError, ValueError):
+            key = None
+        known = _FINDINGS.get(key) if key is not None else None
+        findings = known[1] if known is not None else _schema_findings(node, validator)
+        if key is not None and known is None:
+            if len(_FINDINGS) >= _FINDINGS_MAX:
+                _FINDINGS.clear()
+            _FINDINGS[key] = (validator.schema, findings)  # the schema kept alive: its id stays its own
+        for message, severity in findings:
+            self.add(index, message, severity)
 
     def report_unknown(self, unknown: dict[str, list[int]]) -> None:
         for node_type, indexes in unknown.items():
@@ -588,6 +588,40 @@ class _Checker:
                     node_type=None,
                 )
             )
+
+
+#: id of a node type's schema -> (the schema, its validator or None, why it is invalid or "")
+_SCHEMA_VALIDATORS: dict[int, tuple[dict, Any, str]] = {}
+
+
+def _schema_validator(schema: dict) -> tuple[Any, str]:
+    validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        validator_cls.check_schema(schema)
+    except SchemaError as exc:
+        return None, _shorten(exc.message)
+    return validator_cls(schema), ""
+
+
+#: (id of a schema, a node as JSON) -> (the schema, what checking the node against it found)
+_FINDINGS: dict[tuple[int, str], tuple[dict, list[tuple[str, str]]]] = {}
+_FINDINGS_MAX = 50_000
+
+
+def _schema_findings(node: dict, validator: Any) -> list[tuple[str, str]]:
+    """(message, severity) for each way `node` breaks the validator's schema."""
+    findings = []
+    errors = sorted(validator.iter_errors(node), key=lambda e: [str(p) for p in e.absolute_path])
+    for error in errors:
+        path = _json_path(error.absolute_path)
+        where = f"property {_quote(path)}" if path else "properties"
+        if is_fatal(error, validator.schema):
+            findings.append(
+                (f"{where}: {_shorten(error.message)} (Node-RED does not start the node)", "error")
+            )
+        else:
+            findings.append((f"{where}: {_shorten(error.message)}", "warning"))
+    return findings
 
 
 def validate_deployment(deployment: Deployment, registry: Any, allow_unknown: bool = False) -> list[Problem]:
