@@ -399,7 +399,12 @@ class EditorApi:
         if not content_type.startswith("application/json"):
             return _error(415, "invalid_request", "the body must be JSON (Content-Type: application/json)")
         limit = int(self.settings.get("apiMaxLength", 5 * 1024 * 1024))
-        data = await request.content.read(limit + 1)
+        data = bytearray()
+        while len(data) <= limit:  # one read() returns what has arrived so far, not the whole body
+            chunk = await request.content.read(limit + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
         if len(data) > limit:
             return _error(413, "too_large", f"the body is larger than apiMaxLength ({limit} bytes)")
         try:

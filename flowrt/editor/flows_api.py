@@ -28,7 +28,7 @@ from flowrt.editor.credentials import (  # noqa: F401 (re-exported: the deploy p
     merge_credentials,
     node_credentials,
 )
-from flowrt.formats.document import YAML_SUFFIXES, Deployment, dump_flow_file, is_config_node
+from flowrt.formats.document import YAML_SUFFIXES, Deployment, dump_flow_file, dumps_json, is_config_node
 from flowrt.formats.validate import validate_deployment
 from flowrt.formats.yamlroundtrip import update_yaml
 
@@ -145,6 +145,31 @@ def _write_with_backup(path: Path, nodes: list[dict]) -> None:
     if path.suffix in YAML_SUFFIXES and path.exists():
         # YAML stays YAML as the user wrote it: comments, order and styles of untouched nodes kept
         tmp.write_text(update_yaml(path.read_text(encoding="utf-8"), nodes), encoding="utf-8")
-    else:
+    elif path.suffix in YAML_SUFFIXES:
         dump_flow_file(nodes, tmp)
+    else:
+        tmp.write_text(pretty_json(nodes), encoding="utf-8")
     os.replace(tmp, path)
+
+
+#: a node as compact JSON -> its lines in the pretty flow file (the unchanged nodes of a deploy)
+_PRETTY: dict[str, str] = {}
+
+
+def pretty_json(nodes: list[dict]) -> str:
+    """The same text as `dumps_json(nodes)` (indent 4, as Node-RED writes flow files), made from
+    each node's text, kept for the next deploy: json's indenting encoder is pure Python, about
+    100 ms for 1,000 nodes, where the compact one used as the key is C."""
+    if not nodes:
+        return dumps_json(nodes)
+    if len(_PRETTY) > 50_000:
+        _PRETTY.clear()
+    parts = []
+    for node in nodes:
+        key = json.dumps(node, ensure_ascii=False)
+        text = _PRETTY.get(key)
+        if text is None:
+            lines = json.dumps(node, indent=4, ensure_ascii=False).split("\n")
+            text = _PRETTY[key] = "\n".join("    " + line for line in lines)
+        parts.append(text)
+    return "[\n" + ",\n".join(parts) + "\n]\n"

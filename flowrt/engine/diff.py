@@ -129,16 +129,6 @@ def js_key(value: Any) -> str:
     return "[object Object]"
 
 
-def _same_json(a: dict, b: dict) -> bool:
-    """The same JSON text (in either key order): then JavaScript sees the same values too."""
-    try:
-        return json.dumps(a) == json.dumps(b) or json.dumps(a, sort_keys=True) == json.dumps(
-            b, sort_keys=True
-        )
-    except (TypeError, ValueError):
-        return False
-
-
 def _truthy(value: Any) -> bool:
     """JavaScript truthiness: an empty object or list is true."""
     if isinstance(value, (dict, list)):
@@ -258,8 +248,8 @@ class _Differ:
                 self._compare(node_id, node, self.new[node_id])
 
     def _compare(self, node_id: str, old: dict, new: dict) -> None:
-        if old == new and _same_json(old, new):  # most nodes of a deploy: nothing to compare
-            return
+        if old == new and all(type(v) is type(new[k]) for k, v in old.items()):
+            return  # most nodes of a deploy: nothing changed (nested true vs 1 is not looked for)
         if not _truthy(old.get("d")) and _truthy(new.get("d")):
             self.removed[node_id] = old
         # credentials: Node-RED forgets them after each deploy, so any it is sent mark the node
@@ -316,7 +306,10 @@ class _Differ:
         for node_id, node in self.new.items():
             for prop, value in node.items():
                 if prop not in _NOT_REFERENCES:
-                    key = value if type(value) is str else js_key(value)
+                    kind = type(value)
+                    if kind is dict or (kind is list and value and type(value[0]) is dict):
+                        continue  # "[object Object]...": never a node id
+                    key = value if kind is str else js_key(value)
                     if key in known:
                         refs.setdefault(node_id, []).append((prop, key))
         spread = True

@@ -216,6 +216,7 @@ class _Checker:
         self.bad_schemas: set[str] = set()
         # missing wire target id -> [(index of source node, output number)]
         self.missing_targets: dict[str, list[tuple[int, int]]] = {}
+        self._json_of: tuple[int, str | None] = (-1, None)  # the last node's JSON (its schema checks)
 
     def add(self, index: int | None, message: str, severity: str = "error", node: Any = None) -> None:
         file = line = None
@@ -555,10 +556,9 @@ class _Checker:
         return validator
 
     def check_properties(self, index: int, node: dict, validator: Any) -> None:
-        try:  # a node checked before against the same schema (a redeploy) is not checked again
-            key: tuple[int, str] | None = (id(validator.schema), json.dumps(node, sort_keys=True))
-        except (TypeError, ValueError):
-            key = None
+        # a node checked before against the same schema (a redeploy) is not checked again
+        text = self._as_json(index, node)
+        key = (id(validator.schema), text) if text is not None else None
         known = _FINDINGS.get(key) if key is not None else None
         findings = known[1] if known is not None else _schema_findings(node, validator)
         if key is not None and known is None:
@@ -567,6 +567,14 @@ class _Checker:
             _FINDINGS[key] = (validator.schema, findings)  # the schema kept alive: its id stays its own
         for message, severity in findings:
             self.add(index, message, severity)
+
+    def _as_json(self, index: int, node: dict) -> str | None:
+        if self._json_of[0] != index:
+            try:
+                self._json_of = (index, json.dumps(node, sort_keys=True))
+            except (TypeError, ValueError):
+                self._json_of = (index, None)
+        return self._json_of[1]
 
     def report_unknown(self, unknown: dict[str, list[int]]) -> None:
         for node_type, indexes in unknown.items():

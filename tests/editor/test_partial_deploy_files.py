@@ -96,3 +96,32 @@ async def test_json_file_after_a_nodes_deploy(tmp_path: Path, editor_files):
     assert saved[2]["rules"][0]["to"] == "two"
     assert {k: v for k, v in saved[1].items() if k not in ("x", "y")} == flows[1]
     assert json.loads((tmp_path / ".flows.json.backup").read_text())[2]["rules"][0]["to"] == "one"
+
+
+async def test_a_deploy_body_larger_than_one_read_is_read_whole(tmp_path: Path, editor_files):
+    """A 1,000-node flow is a few hundred kB: the body arrives in several chunks (a single
+    read() of the request stream returned the first of them: 400 "not JSON")."""
+    flow_file = tmp_path / "flows.json"
+    flow_file.write_text(json.dumps([{"id": "t1", "type": "tab", "label": "Main"}]))
+    big = [{"id": "t1", "type": "tab", "label": "Main"}] + [
+        {
+            "id": f"c{i}",
+            "type": "comment",
+            "z": "t1",
+            "name": "x" * 300,
+            "info": "",
+            "x": 10,
+            "y": 10,
+            "wires": [],
+        }
+        for i in range(1000)
+    ]
+    async with FlowProcess([flow_file], "--editor") as proc:
+        await proc.wait_for_line("Editor at", 60)
+        async with aiohttp.ClientSession() as session:
+            headers = {**V2, "Content-Type": "application/json", "Node-RED-Deployment-Type": "full"}
+            body = json.dumps({"flows": big})
+            assert len(body) > 300_000
+            async with session.post(proc.url("/flows"), data=body, headers=headers) as resp:
+                assert resp.status == 200, await resp.text()
+    assert len(json.loads(flow_file.read_text())) == 1001
