@@ -141,6 +141,22 @@ async def test_a_foreign_origin_cannot_end_a_session_or_open_a_stream(streamable
             assert r.status == 404
 
 
+async def test_a_client_accepting_only_sse_gets_one_event(streamable):
+    url = streamable.url("/mcp")
+    async with aiohttp.ClientSession() as http:
+        headers = await open_session(http, url, "2025-06-18")
+        sse_only = {**headers, "Accept": "text/event-stream"}
+        for message in ({"jsonrpc": "2.0", "id": 1, "method": "ping"}, call(2, "add", a=1, b=2)):
+            async with http.post(url, json=message, headers=sse_only) as r:
+                assert r.status == 200 and r.headers["Content-Type"].startswith("text/event-stream")
+                text = await r.text()
+            assert text.startswith("event: message\ndata: ") and text.endswith("\n\n")
+            assert json.loads(text.split("data: ", 1)[1])["id"] == message["id"]
+        async with http.post(url, json={"jsonrpc": "2.0", "id": 3, "method": "ping"}, headers=headers) as r:
+            assert r.headers["Content-Type"].startswith("application/json")
+            assert await r.json() == {"jsonrpc": "2.0", "id": 3, "result": {}}
+
+
 async def test_session_ids_are_random_uuids(streamable):
     url = streamable.url("/mcp")
     ids = set()
