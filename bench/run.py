@@ -112,6 +112,8 @@ def make_server(runtime: str, scenario: Scenario, flow: Path | None, red: Path |
         return nodered.flowrt_server(flow, settings=extra)
     if runtime == "node-red":
         return nodered.nodered_server(red, flow, settings=extra)
+    if runtime in scenarios.EXTRA_SERVERS:  # e.g. the MCP SDK servers of bench/scenarios_mcp.py
+        return scenarios.EXTRA_SERVERS[runtime](scenario)
     port = nodered.free_port()
     argv = [sys.executable, str(BENCH / "scenarios.py"), "aiohttp-hello", str(port)]
     return nodered.ServerProcess("aiohttp", argv, port, env={"PYTHONUNBUFFERED": "1"})

@@ -213,7 +213,9 @@ def _load_extra_scenarios() -> dict:
     """Scenario groups in bench/scenarios_*.py (one per capability, e.g. scenarios_mqtt.py).
 
     Each such module defines `SCENARIOS` (a list of Scenario) and `MEASURES` ({kind: async function
-    (scenario, server, settings) -> metrics}); importing this module adds them to the tables here.
+    (scenario, server, settings) -> metrics}), and may define `SERVERS` ({baseline name: function
+    (scenario) -> nodered.ServerProcess}) for baselines of its own; importing this module adds them
+    to the tables here.
     """
     import importlib
 
@@ -222,9 +224,11 @@ def _load_extra_scenarios() -> dict:
         module = importlib.import_module(path.stem)
         SCENARIOS.extend(module.SCENARIOS)
         measures.update(getattr(module, "MEASURES", {}))
+        EXTRA_SERVERS.update(getattr(module, "SERVERS", {}))
     return measures
 
 
+EXTRA_SERVERS: dict = {}
 # Run as a script (`python bench/scenarios.py aiohttp-hello PORT`) this module is __main__, and
 # the scenario modules' own `import scenarios` loads a second copy: only that copy loads them.
 EXTRA_MEASURES = _load_extra_scenarios() if __name__ != "__main__" else {}
