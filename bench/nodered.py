@@ -378,12 +378,27 @@ class ServerProcess:
 
 
 def flowrt_server(
-    flow: Path, port: int | None = None, python: str | None = None, settings: dict | None = None
+    flow: Path,
+    port: int | None = None,
+    python: str | None = None,
+    settings: dict | None = None,
+    extra: tuple[str, ...] = (),
 ) -> ServerProcess:
-    """`python -m flowrt run FLOW -p PORT -u TMPDIR` (with `-s` a settings file of `settings`)."""
+    """`python -m flowrt run FLOW -p PORT -u TMPDIR [EXTRA...]` (with `-s` a settings file of `settings`)."""
     port = port or free_port()
     tmp = tempfile.TemporaryDirectory(prefix="flowrt-bench-")
-    argv = [python or sys.executable, "-m", "flowrt", "run", str(flow), "-p", str(port), "-u", tmp.name]
+    argv = [
+        python or sys.executable,
+        "-m",
+        "flowrt",
+        "run",
+        str(flow),
+        "-p",
+        str(port),
+        "-u",
+        tmp.name,
+        *extra,
+    ]
     if settings:
         path = Path(tmp.name) / "settings.json"
         path.write_text(json.dumps(settings))

@@ -108,10 +108,15 @@ def flowrt_problem(flow: Path) -> str | None:
 
 def make_server(runtime: str, scenario: Scenario, flow: Path | None, red: Path | None):
     extra = scenario.params.get("settings")  # e.g. a context store both runtimes need
+    editor = bool(scenario.params.get("editor"))  # the deploy scenarios use the admin API
     if runtime == "flowrt":
-        return nodered.flowrt_server(flow, settings=extra)
+        if editor and flow is not None:  # deploys are written back to the flow file: run a copy
+            copy = Path(tempfile.mkdtemp(prefix="flowrt-bench-flow-")) / flow.name
+            copy.write_bytes(flow.read_bytes())
+            flow = copy
+        return nodered.flowrt_server(flow, settings=extra, extra=("--editor",) if editor else ())
     if runtime == "node-red":
-        return nodered.nodered_server(red, flow, settings=extra)
+        return nodered.nodered_server(red, flow, settings=extra, editor=editor)
     if runtime in scenarios.EXTRA_SERVERS:  # e.g. the MCP SDK servers of bench/scenarios_mcp.py
         return scenarios.EXTRA_SERVERS[runtime](scenario)
     port = nodered.free_port()
