@@ -9,38 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from flowrt.http.origins import origin_allowed
 from flowrt.http.sessions import format_comment, format_event
 from flowrt.mcp import protocol
 from flowrt.mcp.protocol import McpError
 from flowrt.mcp.server import McpServer
 from flowrt.mcp.session import Session, Stream
 
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 SSE_HEADERS = {
     "Content-Type": "text/event-stream",
     "Cache-Control": "no-cache",
     "Connection": "keep-alive",
     "X-Accel-Buffering": "no",
 }
-
-
-def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
-    """No Origin (not a browser) passes; '*' allows all; 'localhost' any loopback origin."""
-    if not origin:
-        return True
-    if "*" in allowed or origin in allowed:
-        return True
-    if "localhost" in allowed:
-        try:
-            host = (urlsplit(origin).hostname or "").strip("[]").lower()
-        except ValueError:
-            return False
-        return host in LOCAL_HOSTS or host.startswith("127.")
-    return False
 
 
 def json_route(document: Callable[[], dict]) -> Callable[[web.BaseRequest, dict], Awaitable[web.Response]]:

@@ -19,27 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from flowrt import Node, NodeConfigError, NodeError, register_type
+from flowrt.http.origins import origin_allowed
 from flowrt.http.sessions import SseSession, format_comment, format_event, new_session_id, registry_for
 from flowrt.lang.mustache import render
 from flowrt.lang.propertypath import get_message_property
 from flowrt.util import generate_id
-
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
-
-
-def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
-    """No Origin header (not a browser) passes; '*' allows all; 'localhost' any local origin."""
-    if not origin:
-        return True
-    if "*" in allowed or origin in allowed:
-        return True
-    if "localhost" in allowed:
-        host = urlsplit(origin).hostname or ""
-        return host in LOCAL_HOSTS or f"[{host}]" in LOCAL_HOSTS
-    return False
 
 
 def _origins(value) -> list[str]:
