@@ -128,16 +128,16 @@ def main() -> None:
     echo = sandbox("msg.payload = {n: msg.payload.n + 1}; return msg;")
 
     def echo_once() -> None:
-        m = echo_message()
-        s = echo.dumps(m)
-        r = echo.js_run(s, 1, ESC in s)
-        echo.loads(r)
+        m = echo_message()  # as the function node does it: msg.req / msg.res beside the text
+        s, live = echo.encode_message(m)
+        r = echo.js_run(s, 1, ESC in s, *live[:4])
+        echo.decode_result(r, live)
         echo.drain()
 
     rows.append(("echo message: make (AioRequest, AioResponse)", per_call(echo_message, n // 4)))
     rows.append(("echo message: make + encode + run + decode + jobs", per_call(echo_once, n // 4)))
     m = echo_message()
-    s = echo.dumps(m)
+    s = echo.encode_message(m)[0]
     rows.append(("echo message: encoded size (characters)", float(len(s))))
     for label, value in rows:
         print(f"{label:55} {value:8.2f}")

@@ -79,6 +79,8 @@ class AioRequest:
     Fields are read from the aiohttp request when first used: a flow that never
     looks at the headers or cookies does not pay for them."""
 
+    live_kind = "req"  # what JS code gets for it (flowrt.js.sandbox: a LiveRequest)
+
     def __init__(self, request: web.BaseRequest, params: dict[str, str] | None = None) -> None:
         self._request = request
         self.method: str = request.method
@@ -181,6 +183,8 @@ class ResponseClosedError(RuntimeError):
 
 class AioResponse:
     """Node's http.ServerResponse over an aiohttp StreamResponse."""
+
+    live_kind = "res"  # what JS code gets for it (flowrt.js.sandbox: a LiveResponse)
 
     def __init__(
         self, request: web.BaseRequest, open_streams: set | None = None, stream_max_buffer: int = 0

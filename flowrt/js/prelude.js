@@ -927,10 +927,17 @@
   const getProto = Object.getPrototypeOf, ObjProto = Object.prototype, isArray = Array.isArray;
   let bodyNode = true; // false: the code cannot reach `node`, so no node object is made per message
   const noNode = new NodeObject(null, 0, 0);
-  G.__nr_run = function (s, token, esc) {
+  // An http message's msg.req / msg.res._res come beside the text (token and kind each, the text
+  // has null there): no reviver pass over the message. A result holding them in place carries
+  // null there and says so in __nr_beside() (1: req, 2: res._res).
+  G.__nr_run = function (s, token, esc, rq, rqk, rs, rsk) {
     encoding = false; // an uncatchable interrupt may have left it set
     let msg;
     try { msg = (esc === undefined ? s.indexOf(ESC) !== -1 : esc) ? JSON.parse(s, revive) : JSON.parse(s); } catch (e) { return fail(e); }
+    let liveReq = null, liveRes = null;
+    besideBits = 0;
+    if (rq != null) msg.req = liveReq = liveObject(rq, rqk);
+    if (rs != null) msg.res._res = liveRes = liveObject(rs, rsk);
     const msgid = msg._msgid;
     try {
       const res = body(msg, bodyNode ? new NodeObject(msgid, token, 0) : noNode);
@@ -943,6 +950,7 @@
         if (tracked.length) flush();
         if (getProto(res) === ObjProto || (!isArray(res) && !(res instanceof Uint8Array) && !(res instanceof Date))) {
           res._msgid = msgid;
+          if (liveReq !== null || liveRes !== null) return stringifyBeside(res, liveReq, liveRes);
           encoding = true;
           const out = stringify(res);
           encoding = false;
@@ -957,7 +965,27 @@
       return fail(err);
     }
   };
+  let besideBits = 0; // what the last stringifyBeside wrote as null (read by __nr_beside)
+  function stringifyBeside(res, liveReq, liveRes) {
+    const wrapper = res.res;
+    const bits = (liveReq !== null && res.req === liveReq ? 1 : 0) |
+      (liveRes !== null && wrapper !== null && typeof wrapper === "object" && wrapper._res === liveRes ? 2 : 0);
+    besideBits = bits;
+    if (bits & 1) res.req = null;
+    if (bits & 2) wrapper._res = null;
+    encoding = true;
+    try {
+      // (a prefix character concatenated here would make a rope string, which the quickjs
+      // wheel cannot hand to Python: the bits are read by a second call instead)
+      return stringify(res);
+    } finally {
+      encoding = false;
+      if (bits & 1) res.req = liveReq;
+      if (bits & 2) wrapper._res = liveRes;
+    }
+  }
   G.__nr_lastError = () => lastError;
+  G.__nr_beside = () => besideBits;
   G.__nr_define = function (kind, fn, usesNode) {
     if (kind === "body") { body = fn; bodyNode = usesNode !== false; } else if (kind === "setup") setup = fn; else cleanup = fn;
   };

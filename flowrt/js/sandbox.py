@@ -129,8 +129,8 @@ def runtime_pointer(ctx: quickjs.Context) -> int:
 
 # ----------------------------------------------------------------- live objects
 # Each sandbox has its own capability table (token -> object) holding only the live
-# objects that were sent into it; a token is random, so JS code can neither guess
-# another sandbox's handle nor resolve one it was never given (see _hook).
+# objects that were sent into it; a token resolves only there, so JS code cannot reach
+# another sandbox's objects nor one it was never given (see _hook).
 _holders: dict[int, int] = {}  # id(object) -> number of sandboxes holding it
 
 _REQ_FIELDS = (
@@ -176,6 +176,15 @@ def _kind(obj: Any) -> str:
     if _has(obj, "method") and _has(obj, "headers"):
         return "req"
     return "obj"
+
+
+def _kind_of(obj: Any) -> str:
+    """`_kind`, or what the object's class declares as its `live_kind` (http in's objects)."""
+    return getattr(type(obj), "live_kind", None) or _kind(obj)
+
+
+#: Types the boundary encoder writes as JSON values or markers; anything else is live.
+_ENCODED_TYPES = (str, int, float, bool, dict, list, tuple, set, frozenset, bytes, bytearray, memoryview)
 
 
 _LIVE_CALLS = {"setHeader", "getHeader", "removeHeader", "writeHead", "flushHeaders", "write", "end"}
@@ -389,6 +398,7 @@ class JSSandbox(Borrower):
         self.closed = False
         self._live: dict[str, Any] = {}  # token -> live object sent into this sandbox
         self._live_tokens: dict[int, str] = {}  # id(object) -> its token here
+        self._next_token = 0
         self.loads = _make_loads(self._live)
         self._tracked: list[Any] = []
         self._lenders: set[Any] = set()  # contexts whose store lent us values
@@ -424,6 +434,7 @@ class JSSandbox(Borrower):
         ctx.eval(_prelude())
         self.js_run = ctx.get("__nr_run")
         self.js_last_error = ctx.get("__nr_lastError")
+        self.js_beside = ctx.get("__nr_beside")
         self.js_define = ctx.get("__nr_define")
         self.js_meta = ctx.get("__nr_meta")
         self.js_setup = ctx.get("__nr_setup")
@@ -434,7 +445,7 @@ class JSSandbox(Borrower):
         self.js_give_back = ctx.get("__nr_giveBack")
         self.js_forget = ctx.get("__nr_forget")
         ctx.eval(
-            "for (const k of ['__nr_run','__nr_lastError','__nr_define','__nr_meta','__nr_setup',"
+            "for (const k of ['__nr_run','__nr_lastError','__nr_beside','__nr_define','__nr_meta','__nr_setup',"
             "'__nr_cleanup','__nr_timer','__nr_callback','__nr_flush','__nr_giveBack','__nr_forget'])"
             " delete globalThis[k];"
         )
@@ -486,18 +497,63 @@ class JSSandbox(Borrower):
     def _live_ref(self, obj: Any) -> dict:
         """The marker for a live object, entered in this sandbox's table under a random
         token (the same token while the sandbox holds the object)."""
-        oid = id(obj)
-        token = self._live_tokens.get(oid)
-        if token is None:
-            token = secrets.token_urlsafe(12)
-            self._live[token] = obj
-            self._live_tokens[oid] = token
-            _holders[oid] = _holders.get(oid, 0) + 1
         # A request's fields (headers, query, cookies, ...) are not sent along: the JS object
         # reads each one from the host when the code first uses it (the "field" live operation),
         # so a message that only passes msg.req on costs no header parsing and no JSON for them
         # (issue 19: the echo flow's JS hop spent 30% of its time there).
-        return {MARK + "h": token, "k": _kind(obj)}
+        return {MARK + "h": self._lend(obj), "k": _kind_of(obj)}
+
+    def _lend(self, obj: Any) -> str:
+        """This sandbox's token for a live object (the same one while the sandbox holds it).
+
+        A counter is enough: tokens resolve only in this sandbox's own table, which holds
+        only objects it was given, so a forged token reaches nothing it could not reach."""
+        oid = id(obj)
+        token = self._live_tokens.get(oid)
+        if token is None:
+            self._next_token = n = self._next_token + 1
+            token = str(n)
+            self._live[token] = obj
+            self._live_tokens[oid] = token
+            _holders[oid] = _holders.get(oid, 0) + 1
+        return token
+
+    def encode_message(self, msg: dict) -> tuple[str, tuple | None]:
+        """A message as JSON text for `__nr_run`, and its live msg.req / msg.res._res beside it.
+
+        An http in message's request and response are encoded as null and handed to the run as
+        (token, kind) pairs, so the text parses without a reviver; `decode_result` puts them
+        back when the code returns them in place (issue 19: the echo flow's JS hop)."""
+        req = msg.get("req")
+        wrapper = msg.get("res")  # http in's msg.res is {"_res": response}, as Node-RED's wrapper
+        res = wrapper.get("_res") if type(wrapper) is dict else None
+        req_live = _is_live(req)
+        res_live = _is_live(res)
+        if not (req_live or res_live):
+            return self.dumps(msg), None
+        rest = dict(msg)
+        live: list[Any] = [None, None, None, None, None, None]
+        if req_live:
+            rest["req"] = None
+            live[0], live[1], live[4] = self._lend(req), _kind_of(req), req
+        if res_live:
+            rest["res"] = {**wrapper, "_res": None}
+            live[2], live[3], live[5] = self._lend(res), _kind_of(res), res
+        return self.dumps(rest), tuple(live)
+
+    def decode_result(self, text: str, live: tuple | None) -> Any:
+        """What `__nr_run` returned (JSON text) as Python values; after a run given `live`
+        (`encode_message`), the request (bit 1 of `__nr_beside()`) and the response (bit 2)
+        it kept in place were written as null: they are put back."""
+        msg = self.loads(text)
+        if live is not None and type(msg) is dict:
+            bits = self.js_beside()
+            if bits & 1:
+                msg["req"] = live[4]
+            wrapper = msg.get("res")
+            if bits & 2 and type(wrapper) is dict:
+                wrapper["_res"] = live[5]
+        return msg
 
     def _release(self, token: str) -> None:
         obj = self._live.pop(token, None)
@@ -945,6 +1001,15 @@ class JSSandbox(Borrower):
             obj.on(str(event), fire)
             return None
         raise ValueError(f"unsupported operation {method!r}")
+
+
+def _is_live(value: Any) -> bool:
+    """Would the encoder write `value` as a live-object handle?"""
+    return (
+        value is not None
+        and not isinstance(value, _ENCODED_TYPES)
+        and not isinstance(value, (_dt.date, JSError))
+    )
 
 
 def _plain(value: Any) -> bool:

@@ -166,12 +166,13 @@ class FunctionNode(Node):
                 self._queue.append((msg, send, done))
             return
         sb = self._sb
+        live = None
         if type(msg) is JSMessage:
             s = msg.text  # from a function node's single wire: already encoded, has a _msgid
             has_id = True
         else:
             try:
-                s = sb.dumps(msg)
+                s, live = sb.encode_message(msg)
             except Exception as err:
                 done(NodeError(f"cannot pass the message to JavaScript: {err}"))
                 return
@@ -182,7 +183,7 @@ class FunctionNode(Node):
             self._pending[token] = done  # the code may call node.done() while it runs
         sb.arm()
         try:
-            r = self._run(s, token, ESC in s)
+            r = self._run(s, token, ESC in s) if live is None else self._run(s, token, ESC in s, *live[:4])
         except Exception as err:
             sb.deadline = None
             self._pending.pop(token, None)
@@ -192,12 +193,12 @@ class FunctionNode(Node):
         sb.deadline = None
         if type(r) is str:
             target = self._js_target
-            if target is not None and has_id and r[0] == "{" and HANDLE_MARK not in r:
+            if target is not None and live is None and has_id and r[0] == "{" and HANDLE_MARK not in r:
                 # One message over the single wire to another function node: it takes the text.
                 self.runtime.deliver(target, JSMessage(r))
             else:
                 try:
-                    msgs = sb.loads(r)
+                    msgs = sb.decode_result(r, live)
                 except ForeignHandle as err:
                     done(NodeError(str(err)))
                     sb.drain()

@@ -875,15 +875,23 @@ async def test_a_forged_handle_is_reported():
         assert "live-object handle this node was never given" in str(err)
 
 
-async def test_live_handles_are_random_tokens_per_node():
-    code = "const r = msg.res._res; msg.tok = r[Object.getOwnPropertySymbols(r)[0]]; return msg;"
-    flow = [fn(code), SINK, {"id": "f2", "type": "function", "func": code, "wires": [["n3"]]}, SINK3]
-    res = FakeResponse()
+async def test_live_handles_resolve_only_in_the_node_given_the_object():
+    # Tokens are a counter per node (issue 19): node f2 forging n1's token for n1's response
+    # reaches at most an object f2 was given itself, never n1's.
+    reveal = "const r = msg.res._res; msg.tok = r[Object.getOwnPropertySymbols(r)[0]]; return msg;"
+    forge = (
+        "if (msg.tok === undefined) { globalThis.keep = msg.res; return null; }"
+        "return {payload: {'\\u0001h': msg.tok}};"
+    )
+    flow = [fn(reveal), SINK, {"id": "f2", "type": "function", "func": forge, "wires": [["n3"]]}, SINK3]
+    victim, own = FakeResponse(), FakeResponse()
     async with FlowTestHarness(flow) as h:
-        h.node("n1").receive({"res": {"_res": res}})
-        h.node("f2").receive({"res": {"_res": res}})
-        a, b = (await h.node("n2").next_input())["tok"], (await h.node("n3").next_input())["tok"]
-    assert isinstance(a, str) and len(a) >= 16 and a != b
+        h.node("n1").receive({"res": {"_res": victim}})
+        token = (await h.node("n2").next_input())["tok"]
+        h.node("f2").receive({"res": {"_res": own}})
+        h.node("f2").receive({"tok": token})
+        out = await h.node("n3").next_input()
+    assert isinstance(token, str) and out["payload"] is not victim
 
 
 async def test_live_response_written_from_a_timer_in_the_same_node():
