@@ -709,7 +709,8 @@ class JSSandbox(Borrower):
         """Run pending promise jobs (the microtask queue) under the node's time limit."""
         job = self._pending_job
         try:
-            self.arm()
+            if self.limit > 0:  # (no limit: the deadline is already None, nothing to arm)
+                self.arm()
             if not job():
                 return
             ran = 1

@@ -181,7 +181,8 @@ class FunctionNode(Node):
         auto = self._auto_done
         if not auto:
             self._pending[token] = done  # the code may call node.done() while it runs
-        sb.arm()
+        if sb.limit > 0:
+            sb.arm()
         try:
             r = self._run(s, token, ESC in s) if live is None else self._run(s, token, ESC in s, *live[:4])
         except Exception as err:
