@@ -38,6 +38,10 @@ class BodyError(Exception):
         self.text = text
 
 
+def _too_big(limit: int) -> BodyError:
+    return BodyError(413, f"Payload Too Large: the body exceeds the limit of {limit} bytes")
+
+
 def _media_type(content_type: str) -> tuple[str, str, str]:
     """'application/vnd.x+json; charset=utf-8' -> ('application', 'vnd.x', 'json')."""
     media = content_type.split(";", 1)[0].strip().lower()
@@ -194,9 +198,8 @@ class HttpIn(Node):
     async def _read_body(self, request: web.BaseRequest, req: AioRequest) -> Any:
         limit = self.http.max_body_size
         length = request.content_length
-        too_big = BodyError(413, f"Payload Too Large: the body exceeds the limit of {limit} bytes")
         if length is not None and length > limit:
-            raise too_big
+            raise _too_big(limit)
         if not request.body_exists:
             return {}
         content_type = request.headers.get("Content-Type", "")
@@ -210,7 +213,7 @@ class HttpIn(Node):
                     break
                 raw += chunk
                 if len(raw) > limit:
-                    raise too_big
+                    raise _too_big(limit)
         except _UNREADABLE_BODY as err:  # a body aiohttp's parser refused (bad gzip, bad chunking)
             raise BodyError(400, f"Bad Request: cannot read the body: {_reason(err)}") from None
         raw = bytes(raw)
@@ -239,7 +242,7 @@ class HttpIn(Node):
             data += chunk
             total += len(chunk)
             if total > limit:
-                raise BodyError(413, f"Payload Too Large: the body exceeds the limit of {limit} bytes")
+                raise _too_big(limit)
         if part.filename is not None:
             files.append(
                 {
