@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from flowrt.context import ContextManager
@@ -272,10 +272,14 @@ class Runtime:
         enabled = {tab["id"] for tab in tabs if not tab.get("disabled")}
         for flow_id in [f for f in self.flows if f not in enabled]:
             del self.flows[flow_id]
+        by_tab: dict[Any, list[dict]] = {}  # one pass over the configs, not one per tab
+        for c in configs:
+            if c.get("type") not in CONTAINER_TYPES and isinstance(c.get("z"), Hashable):
+                by_tab.setdefault(c.get("z"), []).append(c)
         for tab in tabs:
             if tab["id"] not in enabled:
                 continue
-            nodes = [c for c in configs if c.get("z") == tab["id"] and c.get("type") not in CONTAINER_TYPES]
+            nodes = by_tab.get(tab["id"], [])
             flow = self.flows.get(tab["id"])
             if flow is None:
                 flow = self.flows[tab["id"]] = Flow(self, tab, nodes, self.global_flow)
@@ -287,9 +291,8 @@ class Runtime:
             self.log.warn(
                 f"node {node_id!r} is on flow {self._config_by_id(node_id).get('z')!r}, which does not exist"
             )
-        self._disabled = {c["id"] for c in configs if c.get("d") is True} | {
-            c["id"] for c in configs if c.get("z") in {t["id"] for t in tabs if t.get("disabled")}
-        }
+        disabled_tabs = {t["id"] for t in tabs if t.get("disabled")}
+        self._disabled = {c["id"] for c in configs if c.get("d") is True or c.get("z") in disabled_tabs}
         missing: dict[str, list[str]] = {}
         for node in list(self.nodes.values()):  # kept nodes too: a restarted target is a new object
             self._bind(node, missing)
