@@ -7,7 +7,8 @@ for every node.
 values (and those of any unknown type) through.  ``node`` is any object with ``.context()`` (a Context with
 ``.flow`` and ``.global_``), ``.get_setting(name)``, ``.id`` and ``.name``.
 
-JSONata expressions are compiled once per expression text and evaluated
+JSONata expressions are compiled once per expression text (to Python closures,
+:mod:`flowrt.lang.jsonata_compiler`; jsonata-python is imported with the first one) and evaluated
 with Node-RED's extra functions ``$flowContext``, ``$globalContext``,
 ``$env`` and ``$clone`` (``$moment`` is not available).
 """
@@ -20,16 +21,15 @@ import functools
 import json
 import re
 import time
-from typing import Any
-
-from jsonata import Jsonata
-from jsonata.jexception import JException
-from jsonata.utils import Utils as _JsonataUtils
+from typing import TYPE_CHECKING, Any
 
 from flowrt.lang.env import evaluate_env_property
 from flowrt.lang.jsregex import JSRegexError, is_regex, js_regex, jsonata_regex_engine
 from flowrt.lang.jsvalues import is_nan, js_number, js_string
 from flowrt.lang.propertypath import get_message_property, normalise_property_expression, parse_context_store
+
+if TYPE_CHECKING:
+    from flowrt.lang.jsonata_compiler import CompiledJsonata
 
 __all__ = [
     "JsonataError",
@@ -216,12 +216,41 @@ def _context_value(value: Any, kind: str, node: Any, msg: dict | None) -> Any:
 _LEGACY_RE = re.compile(r"(^|[^a-zA-Z0-9_'\".])msg([^a-zA-Z0-9_'\"]|$)")
 
 
+class _JsonataApi:
+    """jsonata-python and the compiler, imported when the first expression is compiled: a flow
+    without JSONata does not pay for them (about 1.6 MB of RSS)."""
+
+    def __init__(self) -> None:
+        from jsonata import Jsonata
+        from jsonata.jexception import JException
+        from jsonata.utils import Utils
+
+        from flowrt.lang.jsonata_compiler import CompiledJsonata
+
+        self.Jsonata = Jsonata
+        self.JException = JException
+        self.JLambda = Jsonata.JLambda
+        self.CURRENT = Jsonata.CURRENT
+        self.convert_nulls = Utils.convert_nulls
+        self.CompiledJsonata = CompiledJsonata
+
+
+_api: _JsonataApi | None = None
+
+
+def _jsonata_api() -> _JsonataApi:
+    global _api
+    if _api is None:
+        _api = _JsonataApi()
+    return _api
+
+
 class PreparedJsonata:
     """A compiled JSONata expression (shared, cached by expression text)."""
 
     __slots__ = ("expression", "jsonata", "legacy")
 
-    def __init__(self, expression: str, compiled: Jsonata, legacy: bool) -> None:
+    def __init__(self, expression: str, compiled: CompiledJsonata, legacy: bool) -> None:
         self.expression = expression
         self.jsonata = compiled
         self.legacy = legacy
@@ -232,20 +261,25 @@ class PreparedJsonata:
 
 def compile_jsonata(expression: str) -> PreparedJsonata:
     """A fresh compiled expression, not shared with other users of the same text (for a node that
-    assigns variables into it, as switch does $I/$N). Raises :class:`JsonataError`."""
-    previous = getattr(Jsonata.CURRENT, "jsonata", None)
+    assigns variables into it, as switch does $I/$N). Raises :class:`JsonataError`.
+
+    The expression is parsed by jsonata-python and compiled to Python closures
+    (:mod:`flowrt.lang.jsonata_compiler`); what the compiler does not cover runs in jsonata-python's
+    interpreter."""
+    api = _jsonata_api()
+    previous = getattr(api.CURRENT, "jsonata", None)
     try:
         # jsonata-python 0.7.1's tokenizer reads past the end after a closing "*/" (IndexError on
         # "$.a /* note */"); a trailing newline is insignificant in JSONata and gives it a character.
-        compiled = Jsonata(expression + "\n", jsonata_regex_engine)
-    except JException as err:
+        compiled = api.CompiledJsonata(expression + "\n", jsonata_regex_engine)
+    except api.JException as err:
         raise JsonataError(f"Invalid JSONata expression {expression!r}: {err}", "INVALID_JSONATA") from err
     except IndexError as err:  # the same tokenizer on an unclosed comment or a lone trailing "/"
         detail = "comment has no closing tag" if "/*" in expression else "unexpected end of expression"
         raise JsonataError(f"Invalid JSONata expression {expression!r}: {detail}", "INVALID_JSONATA") from err
     finally:
         if previous is not None:
-            Jsonata.CURRENT.jsonata = previous
+            api.CURRENT.jsonata = previous
     compiled.set_validate_input(False)
     compiled.set_output_convert_nulls(False)  # evaluate_jsonata tells "no result" from null
     return PreparedJsonata(expression, compiled, bool(_LEGACY_RE.search(expression)))
@@ -290,7 +324,7 @@ def _context_fn(node: Any, attr: str):
             return None
         return target.get(key, store)
 
-    return Jsonata.JLambda(get)
+    return _jsonata_api().JLambda(get)
 
 
 def _bindings(node: Any) -> dict[str, Any]:
@@ -308,11 +342,12 @@ def _bindings(node: Any) -> dict[str, Any]:
     def clone(value: Any = None) -> Any:
         return copy.deepcopy(value)
 
+    jlambda = _jsonata_api().JLambda
     return {
         "flowContext": _context_fn(node, "flow"),
         "globalContext": _context_fn(node, "global_"),
-        "env": Jsonata.JLambda(env),
-        "clone": Jsonata.JLambda(clone),
+        "env": jlambda(env),
+        "clone": jlambda(clone),
     }
 
 
@@ -329,10 +364,12 @@ def evaluate_jsonata(
     a JSONata ``null`` gives ``None``.
     Raises :class:`JsonataError` when evaluation fails."""
     prepared = prepare_jsonata(prepared)
+    api = _api or _jsonata_api()
     data = {"msg": msg} if prepared.legacy else msg
     compiled = prepared.jsonata
-    previous = getattr(Jsonata.CURRENT, "jsonata", None)
-    Jsonata.CURRENT.jsonata = compiled  # $now()/$millis() read the running instance
+    current = api.CURRENT
+    previous = getattr(current, "jsonata", None)
+    current.jsonata = compiled  # $now()/$millis() read the running instance
     try:
         frame = _bindings(node)
         if bindings:
@@ -340,14 +377,14 @@ def evaluate_jsonata(
         result = compiled.evaluate(data, frame)
         if result is None:
             return undefined
-        result = _JsonataUtils.convert_nulls(result)
-    except JException as err:
+        result = api.convert_nulls(result)
+    except api.JException as err:
         raise JsonataError(f"JSONata error in {prepared.expression!r}: {err}", "JSONATA_ERROR") from err
     except RecursionError as err:
         raise JsonataError(f"JSONata error in {prepared.expression!r}: too deep", "JSONATA_ERROR") from err
     finally:
         if previous is not None:
-            Jsonata.CURRENT.jsonata = previous
+            current.jsonata = previous
     return _plain(result)
 
 
