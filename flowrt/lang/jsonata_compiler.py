@@ -16,6 +16,13 @@ Lambdas defined in compiled code are the interpreter's lambda objects (a ``Parse
 ``_jsonata_lambda``) carrying their compiled body, so a built-in such as ``$map`` that applies
 them through the interpreter runs the compiled body (:meth:`CompiledJsonata.apply_procedure`).
 
+On top of the one-to-one closures, a few shortcuts for the common cases, each handing anything
+else to the general code: a path of plain names on objects walks them directly (``_names_path``);
+``+ - *`` of two ints and comparisons of two values of one type compute directly (the interpreter's
+float arithmetic gives the same below 2**53); built-ins are called without ``apply``'s dispatch,
+their arguments checked by value type with the signature's regular expression matched once per
+distinct type string (``_validate``); ``$map`` and ``$filter`` call a compiled lambda directly.
+
 What this relies on in jsonata-python (0.7.x) is checked by tests/lang/test_jsonata_compiled.py
 (``test_jsonata_python_internals``): the node attributes the parser produces, ``Frame.bindings`` and
 ``Frame.parent``, and the interpreter methods overridden or called here. The official JSONata test
@@ -25,6 +32,7 @@ suite runs through both paths there and must give the same values and error code
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import weakref
 from collections.abc import Callable
@@ -62,6 +70,8 @@ is_lambda = _Functions.is_lambda
 
 
 def _boolize(value: Any) -> bool:
+    if value is True or value is False:
+        return value
     booled = to_boolean(value)
     return False if booled is None else booled
 
@@ -74,6 +84,15 @@ def _lookup(env: Any, name: str) -> Any:
             return bindings[name]
         env = env.parent
     return None
+
+
+def _never_sequence(expr: Any) -> bool:
+    """Whether the node's own evaluation can never give a JSONata sequence (which the node would
+    then normalise): literals, operators (scalars, a RangeList, a constructed array), objects."""
+    kind = expr.type
+    if kind in ("string", "number", "value", "regex", "binary", "lambda"):
+        return True
+    return kind == "unary" and str(expr.value) in ("-", "[", "{")
 
 
 def _is_sequence(value: Any) -> bool:
@@ -107,8 +126,8 @@ class _Compiler:
             self.group(expr.group) if kind is not None and kind != "path" and expr.group is not None else None
         )
         keep_array = expr.keep_array
-        if kind in ("string", "number", "value", "regex") and not filters and group is None:
-            return core  # a constant: never a sequence
+        if not filters and group is None and (_never_sequence(expr) or getattr(core, "normalised", False)):
+            return core  # nothing to filter, group or normalise
 
         def evaluate(input: Any, env: Any) -> Any:
             result = core(input, env)
@@ -168,7 +187,23 @@ class _Compiler:
 
             return context
         name = str(expr.value)
-        return lambda input, env: _lookup(env, name)
+        keep_array = expr.keep_array
+        if expr.predicate or expr.group is not None:  # the node filters/groups, then normalises
+            return lambda input, env: _lookup(env, name)
+
+        def variable(input: Any, env: Any) -> Any:
+            while env is not None:  # _lookup, inline
+                bindings = env.bindings
+                if name in bindings:
+                    result = bindings[name]
+                    if isinstance(result, JList):
+                        return _normalise(result, keep_array)
+                    return result
+                env = env.parent
+            return None
+
+        variable.normalised = True
+        return variable
 
     def _wildcard(self, expr: Any) -> Node:
         jx = self.jx
@@ -199,6 +234,13 @@ class _Compiler:
         last = len(compiled) - 1
         keep_singleton_array = expr.keep_singleton_array
         group = self.group(expr.group) if expr.group is not None else None
+        plain_names = (
+            not keep_singleton_array
+            and not expr.keep_array
+            and group is None
+            and not expr.predicate
+            and all(_plain_name_step(step) for step in steps)
+        )
 
         def path(input: Any, env: Any) -> Any:
             if isinstance(input, list) and not first_is_variable:
@@ -224,6 +266,8 @@ class _Compiler:
                 result = group(result, env)
             return result
 
+        if plain_names:
+            return _names_path([str(step.value) for step in steps], path)
         return path
 
     # ------------------------------------------------------------ predicates and groups
@@ -354,7 +398,11 @@ class _Compiler:
                     raise JException("Unexpected", position) from err
 
             return boolean
-        if op in ("+", "-", "*", "/", "%"):
+        if op in ("+", "-", "*"):
+            return _integer_fast_path(op, lhs, rhs, jx.evaluate_numeric_expression)
+        if op in ("<", "<=", ">", ">="):
+            return _comparison_fast_path(op, lhs, rhs, jx.evaluate_comparison_expression)
+        if op in ("/", "%"):
             operation = jx.evaluate_numeric_expression
         elif op in ("=", "!="):
             operation = jx.evaluate_equality_expression
@@ -493,7 +541,7 @@ class _Compiler:
                     proc.position = position
                 jx.input = input  # what $eval() evaluates against, as in the interpreter
                 jx.environment = env
-                return jx.apply(proc, args, input, env)
+                return jx.apply_fast(proc, args, input, env)
             except JException as jex:
                 if jex.location < 0:
                     jex.location = position
@@ -582,6 +630,100 @@ _NODE_KINDS: dict[Any, Callable[[_Compiler, Any], Node]] = {
 }
 
 
+def _plain_name_step(step: Any) -> bool:
+    return (
+        step.type == "name"
+        and not step.stages
+        and not step.predicate
+        and step.group is None
+        and not step.keep_array
+        and not step.consarray
+    )
+
+
+def _names_path(names: list[str], general: Node) -> Node:
+    """A path of plain names (``payload.values``) on an object: the objects are walked directly.
+    What the general path would do with them: a missing name or a step into a scalar gives
+    undefined, a JSON null gives null, the last value is the result (a plain array unflattened).
+    An array on the way (flattening) or a JSONata sequence value goes to the general path. The
+    result is normalised already (the node's own normalisation is skipped)."""
+
+    def names_path(input: Any, env: Any) -> Any:
+        if type(input) is dict:
+            value = input
+            for name in names:
+                if type(value) is not dict:
+                    if isinstance(value, list | dict):
+                        break
+                    return None
+                value = value.get(name, NONE)
+                if value is NONE:
+                    return None
+                if value is None:
+                    value = NULL_VALUE
+            else:
+                if not isinstance(value, JList):
+                    return value
+        return _normalise(general(input, env), False)
+
+    names_path.normalised = True
+    return names_path
+
+
+def _normalise(result: Any, keep_array: bool) -> Any:
+    """The end of ``Jsonata._eval``: a sequence of one is its item, an empty one undefined."""
+    if result is not None and isinstance(result, JList) and result.sequence and not result.tuple_stream:
+        if keep_array:
+            result.keep_singleton = True
+        if not result:
+            return None
+        if len(result) == 1:
+            return result if result.keep_singleton else result[0]
+    return result
+
+
+_INT_EXACT = 2**53  # integers below this are exact as doubles, as the interpreter computes
+_INT_OPERATIONS = {"+": operator.add, "-": operator.sub, "*": operator.mul}
+_COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _integer_fast_path(op: str, lhs: Node, rhs: Node, general: Callable) -> Node:
+    """``+ - *``: two ints whose exact result is below 2**53 give that int, which is what the
+    interpreter's float arithmetic and ``convert_number`` give; anything else goes to it."""
+    operation = _INT_OPERATIONS[op]
+
+    def arithmetic(input: Any, env: Any) -> Any:
+        left = lhs(input, env)
+        right = rhs(input, env)
+        if type(left) is int and type(right) is int:
+            result = operation(left, right)
+            if (
+                -_INT_EXACT < result < _INT_EXACT
+                and -_INT_EXACT < left < _INT_EXACT
+                and -_INT_EXACT < right < _INT_EXACT
+            ):
+                return result
+        return general(left, right, op)
+
+    return arithmetic
+
+
+def _comparison_fast_path(op: str, lhs: Node, rhs: Node, general: Callable) -> Node:
+    """``< <= > >=`` of two ints, two floats or two strings: the interpreter compares those
+    directly after its type checks; anything else goes to it."""
+    compare = _COMPARISONS[op]
+
+    def comparison(input: Any, env: Any) -> Any:
+        left = lhs(input, env)
+        right = rhs(input, env)
+        kind = type(left)
+        if kind is type(right) and (kind is int or kind is float or kind is str):
+            return compare(left, right)
+        return general(left, right, op)
+
+    return comparison
+
+
 def _evaluate_step(step: Node, stages: list, sequence: Any, env: Any, last_step: bool) -> Any:
     """``Jsonata.evaluate_step`` for a step that is not a sort."""
     result = create_sequence()
@@ -602,6 +744,58 @@ def _evaluate_step(step: Node, stages: list, sequence: Any, env: Any, last_step:
     return flattened
 
 
+# ---------------------------------------------------------------- built-ins
+
+call_native = _Functions._call
+get_function_arity = _Functions.get_function_arity
+
+
+def _apply_function(jx: CompiledJsonata, func: Any, args: list) -> Any:
+    """``Functions.func_apply``: how $map and the others call their function argument."""
+    if is_lambda(func):
+        return jx.apply_fast(func, args, None, jx.environment)
+    return func.call(None, args)
+
+
+def _hof_args(arity: int, value: Any, index: Any, whole: Any) -> list:
+    if arity >= 3:
+        return [value, index, whole]
+    if arity >= 2:
+        return [value, index]
+    return [value]
+
+
+def _map(jx: CompiledJsonata, arr: Any = None, func: Any = None) -> Any:
+    """``Functions.map``: the function applied to each item, undefined results left out."""
+    if arr is None:
+        return None
+    arity = get_function_arity(func)
+    result = create_sequence()
+    for index, item in enumerate(arr):
+        value = _apply_function(jx, func, _hof_args(arity, item, index, arr))
+        if value is not None:
+            result.append(value)
+    return result
+
+
+def _filter(jx: CompiledJsonata, arr: Any = None, func: Any = None) -> Any:
+    """``Functions.filter``: the items for which the function is truthy."""
+    if arr is None:
+        return None
+    arity = get_function_arity(func)
+    result = create_sequence()
+    for index, item in enumerate(arr):
+        if to_boolean(_apply_function(jx, func, _hof_args(arity, item, index, arr))):
+            result.append(item)
+    return result
+
+
+# Built-ins with a function argument, run here so that a compiled lambda is called directly.
+# (``Functions._call`` would pass the same arguments, padded with None, and convert a numeric
+# result; these return a sequence or None.)
+_HIGHER_ORDER: dict[Any, Callable[..., Any]] = {_Functions.map: _map, _Functions.filter: _filter}
+
+
 # ---------------------------------------------------------------- signatures
 
 # The symbol Signature.get_symbol gives a value of these exact types (it asks every value first
@@ -615,6 +809,10 @@ _SYMBOL_OF_TYPE = {
     JList: "a",
     dict: "o",
     type(None): "m",
+}
+_TYPES_OF_SYMBOL = {
+    symbol: frozenset(kind for kind, other in _SYMBOL_OF_TYPE.items() if other == symbol)
+    for symbol in set(_SYMBOL_OF_TYPE.values())
 }
 _match_groups: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Signature -> {symbols: groups}
 
@@ -669,7 +867,11 @@ def _validate(signature: Any, args: Any, context: Any) -> Any:
                             if item_type != str(subtype[0]):
                                 array_ok = False
                             else:
-                                array_ok = all(_symbol(item, signature) == item_type for item in arg)
+                                same = _TYPES_OF_SYMBOL.get(item_type, ())
+                                for item in arg:
+                                    if type(item) not in same and _symbol(item, signature) != item_type:
+                                        array_ok = False
+                                        break
                         if not array_ok:
                             raise JException("T0412", -1, arg_index + 1, signature.function_name, subtype)
                     if single != "a":
@@ -755,15 +957,49 @@ class CompiledJsonata(Jsonata):
         body = getattr(proc, "flowrt_body", None)
         if body is None:
             return super().apply_procedure(proc, args)
+        return self.apply_compiled(proc, body, args)
+
+    def apply_fast(self, proc: Any, args: list, input: Any, environment: Any) -> Any:  # noqa: A002
+        """:meth:`apply` from compiled code: a built-in or a compiled lambda without a signature
+        is called directly (what ``apply_inner`` would end up doing), others go through it."""
+        kind = type(proc)
+        if kind is Jsonata.JNativeFunction:
+            signature = proc.signature
+            if type(signature) is Signature:
+                args = _validate(signature, args, input)
+                fast = _HIGHER_ORDER.get(proc.method)
+                if fast is not None:
+                    result = fast(self, *args)
+                else:
+                    result = call_native(proc.method, proc.nargs, args)
+                return self.finish_thunks(result, input, environment)
+        elif kind is Symbol and proc.signature is None:
+            body = getattr(proc, "flowrt_body", None)
+            if body is not None and proc._jsonata_lambda:
+                return self.finish_thunks(self.apply_compiled(proc, body, args), input, environment)
+        return self.apply(proc, args, input, environment)
+
+    def apply_compiled(self, proc: Any, body: Node, args: list) -> Any:
+        """``apply_procedure`` of a lambda made by compiled code."""
         env = Frame(proc.environment)
+        count = len(args)
         for index, parameter in enumerate(proc.arguments):
-            if index >= len(args):
+            if index >= count:
                 break
             env.bind(str(parameter.value), args[index])
         return body(proc.input, env)
 
+    def finish_thunks(self, result: Any, input: Any, environment: Any) -> Any:  # noqa: A002
+        """The rest of :meth:`apply` once its first ``apply_inner`` gave ``result``."""
+        if isinstance(result, Symbol) and result._jsonata_lambda and result.thunk:
+            return self.trampoline(result, input, environment)
+        return result
+
     def apply(self, proc: Any, args: Any, input: Any, environment: Any) -> Any:  # noqa: A002
-        result = self.apply_inner(proc, args, input, environment)
+        return self.trampoline(self.apply_inner(proc, args, input, environment), input, environment)
+
+    def trampoline(self, result: Any, input: Any, environment: Any) -> Any:  # noqa: A002
+        """``Jsonata.apply``'s loop: run tail calls (thunks) until a value comes back."""
         while is_lambda(result) and result.thunk:
             thunk = getattr(result, "flowrt_thunk", None)
             procedure = result.body.procedure

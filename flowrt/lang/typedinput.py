@@ -21,6 +21,7 @@ import functools
 import json
 import re
 import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from flowrt.lang.env import evaluate_env_property
@@ -231,7 +232,7 @@ class _JsonataApi:
         self.JException = JException
         self.JLambda = Jsonata.JLambda
         self.CURRENT = Jsonata.CURRENT
-        self.convert_nulls = Utils.convert_nulls
+        self.NULL_VALUE = Utils.NULL_VALUE
         self.CompiledJsonata = CompiledJsonata
 
 
@@ -297,20 +298,34 @@ def prepare_jsonata(expression: str) -> PreparedJsonata:
     return _compile(_js_str(expression))
 
 
-def _plain(value: Any) -> Any:
-    """Replace JSONata's list subclasses with plain lists, without touching
-    (or copying) containers that are already plain - they may be the
-    message's own objects."""
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+def _plain(value: Any, null: Any) -> Any:
+    """A JSONata result as plain values: JSONata's list subclasses become lists and its ``null``
+    (``null``, jsonata-python's NULL_VALUE) None, without touching (or copying) containers that
+    are already plain - they may be the message's own objects."""
+    kind = type(value)
+    if kind in _SCALAR_TYPES:
+        return value
+    if value is null:
+        return None
     if isinstance(value, list):
-        items = [_plain(v) for v in value]
-        if type(value) is list and all(a is b for a, b in zip(items, value, strict=True)):
-            return value
-        return items
+        changed = kind is not list
+        items = []
+        for item in value:
+            plain = item if type(item) in _SCALAR_TYPES else _plain(item, null)
+            changed = changed or plain is not item
+            items.append(plain)
+        return items if changed else value
     if isinstance(value, dict):
-        items = {k: _plain(v) for k, v in value.items()}
-        if type(value) is dict and all(items[k] is v for k, v in value.items()):
-            return value
-        return items
+        changed = kind is not dict
+        entries = {}
+        for key, item in value.items():
+            plain = item if type(item) in _SCALAR_TYPES else _plain(item, null)
+            changed = changed or plain is not item
+            entries[key] = plain
+        return entries if changed else value
     return value
 
 
@@ -327,7 +342,26 @@ def _context_fn(node: Any, attr: str):
     return _jsonata_api().JLambda(get)
 
 
+_node_bindings: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_no_node_bindings: dict[str, Any] = {}
+
+
 def _bindings(node: Any) -> dict[str, Any]:
+    """The node's $flowContext, $globalContext, $env and $clone (made once per node)."""
+    if node is None:
+        if not _no_node_bindings:
+            _no_node_bindings.update(_make_bindings(None))
+        return _no_node_bindings
+    try:
+        cached = _node_bindings.get(node)
+    except TypeError:  # not weakly referable
+        return _make_bindings(node)
+    if cached is None:
+        cached = _node_bindings[node] = _make_bindings(node)
+    return cached
+
+
+def _make_bindings(node: Any) -> dict[str, Any]:
     def env(name: Any = None) -> Any:
         if name is None:
             return ""
@@ -373,11 +407,11 @@ def evaluate_jsonata(
     try:
         frame = _bindings(node)
         if bindings:
-            frame.update(bindings)
+            frame = {**frame, **bindings}
         result = compiled.evaluate(data, frame)
         if result is None:
             return undefined
-        result = api.convert_nulls(result)
+        return _plain(result, api.NULL_VALUE)
     except api.JException as err:
         raise JsonataError(f"JSONata error in {prepared.expression!r}: {err}", "JSONATA_ERROR") from err
     except RecursionError as err:
@@ -385,7 +419,6 @@ def evaluate_jsonata(
     finally:
         if previous is not None:
             current.jsonata = previous
-    return _plain(result)
 
 
 # ---------------------------------------------------------------- entry point

@@ -123,6 +123,50 @@ def test_suite_case_same_as_interpreter(case):
     assert actual == expected, f"{case['expr']!r}: compiled {actual}, interpreter {expected}"
 
 
+# The compiler's own shortcuts (names paths, integer arithmetic, comparisons, argument checks,
+# $map/$filter), at the edges where they hand over to the interpreter's code.
+EDGE_DATA = {
+    "a": {"b": {"c": 1, "n": None, "l": [1, [2, 3]], "o": {"x": [{"y": 1}, {"y": 2}]}}},
+    "big": 2**53 - 1,
+    "huge": 2**60,
+    "f": 1.5,
+    "s": "abc",
+    "xs": [1, 2.5, "x", None, True, [3, 4], {"k": 5}],
+    "ns": [3, 1, 2],
+    "e": [],
+    "t": True,
+}
+EDGE_EXPRESSIONS = [
+    "a.b.c", "a.b.n", "a.b.missing", "a.b.c.d", "a.b.l", "a.b.o.x.y", "a.b.l[1]", "s.x", "t.x",
+    "xs.k", "e", "e.x", "$.a.b", "$$.a.b.c", "a.b.o.x[0].y", "[a.b.c]", "a.b.l[]", "a.b.c[]",
+    '{"v": ns}.v', '{"v": a.b.o.x.y}.v', '{"v": a.b.o.x.y}.v[]', "($x := a.b.o.x.y; $x)",
+    "($x := a.b.o.x.y; $x[0])", "($x := a.b.o.x.y; $x[])", "($x := [5]; $x)", "($x := ns[0]; $x[])",
+    "big + 1", "big + big", "big * 2", "huge + 1", "huge - huge", "-big - 2", "big * big", "3 * 4",
+    "1 + f", "f * 2", "s + 1", "1 + t", "nothing + 1", "7 - 10", "0 * -1",
+    "big < huge", "1 < 1.5", "f >= 1.5", "s > 'abb'", "1 < 's'", "t < 1", "nothing < 1", "1 <= 1",
+    "$sum(ns)", "$sum(xs)", "$sum(5)", "$sum(nothing)", "$sum([])", "$sum([1, 2.5])",
+    "$max(ns)", "$count(xs)", "$join(['a', 'b'], '-')", "$join(['a', 1])", "$uppercase(1)",
+    "s.$uppercase()", "$uppercase()", "ns.$string()", "$string()", "$substring(s, 1)",
+    "$split(s, 'b')", "$replace(s, /b/, 'x')", "$round(f)", "$round(2.675, 2)", "$number('0x1F')",
+    "$map(ns, function($v) { $v * 2 })", "$map(ns, function($v, $i) { $i })",
+    "$map(ns, function($v, $i, $a) { $count($a) })", "$map([1], function($v) { [$v] })",
+    "$map(ns, function($v) { $v > 1 ? $v : undefined })", "$map(e, function($v) { $v })",
+    "$map(nothing, function($v) { $v })", "$map(ns, $string)", "$map(ns, λ($v)<n:s>{ $string($v) })",
+    "$map(ns, λ($v)<s:s>{ $v })", "$filter(ns, function($v) { $v > 1 })", "$filter(xs, $boolean)",
+    "$filter(ns, function($v, $i) { $i = 0 })", "$filter(5, function($v) { true })",
+    "$map(ns, function($v) { $map([1, 2], function($w) { $v * $w }) })",
+    "ns[$ > 1]", "ns[0]", "ns[-1]", "ns[[0, 2]]", "xs[$type($) = 'number']", "t and s", "nothing or 0",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("expression", EDGE_EXPRESSIONS)
+def test_compiler_shortcuts_same_as_interpreter(expression):
+    case = {"expr": expression}
+    expected = _outcome(_interpreter, case, copy.deepcopy(EDGE_DATA))
+    actual = _outcome(_compiled, case, copy.deepcopy(EDGE_DATA))
+    assert actual == expected
+
+
 def _coverage() -> tuple[int, int, int]:
     """(fully compiled, partly compiled, not compiled) suite cases that parse."""
     full = partly = none = 0
@@ -153,28 +197,36 @@ def test_scenario_expressions_fully_compiled(expression):
     assert jx.interpreted_nodes == 0
 
 
-def test_lambda_from_compiled_code_runs_compiled_body_in_builtins():
-    jx = _compiled("$map([1, 2, 3], function($v, $i) { $v * 10 + $i })")
-    calls = []
-    body = jx.compiled_root
-    assert body is not None
-    original = CompiledJsonata.apply_procedure
+@pytest.mark.parametrize(
+    ("expression", "result", "calls"),
+    [
+        ("$map([1, 2, 3], function($v, $i) { $v * 10 + $i })", [10, 21, 32], 3),  # flowrt's $map
+        ("$reduce([1, 2, 3], function($a, $b) { $a + $b })", 6, 2),  # jsonata-python's $reduce
+        ("$sort([3, 1, 2], function($a, $b) { $a > $b })", [1, 2, 3], None),
+    ],
+)
+def test_lambda_from_compiled_code_runs_its_compiled_body(monkeypatch, expression, result, calls):
+    """A lambda made by compiled code, called back by a built-in, runs its compiled body."""
+    jx = _compiled(expression)
+    assert jx.compiled_root is not None and jx.interpreted_nodes == 0
+    seen = []
+    original = CompiledJsonata.apply_compiled
 
-    def spy(self, proc, args):
-        calls.append(getattr(proc, "flowrt_body", None) is not None)
-        return original(self, proc, args)
+    def spy(self, proc, body, args):
+        seen.append(body is proc.flowrt_body)
+        return original(self, proc, body, args)
 
-    CompiledJsonata.apply_procedure = spy
-    try:
-        Jsonata.CURRENT.jsonata = jx
-        assert jx.evaluate(None) == [10, 21, 32]
-    finally:
-        CompiledJsonata.apply_procedure = original
-    assert calls == [True, True, True]
+    monkeypatch.setattr(CompiledJsonata, "apply_compiled", spy)
+    monkeypatch.setattr(Jsonata.CURRENT, "jsonata", jx)
+    assert jx.evaluate(None) == result
+    assert seen and all(seen)
+    if calls is not None:
+        assert len(seen) == calls
 
 
 def test_tail_recursion_through_the_trampoline():
     jx = _compiled("($f := function($n, $acc) { $n = 0 ? $acc : $f($n - 1, $acc + $n) }; $f(3000, 0))")
+    assert jx.interpreted_nodes == 0
     Jsonata.CURRENT.jsonata = jx
     assert jx.evaluate(None) == 4501500
 
