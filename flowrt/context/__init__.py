@@ -117,7 +117,12 @@ class MemoryStore(ContextStore):
             if value is None:
                 return
             data = self.data[scope] = {}
-        if value is None:
+        if _PLAIN_NAME.match(key):  # what the property-path functions do for one plain name
+            if value is None:
+                data.pop(key, None)
+            else:
+                data[key] = value
+        elif value is None:
             delete_object_property(data, key)
         else:
             set_object_property(data, key, value)
@@ -195,6 +200,11 @@ _CONTAINERS = (dict, list)
 _MISSING = object()
 KEEP_STORED = object()  # give_back: the value could not be returned; keep the stored one
 LENT_ALREADY = object()  # lend: the borrower holds the value already
+
+
+#: A key the property-path functions read as one name, whatever the store holds: the fast path
+#: of MemoryStore.set (issue 19: the path functions were half of a function node's flow.set).
+_PLAIN_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
 
 
 def _is_simple_path(key: Any) -> bool:
@@ -620,6 +630,8 @@ class Context:
             lent, value = storage.lend(self.scope, key, borrower, token)
             if lent:
                 return True, value
+            value = storage.peek(self.scope, key)  # what self.peek(key) does for a plain key
+            return False, self._seed_value(key) if value is None and self._seed else value
         return False, self.peek(key)
 
     def take_back_all(self, borrower: Borrower) -> None:
