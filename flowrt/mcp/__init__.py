@@ -7,5 +7,5 @@
 * `transport`: Streamable HTTP and the legacy HTTP+SSE pair as routes on flowrt.http's server;
 * `auth` (when present): bearer tokens and OAuth 2.1 resource-server checks.
 
-It uses flowrt.http, flowrt.lang and jsonschema; node modules (nodes/mcp) use it. See docs/mcp.md.
+It uses flowrt.http, flowrt.lang and (when a schema needs it, or a call is validated) jsonschema; node modules (nodes/mcp) use it. See docs/mcp.md.
 """

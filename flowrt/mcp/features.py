@@ -10,9 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-import jsonschema
-from jsonschema.exceptions import SchemaError
-
 from flowrt.mcp import protocol
 
 Starter = Callable[[Any], None]  # called with a session.Call: the node sends the request into the flow
@@ -24,19 +21,133 @@ class FeatureError(ValueError):
     """A tool, resource or prompt definition that cannot be served (a bad schema, template, name)."""
 
 
-def compile_schema(schema: Any, what: str) -> jsonschema.protocols.Validator:
-    """A validator for a JSON Schema (draft 2020-12 unless the schema's $schema names another)."""
+class SchemaValidator:
+    """A checked JSON Schema whose jsonschema validator is built when first used.
+
+    jsonschema (with referencing, rpds and the metaschemas) is 2.7 MB of an idle server's RSS
+    (issue 19): a schema within `_plainly_valid`'s subset, which is what tools usually declare,
+    is known valid without it, so a server that has not been called yet has not imported it."""
+
+    __slots__ = ("schema", "_validator")
+
+    def __init__(self, schema: dict) -> None:
+        self.schema = schema
+        self._validator: Any = None
+
+    def iter_errors(self, value: Any) -> Any:
+        if self._validator is None:
+            import jsonschema
+
+            cls = jsonschema.validators.validator_for(self.schema, default=jsonschema.Draft202012Validator)
+            self._validator = cls(self.schema, format_checker=cls.FORMAT_CHECKER)
+        return self._validator.iter_errors(value)
+
+
+def compile_schema(schema: Any, what: str) -> SchemaValidator:
+    """A validator for a JSON Schema (draft 2020-12 unless the schema's $schema names another);
+    FeatureError when the schema is not valid."""
     if not isinstance(schema, dict):
         raise FeatureError(f"{what} must be a JSON Schema object, not {type(schema).__name__}")
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    if not _plainly_valid(schema):
+        import jsonschema
+        from jsonschema.exceptions import SchemaError
+
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+        try:
+            cls.check_schema(schema)
+        except SchemaError as err:
+            raise FeatureError(f"{what} is not a valid JSON Schema: {err.message}") from None
+    return SchemaValidator(schema)
+
+
+_DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+_TYPE_NAMES = frozenset(("array", "boolean", "integer", "null", "number", "object", "string"))
+
+
+def _is_number(v: Any) -> bool:
+    return type(v) in (int, float)
+
+
+def _is_count(v: Any) -> bool:
+    return type(v) is int and v >= 0
+
+
+def _is_type(v: Any) -> bool:
+    if type(v) is str:
+        return v in _TYPE_NAMES
+    return (
+        type(v) is list
+        and bool(v)
+        and all(type(t) is str and t in _TYPE_NAMES for t in v)
+        and len(set(v)) == len(v)
+    )
+
+
+def _is_regex(v: Any) -> bool:
+    # jsonschema's check_schema tests a pattern with its format checker, which is re.compile
+    if type(v) is not str:
+        return False
     try:
-        cls.check_schema(schema)
-    except SchemaError as err:
-        raise FeatureError(f"{what} is not a valid JSON Schema: {err.message}") from None
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+        re.compile(v)
+    except re.error:
+        return False
+    return True
 
 
-def schema_problems(validator: jsonschema.protocols.Validator, value: Any, limit: int = 5) -> list[str]:
+def _is_names(v: Any) -> bool:
+    return type(v) is list and all(type(x) is str for x in v) and len(set(v)) == len(v)
+
+
+def _is_schema_map(v: Any) -> bool:
+    return type(v) is dict and all(type(k) is str and _plainly_valid(s) for k, s in v.items())
+
+
+_KEYWORD_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "type": _is_type,
+    "properties": _is_schema_map,
+    "required": _is_names,
+    "items": lambda v: _plainly_valid(v),
+    "additionalProperties": lambda v: _plainly_valid(v),
+    "title": lambda v: type(v) is str,
+    "description": lambda v: type(v) is str,
+    "format": lambda v: type(v) is str,
+    "pattern": _is_regex,
+    "enum": lambda v: type(v) is list,
+    "examples": lambda v: type(v) is list,
+    "const": lambda v: True,
+    "default": lambda v: True,
+    "minimum": _is_number,
+    "maximum": _is_number,
+    "exclusiveMinimum": _is_number,
+    "exclusiveMaximum": _is_number,
+    "multipleOf": lambda v: _is_number(v) and v > 0,
+    "minLength": _is_count,
+    "maxLength": _is_count,
+    "minItems": _is_count,
+    "maxItems": _is_count,
+    "minProperties": _is_count,
+    "maxProperties": _is_count,
+    "uniqueItems": lambda v: type(v) is bool,
+    "$schema": lambda v: v == _DRAFT_2020_12,
+}
+
+
+def _plainly_valid(schema: Any) -> bool:
+    """True only for a schema the draft 2020-12 metaschema certainly accepts: booleans, and
+    objects using the common keywords above with values of the right kind. Anything else (other
+    keywords, $ref, another $schema, a float count) is left to jsonschema's check_schema."""
+    if type(schema) is bool:
+        return True
+    if type(schema) is not dict:
+        return False
+    for key, value in schema.items():
+        check = _KEYWORD_CHECKS.get(key)
+        if check is None or not check(value):
+            return False
+    return True
+
+
+def schema_problems(validator: SchemaValidator, value: Any, limit: int = 5) -> list[str]:
     """Readable violations: `path: message`, at most `limit`."""
     problems = []
     for err in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):
