@@ -13,6 +13,10 @@ joined with commas, numbers without a trailing ``.0``).
 is asked for names the view does not have (the template node resolves
 ``flow.``/``global.``/``env.`` names through it); ``escape_top(str)`` filters
 strings found in the top-level view (the template node's JSON mode).
+
+A template is compiled once (``compile_template``, cached per template text)
+into a tuple of ops: literal text as a str, every tag as a small closure with
+its name already split into parts, so a render does no tag parsing.
 """
 
 from __future__ import annotations
@@ -27,7 +31,16 @@ from flowrt.lang.jsvalues import UNDEFINED
 from flowrt.lang.jsvalues import js_number_text as _js_number
 from flowrt.lang.jsvalues import js_string as _js_string
 
-__all__ = ["MISSING", "MustacheError", "js_string", "parse", "render", "token_names"]
+__all__ = [
+    "MISSING",
+    "MustacheError",
+    "Template",
+    "compile_template",
+    "js_string",
+    "parse",
+    "render",
+    "token_names",
+]
 
 
 class MustacheError(ValueError):
@@ -49,8 +62,17 @@ _HTML = {
 _HTML_RE = re.compile(r"[&<>\"'`=/]")
 
 
+_needs_escape = _HTML_RE.search
+
+
+def _entity(match: re.Match) -> str:
+    return _HTML[match.group(0)]
+
+
 def escape_html(text: str) -> str:
-    return _HTML_RE.sub(lambda m: _HTML[m.group(0)], text)
+    if _needs_escape(text) is None:  # most values: no sub() call, no new string
+        return text
+    return _HTML_RE.sub(_entity, text)
 
 
 def js_string(value: Any) -> str:
@@ -198,6 +220,7 @@ def token_names(tokens: tuple, into: set[str] | None = None) -> set[str]:
 
 
 _SCALARS = (str, bytes, bytearray, int, float, bool, type(None))
+_SAFE_INTEGER = 2**53 - 1  # Number.MAX_SAFE_INTEGER: beyond it JavaScript rounds (_js_number)
 
 
 def _field(obj: Any, key: str) -> Any:
@@ -210,8 +233,6 @@ def _field(obj: Any, key: str) -> Any:
 
 def _get(obj: Any, key: str) -> Any:
     """obj's `key` (a dict key, a list index or `length`, a live object's field), else MISSING."""
-    if type(obj) is dict:  # the common case first: isinstance(obj, Mapping) is an ABC check
-        return obj.get(key, MISSING)
     if isinstance(obj, Mapping):
         return obj.get(key, MISSING)
     if isinstance(obj, (list, tuple, str)):
@@ -223,30 +244,62 @@ def _get(obj: Any, key: str) -> Any:
     return _field(obj, key)
 
 
-@functools.lru_cache(maxsize=1024)
-def _parts(name: str) -> tuple[str, ...]:
-    return tuple(name.split("."))
+Finder = Callable[[list], Any]
 
 
-def _lookup(stack: list, name: str) -> tuple[Any, int]:
-    """(value, depth of the context that had it) or (MISSING, -1): the innermost context where
-    every part of the dotted name resolves."""
+def _top(stack: list) -> Any:
+    return stack[-1]
+
+
+def _finder(name: str) -> Finder:
+    """find(stack): the value of `name` in the innermost context where every part of the dotted
+    name resolves, else MISSING. The name is split once, here; plain dicts (nearly every context)
+    are read with dict.get before the general _get."""
     if name == ".":
-        return stack[-1], len(stack) - 1
-    parts = _parts(name)
-    for depth in range(len(stack) - 1, -1, -1):
-        value = stack[depth]
-        for part in parts:
-            if value is None or value is MISSING:
-                value = MISSING
-                break
-            value = _get(value, part)
-        if value is not MISSING:
-            return value, depth
-    return MISSING, -1
+        return _top
+    parts = tuple(name.split("."))
+    if len(parts) == 1:
+        key = parts[0]
+
+        def find_key(stack: list) -> Any:
+            for value in reversed(stack):
+                if type(value) is dict:
+                    value = value.get(key, MISSING)
+                elif value is None or value is MISSING:
+                    continue
+                else:
+                    value = _get(value, key)
+                if value is not MISSING:
+                    return value
+            return MISSING
+
+        return find_key
+
+    def find_path(stack: list) -> Any:
+        for value in reversed(stack):
+            for part in parts:
+                if type(value) is dict:
+                    value = value.get(part, MISSING)
+                elif value is None or value is MISSING:
+                    value = MISSING
+                    break
+                else:
+                    value = _get(value, part)
+            if value is not MISSING:
+                return value
+        return MISSING
+
+    return find_path
 
 
-# ----------------------------------------------------------------- render
+# ----------------------------------------------------------------- compiling
+# A compiled template is a tuple of ops: a str is literal text, anything else a closure
+# op(stack, out, fallback, escape_top) that appends what its tag writes to `out`. `stack` is the
+# context stack (the view first, a section's item last).
+
+Fallback = Callable[[str], Any] | None
+EscapeTop = Callable[[str], str] | None
+Op = Callable[[list, list, Fallback, EscapeTop], None]
 
 
 def _truthy(value: Any) -> bool:
@@ -259,73 +312,151 @@ def _truthy(value: Any) -> bool:
     return True
 
 
-class _Renderer:
-    __slots__ = ("fallback", "escape_top")
+def _run(ops: tuple, stack: list, out: list[str], fallback: Fallback, escape_top: EscapeTop) -> None:
+    for op in ops:
+        if type(op) is str:
+            out.append(op)
+        else:
+            op(stack, out, fallback, escape_top)
 
-    def __init__(self, fallback: Callable[[str], Any] | None, escape_top: Callable[[str], str] | None):
-        self.fallback = fallback
-        self.escape_top = escape_top
 
-    def lookup(self, stack: list, name: str) -> Any:
-        value, depth = _lookup(stack, name)
+def _value_op(name: str, escaped: bool) -> Op:
+    """{{name}} (HTML-escaped; numbers as JavaScript writes them) or {{{name}}} / {{& name}}."""
+    find = _finder(name)
+    key = None if "." in name else name  # a plain key: tried on the innermost dict first, inline
+
+    def write(stack: list, out: list[str], fallback: Fallback, escape_top: EscapeTop) -> None:
+        value = stack[-1]
+        if key is not None and type(value) is dict:
+            value = value.get(key, MISSING)
+            if value is MISSING and len(stack) > 1:
+                value = find(stack)
+        else:
+            value = find(stack)
         if value is MISSING:
-            if self.fallback is not None:
-                return self.fallback(name)
-            return MISSING
-        if self.escape_top is not None and len(stack) == 1 and isinstance(value, str):
-            value = self.escape_top(value)
+            if fallback is None:
+                return
+            value = fallback(name)
+            if value is None or value is MISSING:
+                return
+        elif value is None:
+            return
+        elif escape_top is not None and len(stack) == 1 and isinstance(value, str):
+            value = escape_top(value)
+        kind = type(value)
+        if kind is str:
+            if escaped and _needs_escape(value) is not None:
+                value = _HTML_RE.sub(_entity, value)
+            out.append(value)
+        elif kind is int and -_SAFE_INTEGER <= value <= _SAFE_INTEGER:
+            out.append(str(value))  # as _js_number writes it, without the call
+        elif kind is int or kind is float:
+            out.append(_js_number(value))  # digits, '.', '-', '+', 'e': nothing to escape
+        elif escaped and isinstance(value, (int, float)) and not isinstance(value, bool):
+            out.append(_js_number(value))
+        else:
+            text = _js_string(value)
+            out.append(escape_html(text) if escaped else text)
+
+    return write
+
+
+def _section_op(name: str, body: tuple, inverted: bool) -> Op:
+    """{{#name}}..{{/name}}: once per item of a list, once with an object (or other truthy value)
+    pushed as the innermost context, once without pushing for true; {{^name}}: once when falsy or
+    an empty list."""
+    find = _finder(name)
+
+    def lookup(stack: list, fallback: Fallback, escape_top: EscapeTop) -> Any:
+        value = find(stack)
+        if value is MISSING:
+            return MISSING if fallback is None else fallback(name)
+        if escape_top is not None and len(stack) == 1 and isinstance(value, str):
+            return escape_top(value)
         return value
 
-    def render(self, tokens: tuple, stack: list, out: list[str]) -> None:
-        for tok in tokens:
-            kind = tok[0]
-            if kind == "text":
-                out.append(tok[1])
-            elif kind == "name":
-                value = self.lookup(stack, tok[1])
-                if value is None or value is MISSING:
-                    continue
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    out.append(_js_number(value))
-                else:
-                    out.append(escape_html(js_string(value)))
-            elif kind == "&":
-                value = self.lookup(stack, tok[1])
-                if value is None or value is MISSING:
-                    continue
-                out.append(js_string(value))
-            elif kind == "#":
-                value = self.lookup(stack, tok[1])
-                if isinstance(value, (list, tuple)):
-                    for item in value:
-                        stack.append(item)
-                        self.render(tok[2], stack, out)
-                        stack.pop()
-                elif not _truthy(value):
-                    continue
-                elif value is not True and (
-                    isinstance(value, (Mapping, str, int, float)) or not isinstance(value, _SCALARS)
-                ):
-                    stack.append(value)
-                    self.render(tok[2], stack, out)
-                    stack.pop()
-                else:
-                    self.render(tok[2], stack, out)
-            elif kind == "^":
-                value = self.lookup(stack, tok[1])
-                if not _truthy(value) or (isinstance(value, (list, tuple)) and len(value) == 0):
-                    self.render(tok[2], stack, out)
-            # partials (">") render nothing
+    def section(stack: list, out: list[str], fallback: Fallback, escape_top: EscapeTop) -> None:
+        value = lookup(stack, fallback, escape_top)
+        if type(value) is list or isinstance(value, (list, tuple)):
+            for item in value:  # _run inlined: this is the loop most renders spend their time in
+                stack.append(item)
+                for op in body:
+                    if type(op) is str:
+                        out.append(op)
+                    else:
+                        op(stack, out, fallback, escape_top)
+                stack.pop()
+        elif not _truthy(value):
+            return
+        elif value is not True and (
+            isinstance(value, (Mapping, str, int, float)) or not isinstance(value, _SCALARS)
+        ):
+            stack.append(value)
+            _run(body, stack, out, fallback, escape_top)
+            stack.pop()
+        else:
+            _run(body, stack, out, fallback, escape_top)
+
+    def inverted_section(stack: list, out: list[str], fallback: Fallback, escape_top: EscapeTop) -> None:
+        value = lookup(stack, fallback, escape_top)
+        if not _truthy(value) or (isinstance(value, (list, tuple)) and len(value) == 0):
+            _run(body, stack, out, fallback, escape_top)
+
+    return inverted_section if inverted else section
+
+
+def _compile(tokens: tuple) -> tuple:
+    ops: list = []
+    for tok in tokens:
+        kind = tok[0]
+        if kind == "text":
+            ops.append(tok[1])
+        elif kind == "name" or kind == "&":
+            ops.append(_value_op(tok[1], escaped=kind == "name"))
+        elif kind == "#" or kind == "^":
+            ops.append(_section_op(tok[1], _compile(tok[2]), inverted=kind == "^"))
+        # partials (">") render nothing
+    return tuple(ops)
+
+
+class Template:
+    """A parsed and compiled template; render() as often as needed."""
+
+    __slots__ = ("tokens", "ops", "names")
+
+    def __init__(self, tokens: tuple) -> None:
+        self.tokens = tokens
+        self.ops = _compile(tokens)
+        self.names: frozenset[str] = frozenset(token_names(tokens))
+
+    def render(self, view: Any, fallback: Fallback = None, escape_top: EscapeTop = None) -> str:
+        out: list[str] = []
+        stack = [view]
+        for op in self.ops:
+            if type(op) is str:
+                out.append(op)
+            else:
+                op(stack, out, fallback, escape_top)
+        return "".join(out)
+
+
+@functools.lru_cache(maxsize=256)
+def compile_template(template: str) -> Template:
+    """The compiled template (cached per template text); raises MustacheError when it does not parse."""
+    return Template(parse(template))
+
+
+@functools.lru_cache(maxsize=64)
+def _compile_tokens(tokens: tuple) -> Template:
+    return Template(tokens)
 
 
 def render(
     template: str | tuple,
     view: Any,
-    fallback: Callable[[str], Any] | None = None,
-    escape_top: Callable[[str], str] | None = None,
+    fallback: Fallback = None,
+    escape_top: EscapeTop = None,
 ) -> str:
     """Render a template string (or parsed tokens) against `view`."""
-    tokens = parse(template) if isinstance(template, str) else template
-    out: list[str] = []
-    _Renderer(fallback, escape_top).render(tokens, [view], out)
-    return "".join(out)
+    compiled = compile_template(template) if isinstance(template, str) else _compile_tokens(template)
+    return compiled.render(view, fallback, escape_top)

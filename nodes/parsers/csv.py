@@ -14,7 +14,10 @@ row, with `msg.parts`) or "mult" (one array). `msg.columns` lists the columns;
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
+import itertools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -109,6 +112,14 @@ def rfc_parse(
     """RFC 4180 parse; returns {headers, data, cursor} (data: rows or objects)."""
     headers = list(headers) if isinstance(headers, list) else []
     supplied = len(headers) > 0
+    if not (headers_only or output_arrays or strict or (data_has_header_row and not supplied)):
+        fast = _fast_rows(text[cursor:] if cursor else text, separator, quote, include_empty or include_null)
+        if fast is not None:
+            first = next((row for row in fast if _kept_cells(row)), None)
+            if first is not None and not supplied:
+                headers.extend(f"col{i + 1}" for i in range(_kept_cells(first)))
+            data = _fast_rows_to_objects(fast, headers, parse_numeric, include_null)
+            return {"headers": headers, "cursor": len(text), "data": data}
     rows, cursor = _rfc_rows(text, cursor, separator, quote, headers_only, strict)
     first_is_header = False
     if rows and not supplied:
@@ -128,6 +139,93 @@ def rfc_parse(
     records = rows[1:] if first_is_header else rows
     result["data"] = _rows_to_objects(records, headers, parse_numeric, include_null, include_empty)
     return result
+
+
+# ----- the fast path: rows read by the stdlib's C csv reader ------------------------------------
+# It gives what _rfc_rows gives wherever every quote is well placed (opening a cell, doubled
+# inside a quoted cell, closing one before a separator or line end) and the separator is one
+# character; _rfc_rows keeps Node-RED's readings of misplaced quotes, which the C reader reads
+# otherwise. The two also differ in how they write an empty cell: _rfc_rows gives None for an
+# unquoted one, "" for a quoted one, and leaves out an empty last cell of a row and rows with no
+# cell at all; the reader gives "" for each. So the fast rows only serve where that cannot show:
+# objects (not arrays) with no quoted empty cell to tell from an unquoted one, i.e. no quote in
+# the text, or include_empty_strings and include_null_values both off; _kept_cells and _fast_rows_to_objects do the rest.
+# tests/nodes/parsers/test_csv_stdlib_reader.py checks both paths give the same messages.
+
+
+@functools.lru_cache(maxsize=16)
+def _well_placed_quotes(separator: str, quote: str) -> Callable[[str], Any]:
+    """fullmatch() of text whose every quote is well placed (atomic, so linear in the text)."""
+    s, q = re.escape(separator), re.escape(quote)
+    cell_edge = rf"[^{s}\r\n]"  # a quoted cell starts after and ends before none of these
+    quoted = rf"(?<!{cell_edge}){q}(?:[^{q}]++|{q}{q})*+{q}(?!{cell_edge})"
+    return re.compile(rf"(?:[^{q}]++|{quoted})*+").fullmatch
+
+
+def _fast_rows(text: str, separator: str, quote: str, empty_cells_kept: bool) -> list[list[str]] | None:
+    """The rows of `text` as the C csv reader reads them, or None where they could differ from
+    _rfc_rows (see above): the hand-written parser reads the text then."""
+    if len(separator) != 1 or len(quote) != 1 or separator in ("\r", "\n", quote):
+        return None
+    if quote in text and (empty_cells_kept or _well_placed_quotes(separator, quote)(text) is None):
+        return None
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=separator, quotechar=quote))
+    except csv.Error:  # a NUL, a cell over csv.field_size_limit(): the hand-written parser has neither
+        return None
+
+
+def _kept_cells(row: list[str]) -> int:
+    """How many cells _rfc_rows keeps of a row the reader read: all but an empty last one."""
+    return len(row) - 1 if row and row[-1] == "" else len(row)
+
+
+def _fast_rows_to_objects(
+    rows: list[list[str]], headers: list, parse_numeric: bool, include_null: bool
+) -> list[dict]:
+    """_rows_to_objects for rows from the reader: an empty cell is null (kept only with
+    include_null: "" cannot occur, see above), a row with no kept cell is not a row."""
+    out = []
+    named = [(j, h) for j, h in enumerate(headers) if h]
+    if not include_null and len(named) == len(headers):  # the usual case: every column named
+        for row in rows:
+            if parse_numeric:
+                obj = {h: _numeric_cell(v) for h, v in zip(headers, row, strict=False) if v}
+            else:
+                obj = {h: v for h, v in zip(headers, row, strict=False) if v}
+            if obj:
+                out.append(obj)
+        return out
+    for row in rows:
+        if _kept_cells(row) == 0:
+            continue
+        obj: dict = {}
+        width = len(row)
+        for j, h in named:
+            v = row[j] if j < width else ""
+            if v:
+                obj[h] = _numeric_cell(v) if parse_numeric else v
+            elif include_null:
+                obj[h] = None
+        if obj:
+            out.append(obj)
+    return out
+
+
+def _numeric_cell(text: str) -> Any:
+    """A non-empty cell as _rows_to_objects reads it with parse_numeric: the number +text gives
+    unless _SKIP_NUMBER or NaN, else the text. Short plain integers and words are decided here."""
+    if text.isdigit() and text.isascii():
+        if len(text) <= 15 and (text[0] != "0" or len(text) == 1):
+            return int(text)
+        if text[0] == "0":  # 0\d: _SKIP_NUMBER
+            return text
+    elif text[0].isalpha() and not text.startswith("Infinity"):
+        return text
+    if _SKIP_NUMBER.match(text):
+        return text
+    number = _js_plus_number(text)
+    return text if number is None else number
 
 
 @functools.lru_cache(maxsize=16)
@@ -248,6 +346,47 @@ def _rows_to_objects(
         if not empty:
             out.append(obj)
     return out
+
+
+class _LineSink:
+    """A file for csv.writer that keeps each line it writes (write is list.append: no Python frame)."""
+
+    __slots__ = ("write",)
+
+    def __init__(self, lines: list[str]) -> None:
+        self.write = lines.append
+
+
+def _object_lines(rows: list, columns: list, separator: str, quote: str) -> list[str] | None:
+    """The CSV lines (no line ends) of rows that are all objects under `columns` (an unnamed
+    column: an empty cell), cells quoted as quote_cell quotes them, by the C csv writer; None
+    when it cannot write them (a separator of more than one character, a row not an object):
+    the loop in _rfc_to_csv does. tests/nodes/parsers/test_csv_stdlib_reader.py compares the two."""
+    if len(separator) != 1 or separator in ("\r", "\n", quote) or quote != '"':
+        return None
+    if not all(type(row) is dict for row in rows):
+        return None
+    to_str = _to_str
+    if all(columns):
+        table = [[v if type(v) is str else to_str(v) for v in map(row.get, columns, _BLANKS)] for row in rows]
+    else:
+        table = [
+            [
+                (v if type(v) is str else to_str(v)) if h else ""
+                for h, v in zip(columns, map(row.get, columns, _BLANKS), strict=True)
+            ]
+            for row in rows
+        ]
+    lines: list[str] = []
+    # lineterminator "\r\n": the writer quotes a cell holding either character (it quotes the
+    # separator, the quote and the line end's characters), as quote_cell does; cut off below.
+    writer = csv.writer(_LineSink(lines), delimiter=separator, quotechar=quote, lineterminator="\r\n")
+    writer.writerows(table)
+    # The writer quotes a row of one empty cell ('""'), which quote_cell leaves empty.
+    return [line[:-2] if line != '""\r\n' else "" for line in lines]
+
+
+_BLANKS = itertools.repeat("")
 
 
 def _unescape(text: str) -> str:
@@ -407,7 +546,10 @@ class CSVNode(Node):
             out.append(self._columns(template, True, self.sep, quoteables))
             if self.hdrout == "once":
                 self.hdr_sent = True
-        for row in data:
+        lines = None
+        if not is_arrays and self._has_template(template):
+            lines = _object_lines(data, template, self.sep, self.quo)
+        for row in data if lines is None else ():
             if is_arrays:
                 has_t = self._has_template(template)
                 length = len(template) if has_t else len(row)
@@ -444,6 +586,8 @@ class CSVNode(Node):
                         value = row.get(h, "")
                         cells.append(quote_cell(_to_str(value), self.quo, self.sep, quoteables))
                 out.append(self.sep.join(cells))
+        if lines is not None:
+            out.extend(lines)
         self.template = template
         msg["payload"] = self.ret.join(out) + self.ret
         msg["columns"] = self._columns(template)
@@ -474,7 +618,7 @@ class CSVNode(Node):
                 break
             if cursor >= len(text):
                 return
-        line_breaks = len(re.findall(r"[\r\n]", text[cursor:]))
+        line_breaks = text.count("\r", cursor) + text.count("\n", cursor)
         if has_parts and self.multi == "mult" and line_breaks > 1:
             first = True
         template = self.template
@@ -637,7 +781,7 @@ class CSVNode(Node):
         has_parts = "parts" in msg
         template = self.template
         linecount, first, last = self._legacy_position(msg.get("parts"))
-        line_breaks = len(re.findall(r"[\r\n]", line))
+        line_breaks = line.count("\r") + line.count("\n")
         if has_parts and self.multi == "mult" and line_breaks > 1:
             tmp = ""
             first = True
