@@ -120,6 +120,129 @@ OPERATORS: dict[str, Callable[..., bool]] = {
     "else": lambda a, b, c, d, p: a is True,
 }
 
+# ======================================================================= precompiled rules
+#
+# A rule becomes one closure `test(prop, msg, parts) -> bool` when the node is built, so a message
+# runs a list of closures. Operands of constant types (num, str, null, json, literal types) are
+# converted once; the operator is specialised on the constant's type where a common property type
+# has a shortcut (a number compared with a number is Python's comparison), and every other case
+# calls the operator of OPERATORS above, which is the reference. Operands Node-RED evaluates per
+# message (msg, flow, global, env, date, jsonata, prev, ...) are evaluated per message here too.
+
+RuleTest = Callable[[Any, dict, Any], bool]
+
+
+def _is_plain_number(value: Any) -> bool:
+    """An int or float that is not NaN (bool excluded): Python's ==, <, ... are JavaScript's."""
+    t = type(value)
+    return (t is int or t is float) and value == value
+
+
+def _numeric_test(t: str, b: Any, c: Any) -> RuleTest | None:
+    """eq/neq/lt/lte/gt/gte/btwn against constant numbers: a shortcut for a number property."""
+    if not _is_plain_number(b) or (t == "btwn" and not _is_plain_number(c)):
+        return None
+    generic = OPERATORS[t]
+    if t == "eq":
+
+        def test(a: Any, msg: dict, parts: Any) -> bool:
+            ta = type(a)
+            return a == b if ta is int or ta is float else loose_eq(a, b)
+
+    elif t == "neq":
+
+        def test(a: Any, msg: dict, parts: Any) -> bool:
+            ta = type(a)
+            return a != b if ta is int or ta is float else not loose_eq(a, b)
+
+    elif t == "lt":
+
+        def test(a: Any, msg: dict, parts: Any) -> bool:
+            ta = type(a)
+            return a < b if ta is int or ta is float else js_lt(a, b)
+
+    elif t == "lte":
+
+        def test(a: Any, msg: dict, parts: Any) -> bool:
+            ta = type(a)
+            return a <= b if ta is int or ta is float else js_lte(a, b)
+
+    elif t == "gt":
+
+        def test(a: Any, msg: dict, parts: Any) -> bool:
+            ta = type(a)
+            return a > b if ta is int or ta is float else js_gt(a, b)
+
+    elif t == "gte":
+
+        def test(a: Any, msg: dict, parts: Any) -> bool:
+            ta = type(a)
+            return a >= b if ta is int or ta is float else js_gte(a, b)
+
+    elif t == "btwn":
+
+        def test(a: Any, msg: dict, parts: Any) -> bool:
+            ta = type(a)
+            if ta is int or ta is float:  # NaN: every comparison false, as in JavaScript
+                return (b <= a <= c) or (c <= a <= b)
+            return generic(a, b, c, None, parts)
+
+    else:
+        return None
+    return test
+
+
+def _istype_test(name: str) -> RuleTest:
+    """istype against a constant type name."""
+    if name == "string":
+        return lambda a, msg, parts: isinstance(a, str)
+    if name in ("array", "buffer", "json", "null", "number", "boolean", "object", "undefined"):
+        return lambda a, msg, parts: _istype(a, name)
+    return lambda a, msg, parts: False
+
+
+def _constant_test(t: str, b: Any, c: Any, case: Any) -> RuleTest:
+    """The test of a rule whose operands are constants `b` and `c`."""
+    fast = _numeric_test(t, b, c)
+    if fast is not None:
+        return fast
+    if t in ("eq", "neq") and type(b) is str:
+        equal = t == "eq"
+        b_number = js_number(b)  # a number == a string compares with Number(string)
+
+        def test(a: Any, msg: dict, parts: Any) -> bool:
+            ta = type(a)
+            if ta is str:
+                return (a == b) is equal
+            if ta is int or ta is float:
+                return (a == b_number) is equal
+            return loose_eq(a, b) is equal
+
+        return test
+    if t == "regex":
+        try:
+            search = js_regex(js_str(b), "i" if case else "").search
+        except Exception:
+            pass  # an invalid pattern fails per message, as new RegExp() does in Node-RED
+        else:
+            return lambda a, msg, parts: search(a if type(a) is str else js_str(a)) is not None
+    if t == "cont":
+        needle = js_str(b)
+        return lambda a, msg, parts: needle in (a if type(a) is str else js_str(a))
+    if t == "istype" and type(b) is str:
+        return _istype_test(b)
+    if t == "true":
+        return lambda a, msg, parts: a is True
+    if t == "false":
+        return lambda a, msg, parts: a is False
+    op = OPERATORS[t]
+    return lambda a, msg, parts: op(a, b, c, case, parts)
+
+
+class SwitchError(Exception):
+    pass
+
+
 # ======================================================================= the node
 
 _STATIC = 0
@@ -134,10 +257,6 @@ _DYNAMIC_TYPES = frozenset({"msg", "flow", "global", "env", "date", "json", "bin
 def _has_parts(msg: dict) -> bool:
     parts = msg.get("parts")
     return isinstance(parts, Mapping) and "id" in parts and "index" in parts
-
-
-class SwitchError(Exception):
-    pass
 
 
 @register_type("switch")
@@ -205,22 +324,10 @@ class SwitchNode(Node):
             rules.append((t, OPERATORS[t], v1, v2_spec, rule.get("case")))
         self.rules = rules
         self.needs_count = needs_count
-        self._simple = [
-            (op, spec1[1], spec2[1], case)
-            for t, op, spec1, spec2, case in rules
-            if spec1[0] == _STATIC and spec2[0] == _STATIC and t != "else"
-        ]
-        self._all_static = len(self._simple) == len(rules)
-        self._simple_prop = None
-        if self.property_type == "msg":
-            try:
-                parts = parse_property_expression(
-                    self.property[4:] if self.property.startswith("msg.") else self.property
-                )
-            except PropertyPathError:
-                parts = ()
-            if len(parts) == 1 and isinstance(parts[0], str):
-                self._simple_prop = parts[0]
+        # (is an else rule, its test) per rule; without else rules the tests alone
+        self._tests = [(rule[0] == "else", self._compile_rule(*rule)) for rule in rules]
+        self._plain_tests = None if any(e for e, _ in self._tests) else [test for _, test in self._tests]
+        self._get_property = self._compile_property()
         self._clear_pending()
 
     def _compile_value(self, v: Any, vt: str, is_exp: bool) -> tuple:
@@ -247,77 +354,129 @@ class SwitchNode(Node):
             return (_EVAL, (v, vt))
         return (_STATIC, v)
 
-    # ------------------------------------------------------------------ evaluation
-    def _get_property(self, msg: dict) -> Any:
-        pt = self.property_type
-        if pt == "msg":
-            key = self._simple_prop
-            if key is not None:
-                return msg.get(key, UNDEFINED)
+    # ------------------------------------------------------------------ compiling
+    def _compile_rule(self, t: str, op: Callable, spec1: tuple, spec2: tuple, case: Any) -> RuleTest:
+        if spec1[0] == _STATIC and spec2[0] == _STATIC:
+            return _constant_test(t, spec1[1], spec2[1], case)
+        value1 = self._operand_getter(spec1)
+        value2 = self._operand_getter(spec2)
+
+        def test(a: Any, msg: dict, parts: Any) -> bool:
+            v1 = value1(msg)  # in Node-RED's order: v1, then v2, then the operator
+            v2 = value2(msg)
+            return op(a, v1, v2, case, parts)
+
+        return test
+
+    def _operand_getter(self, spec: tuple) -> Callable[[dict], Any]:
+        """How an operand is read for a message: a constant, the previous value, or evaluated."""
+        kind, data = spec
+        if kind == _STATIC:
+            return lambda msg: data
+        if kind == _PREV:
+            return lambda msg: self.previous_value
+        if kind == _JSONATA:
+            prepared = data
+
+            def jsonata_value(msg: dict) -> Any:
+                if prepared.jsonata is not None and _has_parts(msg):
+                    parts = msg["parts"]
+                    prepared.jsonata.assign("I", parts.get("index"))
+                    prepared.jsonata.assign("N", parts.get("count"))
+                try:
+                    return evaluate_jsonata(prepared, msg, self, undefined=UNDEFINED)
+                except Exception as err:
+                    raise SwitchError(f"invalid JSONata expression: {err}") from err
+
+            return jsonata_value
+        value, vt = data
+        evaluate = self.evaluate
+
+        def evaluated(msg: dict) -> Any:
             try:
-                value = get_property_or_undefined(msg, self.property)
-                if value is UNDEFINED:
-                    # a field of a live object (msg.req.method) or a missing one: propertypath reads both
-                    found = get_message_property(msg, self.property)
-                    return UNDEFINED if found is None else found
-                return value
-            except PropertyPathError:
+                return evaluate(value, vt, msg)
+            except Exception:
                 return UNDEFINED
+
+        return evaluated
+
+    def _compile_property(self) -> Callable[[dict], Any]:
+        """The property getter: a msg path is parsed once and walked through plain dicts and
+        lists directly; anything else (a live object, a missing key, [msg.x] references) takes
+        the general path, which reads it as JavaScript would."""
+        pt = self.property_type
         if pt == "jsonata":
-            try:
-                return evaluate_jsonata(self.property_expr, msg, self, undefined=UNDEFINED)
-            except Exception as err:
-                raise SwitchError(f"invalid JSONata expression: {err}") from err
+            return self._jsonata_property
+        if pt != "msg":
+            return self._typed_property
+        path = self.property[4:] if self.property.startswith("msg.") else self.property
+        try:
+            keys = parse_property_expression(path)
+        except PropertyPathError:
+            keys = None
+        if not keys or not all(type(k) is str or type(k) is int for k in keys):
+            return self._msg_property
+        if len(keys) == 1 and type(keys[0]) is str:
+            key = keys[0]
+            return lambda msg: msg.get(key, UNDEFINED)
+        slow = self._msg_property
+
+        def walk(msg: dict) -> Any:
+            value: Any = msg
+            for key in keys:
+                tv = type(value)
+                if tv is dict and key in value:
+                    value = value[key]
+                elif tv is list and type(key) is int and 0 <= key < len(value):
+                    value = value[key]
+                else:
+                    return slow(msg)
+            return value
+
+        return walk
+
+    # ------------------------------------------------------------------ evaluation
+    def _msg_property(self, msg: dict) -> Any:
+        try:
+            value = get_property_or_undefined(msg, self.property)
+            if value is UNDEFINED:
+                # a field of a live object (msg.req.method) or a missing one: propertypath reads both
+                found = get_message_property(msg, self.property)
+                return UNDEFINED if found is None else found
+            return value
+        except PropertyPathError:
+            return UNDEFINED
+
+    def _jsonata_property(self, msg: dict) -> Any:
+        try:
+            return evaluate_jsonata(self.property_expr, msg, self, undefined=UNDEFINED)
+        except Exception as err:
+            raise SwitchError(f"invalid JSONata expression: {err}") from err
+
+    def _typed_property(self, msg: dict) -> Any:
+        pt = self.property_type
         try:
             value = self.evaluate(self.property, pt, msg)
         except Exception:
             return UNDEFINED
         return UNDEFINED if value is None and pt in ("flow", "global") else value
 
-    def _value(self, spec: tuple, msg: dict, has_parts: bool) -> Any:
-        kind, data = spec
-        if kind == _STATIC:
-            return data
-        if kind == _PREV:
-            return self.previous_value
-        if kind == _JSONATA:
-            if has_parts and data.jsonata is not None:
-                parts = msg["parts"]
-                data.jsonata.assign("I", parts.get("index"))
-                data.jsonata.assign("N", parts.get("count"))
-            try:
-                return evaluate_jsonata(data, msg, self, undefined=UNDEFINED)
-            except Exception as err:
-                raise SwitchError(f"invalid JSONata expression: {err}") from err
-        try:
-            return self.evaluate(data[0], data[1], msg)
-        except Exception:
-            return UNDEFINED
-
     def _apply_rules(self, msg: dict, prop: Any) -> list:
         parts = msg.get("parts")
-        if self._all_static:
-            onward = []
-            for op, v1, v2, case in self._simple:
-                if op(prop, v1, v2, case, parts):
-                    onward.append(msg)
-                    if not self.checkall:
-                        break
-                else:
-                    onward.append(None)
+        plain = self._plain_tests
+        if plain is not None and self.checkall:
+            onward = [msg if test(prop, msg, parts) else None for test in plain]
             self.previous_value = prop
             return onward
-        has_parts = _has_parts(msg)
         onward = []
         elseflag = True
-        for t, op, spec1, spec2, case in self.rules:
-            v1 = self._value(spec1, msg, has_parts)
-            v2 = self._value(spec2, msg, has_parts)
-            a = prop
-            if t == "else":
-                a = elseflag
+        for is_else, test in self._tests:
+            if is_else:
+                hit = test(elseflag, msg, parts)
                 elseflag = True
-            if op(a, v1, v2, case, parts):
+            else:
+                hit = test(prop, msg, parts)
+            if hit:
                 onward.append(msg)
                 elseflag = False
                 if not self.checkall:

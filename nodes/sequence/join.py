@@ -30,12 +30,14 @@ from flowrt.lang.propertypath import (
     PropertyPathError,
     get_message_property,
     has_message_property,
+    parse_property_expression,
     set_message_property,
 )
 from flowrt.lang.typedinput import evaluate_jsonata, prepare_jsonata
 from flowrt.util import clone_message, error_text, unescape_separator
 
 TOO_MANY = "too many pending messages"
+_NO_ID = object()  # msg.parts without an id: never a group's
 
 
 def _to_bytes(value: Any) -> bytes:
@@ -177,6 +179,10 @@ class JoinNode(Node):
         self.build = cfg.get("build") or "array"
         self.accumulate = cfg.get("accumulate") is True or cfg.get("accumulate") == "true"
         self.inflight: dict[Any, _Group] = {}
+        self.max_kept = self._max_kept()  # read once, as Node-RED does
+        # auto mode reads the sequence's property from msg.parts; `property` is only read for a
+        # path that can fail (its warning), a plain key cannot
+        self._property_can_fail = not _is_plain_key(self.property)
         # reduce mode
         self.pending: dict[Any, dict] = {}
         self.pending_count = 0
@@ -260,7 +266,9 @@ class JoinNode(Node):
     def on_input(self, msg: dict, send, done) -> Any:
         if self.mode == "reduce":
             return self._enqueue_reduce(msg, send, done)
-        if self.property_type == "full":
+        if self._auto_next_part(msg, send, done):
+            return None
+        if self.property_type == "full" or (self.mode == "auto" and not self._property_can_fail):
             prop: Any = msg
         else:
             try:
@@ -308,6 +316,43 @@ class JoinNode(Node):
             self._complete_send(part.id)
         return None
 
+    def _auto_next_part(self, msg: dict, send, done) -> bool:
+        """Auto mode, the common message: a further part of an array or string sequence, at a
+        plain index, with no control property and no buffer limit. Handled here as the general
+        path below would (one pass, no _Part); anything else returns False and goes there."""
+        if self.mode != "auto" or self._property_can_fail or self.max_kept > 0:
+            return False
+        parts = msg.get("parts")
+        if type(parts) is not dict:
+            return False
+        group = self.inflight.get(parts.get("id", _NO_ID))
+        index = parts.get("index")
+        if (
+            group is None
+            or type(index) is not int
+            or index < 0
+            or parts.get("type") not in ("array", "string")
+            or "restartTimeout" in msg
+            or "reset" in msg
+            or "complete" in msg
+        ):
+            return False
+        group.dones.append(done)
+        name = parts.get("property") or "payload"
+        value = msg.get("payload") if name == "payload" else get_message_property(msg, name)
+        payload = group.payload
+        if index >= len(payload):
+            payload.extend([None] * (index + 1 - len(payload)))
+        if payload[index] is None:
+            group.current_count += 1
+        payload[index] = value
+        group.msg.update(msg)
+        group.send = send
+        target = group.target_count = group.target_count or parts.get("count")
+        if isinstance(target, (int, float)) and target > 0 and group.current_count >= target:
+            self._complete_send(parts["id"])
+        return True
+
     def _no_parts_in_auto_mode(self, msg: dict) -> None:
         """A message without msg.parts.id in auto mode: a reset drops every group, else a warning."""
         if "reset" in msg:
@@ -320,6 +365,7 @@ class JoinNode(Node):
     def _auto_part(self, msg: dict, prop: Any) -> _Part:
         """Auto mode: what msg.parts says (the split node's record of the sequence)."""
         parts = msg["parts"]
+        prop_name = parts.get("property") or "payload"
         return _Part(
             id=parts["id"],
             type=parts.get("type"),
@@ -328,7 +374,7 @@ class JoinNode(Node):
             key=parts.get("key"),
             array_len=parts.get("len"),
             index=parts.get("index"),
-            value=get_message_property(msg, parts.get("property") or "payload"),
+            value=msg.get("payload") if prop_name == "payload" else get_message_property(msg, prop_name),
             property=parts.get("property") or None,
         )
 
@@ -394,7 +440,7 @@ class JoinNode(Node):
 
     def _over_limit(self, done) -> bool:
         """nodeMessageBufferMaxLength exceeded: every group is dropped and `done` fails."""
-        limit = self._max_kept()
+        limit = self.max_kept
         if limit <= 0 or self._buffered() <= limit:
             return False
         for g in self.inflight.values():
@@ -465,7 +511,7 @@ class JoinNode(Node):
             del self.pending[gid]
             self.pending_count -= len(group["msgs"])
             await self._reduce_group(group)
-        limit = self._max_kept()
+        limit = self.max_kept
         if limit > 0 and self.pending_count > limit:
             for g in self.pending.values():
                 for m, _s, d in g["msgs"]:
@@ -523,6 +569,15 @@ def _config_number(value: Any) -> int | float:
     if is_nan(number):
         raise ValueError(f"not a number: {value!r}")
     return number
+
+
+def _is_plain_key(prop: str) -> bool:
+    """A property path of one key (payload, topic): reading it from a message cannot fail."""
+    try:
+        keys = parse_property_expression(prop[4:] if prop.startswith("msg.") else prop)
+    except PropertyPathError:
+        return False
+    return len(keys) == 1 and type(keys[0]) is str
 
 
 def _present(msg: dict, prop: str) -> bool:

@@ -17,7 +17,12 @@ from typing import Any
 
 from flowrt import Node, NodeConfigError, register_type
 from flowrt.lang.jsvalues import js_string
-from flowrt.lang.propertypath import get_message_property, set_message_property
+from flowrt.lang.propertypath import (
+    PropertyPathError,
+    get_message_property,
+    parse_property_expression,
+    set_message_property,
+)
 from flowrt.util import clone_message, generate_id, unescape_separator
 
 
@@ -40,6 +45,15 @@ def _parse_int(value: Any) -> int | None:
         return int(digits)
     except ValueError:
         return None
+
+
+def _is_plain_key(prop: str) -> bool:
+    """A property path of one key, not starting with msg. (payload, topic)."""
+    try:
+        keys = parse_property_expression(prop)
+    except PropertyPathError:
+        return False
+    return len(keys) == 1 and type(keys[0]) is str and not prop.startswith("msg.")
 
 
 @register_type("split")
@@ -200,11 +214,13 @@ class SplitNode(Node):
         parts["count"] = count
         parts["len"] = size
         out = clone_message(msg)
+        key = self.property if _is_plain_key(self.property) else None
         for i in range(count):
-            chunk: Any = value[i * size : (i + 1) * size]
-            if size == 1:
-                chunk = chunk[0]
-            set_message_property(out, self.property, chunk)
+            chunk: Any = value[i] if size == 1 else value[i * size : (i + 1) * size]
+            if key is not None:
+                out[key] = chunk  # what set_message_property does for one key of a dict
+            else:
+                set_message_property(out, self.property, chunk)
             out["parts"]["index"] = i
             send(clone_message(out))
 
