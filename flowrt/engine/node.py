@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from flowrt.engine.hooks import CompleteEvent, Endpoint, ReceiveEvent, SendEvent
-from flowrt.engine.message import EncodedMessage, as_message, clone_message, generate_id
+from flowrt.engine.message import EncodedMessage, as_message, clone_message, generate_id, message_copier
 from flowrt.engine.ports import FlowPort, RuntimePort
 from flowrt.lang.jsvalues import js_string, js_type_name
 from flowrt.lang.typedinput import evaluate_node_property
@@ -177,9 +177,13 @@ class Node:
     def _send_many(self, outputs: list | tuple) -> None:
         events = self._collect_sends(outputs)
         deliver = self.runtime.deliver
+        copiers: dict[int, Callable[[], dict]] = {}  # a message's clones: a large one is read once
         for _port, _wire, target, m, needs_clone in events:
             if target is not None:
-                deliver(target, clone_message(m) if needs_clone else m)
+                if needs_clone:
+                    copy = copiers.get(id(m)) or copiers.setdefault(id(m), message_copier(m))
+                    m = copy()
+                deliver(target, m)
 
     def _collect_sends(self, outputs: list | tuple) -> list[tuple[int, int, Node | None, dict, bool]]:
         """(port, wire index, target, message, needs a clone) per recipient, as Node-RED's

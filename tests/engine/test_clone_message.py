@@ -9,7 +9,7 @@ from collections import OrderedDict
 
 import pytest
 
-from flowrt.engine.message import clone_message, clone_value
+from flowrt.engine.message import clone_message, clone_value, message_copier
 from flowrt.lang.jsvalues import UNDEFINED
 
 BIG = 500  # items: past the size at which the copy is a pickle round trip
@@ -129,3 +129,24 @@ def test_clone_value():
 def test_not_a_dict_message():
     assert clone_message(None) is None
     assert clone_message([{"a": 1}]) == [{"a": 1}]
+
+
+@pytest.mark.parametrize("shape", ["small", "large", "http", "subclass"])
+def test_message_copier_makes_independent_clones(shape):
+    live = Live()
+    msg = {"_msgid": "m", **shapes(3 if shape == "small" else BIG), "live": live}
+    common = {"k": [1]}
+    msg["a"], msg["b"] = common, common
+    if shape == "http":
+        msg["req"] = {"plain": "dict"}
+    if shape == "subclass":
+        msg["od"] = OrderedDict(x=[1])
+    copy = message_copier(msg)
+    clones = [copy() for _ in range(3)]
+    for out in clones:
+        assert out == msg and out is not msg and out["payload"] is not msg["payload"]
+        assert out["a"] is out["b"] and out["a"] is not common and out["live"] is live
+        if shape == "http":
+            assert out["req"] is msg["req"]
+    assert clones[0]["payload"] is not clones[1]["payload"] and clones[1]["a"] is not clones[2]["a"]
+    assert message_copier(None)() is None
