@@ -34,7 +34,6 @@ from __future__ import annotations
 import functools
 import operator
 import re
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -84,6 +83,17 @@ def _lookup(env: Any, name: str) -> Any:
             return bindings[name]
         env = env.parent
     return None
+
+
+# Values of these types have no .signature (a JLambda is how flowrt binds $flowContext & co).
+_NO_SIGNATURE_TYPES = frozenset({str, int, float, bool, type(None), dict, list, Jsonata.JLambda})
+
+
+def _bind(env: Any, name: str, value: Any) -> None:
+    """``Frame.bind``: a function value (with a signature) learns the name it is bound to."""
+    env.bindings[name] = value
+    if type(value) not in _NO_SIGNATURE_TYPES and getattr(value, "signature", None) is not None:
+        value.signature.set_function_name(name)
 
 
 def _never_sequence(expr: Any) -> bool:
@@ -814,21 +824,25 @@ _TYPES_OF_SYMBOL = {
     symbol: frozenset(kind for kind, other in _SYMBOL_OF_TYPE.items() if other == symbol)
     for symbol in set(_SYMBOL_OF_TYPE.values())
 }
-_match_groups: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Signature -> {symbols: groups}
 
 
 def _symbol(value: Any, signature: Any) -> str:
-    symbol = _SYMBOL_OF_TYPE.get(type(value))
-    return symbol if symbol is not None else signature.get_symbol(value)
+    kind = type(value)
+    symbol = _SYMBOL_OF_TYPE.get(kind)
+    if symbol is not None:
+        return symbol
+    if kind is Symbol and value._jsonata_lambda:
+        return "f"  # a lambda (get_symbol: is_lambda)
+    return signature.get_symbol(value)
 
 
 def _validate(signature: Any, args: Any, context: Any) -> Any:
     """``Signature.validate``, same arguments out and same errors, with the symbols read by type
     and the signature's regular expression matched once per distinct symbol string."""
     symbols = "".join([_symbol(arg, signature) for arg in args])
-    cache = _match_groups.get(signature)
+    cache = signature.__dict__.get("flowrt_match_groups")  # {symbols: the regex's groups}
     if cache is None:
-        cache = _match_groups[signature] = {}
+        cache = signature.flowrt_match_groups = {}
     groups = cache.get(symbols, NONE)
     if groups is NONE:
         match = signature._regex.fullmatch(symbols)
@@ -867,11 +881,9 @@ def _validate(signature: Any, args: Any, context: Any) -> Any:
                             if item_type != str(subtype[0]):
                                 array_ok = False
                             else:
-                                same = _TYPES_OF_SYMBOL.get(item_type, ())
-                                for item in arg:
-                                    if type(item) not in same and _symbol(item, signature) != item_type:
-                                        array_ok = False
-                                        break
+                                same = _TYPES_OF_SYMBOL.get(item_type, frozenset())
+                                if not same.issuperset(map(type, arg)):  # not all plain: one by one
+                                    array_ok = all(_symbol(item, signature) == item_type for item in arg)
                         if not array_ok:
                             raise JException("T0412", -1, arg_index + 1, signature.function_name, subtype)
                     if single != "a":
@@ -910,10 +922,10 @@ class CompiledJsonata(Jsonata):
             env = Frame(self.environment)
             items = bindings.bindings if isinstance(bindings, Frame) else bindings
             for name, value in items.items():
-                env.bind(name, value)
+                _bind(env, name, value)
         else:
             env = self.environment
-        env.bind("$", input)
+        _bind(env, "$", input)
         self.timestamp = _timebox.Timebox.current_milli_time()  # $now(), $millis()
         if isinstance(input, list) and not _is_sequence(input):
             input = create_sequence(input)
@@ -986,7 +998,7 @@ class CompiledJsonata(Jsonata):
         for index, parameter in enumerate(proc.arguments):
             if index >= count:
                 break
-            env.bind(str(parameter.value), args[index])
+            _bind(env, str(parameter.value), args[index])
         return body(proc.input, env)
 
     def finish_thunks(self, result: Any, input: Any, environment: Any) -> Any:  # noqa: A002
