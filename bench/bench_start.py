@@ -11,6 +11,11 @@ forked validation child's) and wall time:
 
     RESULT run_cpu_ms=.. run_wall_ms=..
 
+`deploy-http`: the same deploys through POST /flows of `flowrt run --editor` (a process): the
+server's CPU time and the wall time of each POST, medians:
+
+    RESULT full_cpu_ms=.. full_wall_ms=.. nodes_cpu_ms=.. nodes_wall_ms=..
+
 `deploy`: the deploy scenario's 1,011-node flow (bench/scenarios_deploy.py) through the editor's
 deploy steps without HTTP (validation of the body, write-back to a flow file, `Runtime.redeploy`):
 one full deploy, then `--deploys` `nodes` deploys each changing one change node:
@@ -80,11 +85,12 @@ class _Steps:
             pstats.Stats(profile).sort_stats("tottime").print_stats(25)
 
 
-def _runtime():
+def _runtime(http: bool = False):
     from flowrt.engine.runtime import Runtime
     from flowrt.settings import Settings
 
-    settings = Settings({"httpServer": False, "logLevel": "warn", "userDir": tempfile.mkdtemp()})
+    values = {"logLevel": "warn", "userDir": tempfile.mkdtemp(), "uiPort": 0, "uiHost": "127.0.0.1"}
+    settings = Settings({**values, "httpServer": http})
     runtime = Runtime(settings)
     runtime.warn_missing_wires = False
     return runtime
@@ -129,8 +135,10 @@ async def measure_deploy(profile: str | None, deploys: int) -> None:
     from scenarios_deploy import big_flow, with_tag
 
     from flowrt.editor import flows_api
+    from flowrt.editor.shadowing import warn_shadowed
     from flowrt.engine.loader import load_builtin_nodes
     from flowrt.engine.registry import registry
+    from flowrt.http.server import HttpServer
 
     load_builtin_nodes()
     flows = big_flow("t0", "flowrt")
@@ -138,16 +146,42 @@ async def measure_deploy(profile: str | None, deploys: int) -> None:
     target = folder / "flows.json"
     target.write_text(json.dumps(flows))
     files = flows_api.FlowFiles([str(target)], {})
-    runtime = _runtime()
+    runtime = _runtime(http=True)
+    runtime.add_service(HttpServer(runtime.settings, runtime.log))
     await runtime.start([])
     steps = _Steps(None)  # the first (full) deploy is not profiled
+    state = {"flows": [], "credentials": {}}
 
     async def deploy(nodes: list[dict], kind: str, steps: _Steps) -> None:
-        body = json.loads(json.dumps(nodes))  # as the editor sends it: new objects every time
-        problems = steps.run(f"{kind}_validate", flows_api.validation_problems, body, registry, False)
+        """The steps of EditorApi._deploy (flowrt/editor/api.py), without HTTP."""
+        raw = json.dumps(nodes).encode()
+        body = steps.run(f"{kind}_parse", json.loads, raw)
+
+        def prepare():
+            credentials = flows_api.merge_credentials(body, state["credentials"])
+            plain = flows_api.without_generated_positions(flows_api.without_credentials(body), {})
+            return credentials, plain
+
+        credentials, plain = steps.run(f"{kind}_prepare", prepare)
+        problems = steps.run(f"{kind}_validate", flows_api.validation_problems, plain, registry, False)
         assert not problems, problems[:3]
-        steps.run(f"{kind}_write", files.write, body, {})
-        await steps.run_async(f"{kind}_redeploy", runtime.redeploy([dict(n) for n in body], kind))
+        steps.run(f"{kind}_write", files.write, plain, credentials)
+
+        def running():
+            out = [dict(n) for n in plain]
+            flows_api.apply_credentials(out, credentials)
+            return out
+
+        await steps.run_async(
+            f"{kind}_redeploy", runtime.redeploy(steps.run(f"{kind}_prepare", running), kind)
+        )
+
+        def after():
+            warn_shadowed(plain, runtime)
+            state["flows"], state["credentials"] = plain, credentials
+            return flows_api.revision(plain)
+
+        steps.run(f"{kind}_after", after)
 
     await deploy(flows, "full", steps)
     measured = _Steps(profile)
@@ -155,9 +189,13 @@ async def measure_deploy(profile: str | None, deploys: int) -> None:
         await deploy(with_tag(flows, f"n{n}"), "nodes", measured)
     await runtime.close()
     measured.report(profile)
-    full = sum(steps.ms[k][0] for k in ("full_validate", "full_write", "full_redeploy"))
-    parts = {k: statistics.median(v) for k, v in measured.ms.items()}
-    totals = [sum(measured.ms[k][i] for k in measured.ms) for i in range(deploys)]
+    full = sum(sum(v) for v in steps.ms.values())
+    per_deploy = {
+        k: [sum(v[2 * i : 2 * i + 2]) for i in range(deploys)] if k.endswith("_prepare") else v
+        for k, v in measured.ms.items()
+    }
+    parts = {k: statistics.median(v) for k, v in per_deploy.items()}
+    totals = [sum(per_deploy[k][i] for k in per_deploy) for i in range(deploys)]
     print(
         f"RESULT full_ms={full:.1f} nodes_ms={statistics.median(totals):.1f} "
         + " ".join(f"{k}_ms={v:.1f}" for k, v in parts.items())
@@ -195,6 +233,69 @@ def measure_run() -> None:
     print(f"RESULT run_cpu_ms={cpu * 1000:.0f} run_wall_ms={wall * 1000:.0f}")
 
 
+def measure_deploy_http(deploys: int, profile: str | None) -> None:
+    """`flowrt run --editor` as a process: one full POST /flows of the deploy scenario's flow,
+    then `deploys` `nodes` deploys of one changed node, then as many that change nothing; the
+    server's CPU time (utime+stime) and the wall time of each POST (it answers once the new nodes
+    run), medians."""
+    import http.client
+    import os
+    import signal
+    import socket
+
+    import scenarios  # noqa: F401 (as above)
+    from scenarios_deploy import big_flow, with_tag
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.TemporaryDirectory() as user_dir:
+        flow = Path(user_dir) / "flows.json"
+        flow.write_text((BENCH / "flows" / "deploy_start.json").read_text())
+        cmd = [sys.executable, "-m", "flowrt", "run", str(flow), "--editor", "-p", str(port), "-u", user_dir]
+        if profile:  # the whole server process (start-up too), written when it stops
+            cmd[1:1] = ["-m", "cProfile", "-o", str(Path(profile).resolve())]
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=user_dir
+        )
+
+        def cpu() -> float:
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / ticks
+
+        def post(nodes: list[dict], kind: str) -> tuple[float, float]:
+            body = json.dumps(nodes)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            before, start = cpu(), time.perf_counter()
+            headers = {"Content-Type": "application/json", "Node-RED-Deployment-Type": kind}
+            conn.request("POST", "/flows", body=body, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            wall, used = time.perf_counter() - start, cpu() - before
+            conn.close()
+            assert resp.status in (200, 204), resp.status
+            return used * 1000, wall * 1000
+
+        try:
+            for line in proc.stdout:
+                if "Editor at" in line:
+                    break
+            flows = big_flow("t0", "flowrt")
+            full = [post(with_tag(flows, f"f{n}"), "full") for n in range(3)]
+            nodes = [post(with_tag(flows, f"n{n}"), "nodes") for n in range(deploys)]
+            same = [post(with_tag(flows, f"n{deploys - 1}"), "nodes") for n in range(deploys)]
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(20)
+    med = statistics.median
+    print(
+        f"RESULT full_cpu_ms={med(c for c, _ in full[1:]):.0f} full_wall_ms={med(w for _, w in full[1:]):.0f} "
+        f"nodes_cpu_ms={med(c for c, _ in nodes):.0f} nodes_wall_ms={med(w for _, w in nodes):.0f} "
+        f"unchanged_cpu_ms={med(c for c, _ in same):.0f} unchanged_wall_ms={med(w for _, w in same):.0f}"
+    )
+
+
 def run_ab(pythons: list[str], rounds: int, args: list[str]) -> None:
     """Alternating runs under each interpreter; min and median of every RESULT figure."""
     figures: dict[str, dict[str, list[float]]] = {p: {} for p in pythons}
@@ -227,12 +328,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=("flow", "deploy", "run"))
+    parser.add_argument("what", choices=("flow", "deploy", "run", "deploy-http"))
     parser.add_argument("--profile", metavar="FILE")
     parser.add_argument("--deploys", type=int, default=10)
     args = parser.parse_args()
     if args.what == "run":
         measure_run()
+    elif args.what == "deploy-http":
+        measure_deploy_http(args.deploys, args.profile)
     elif args.what == "flow":
         asyncio.run(measure_flow(args.profile))
     else:
