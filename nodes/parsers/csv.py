@@ -18,6 +18,7 @@ import csv
 import functools
 import io
 import itertools
+import operator
 import re
 from collections.abc import Callable
 from typing import Any
@@ -26,8 +27,8 @@ from flowrt import Node, NodeConfigError, register_type
 from flowrt.lang.jsvalues import ensure_string, is_nan, js_number
 from flowrt.util import clone_message
 
-_NUMBER_LEGACY = re.compile(r"^[-]?(?!E)(?!0\d)\d*\.?\d*(E-?\+?)?\d+$", re.IGNORECASE)
-_SKIP_NUMBER = re.compile(r"^ *(\+|-0\d|0\d)")
+_NUMBER_LEGACY = re.compile(r"^[-]?(?!E)(?!0\d)\d*\.?\d*(E-?\+?)?\d+$", re.IGNORECASE | re.ASCII)
+_SKIP_NUMBER = re.compile(r"^ *(\+|-0\d|0\d)", re.ASCII)  # \d as JavaScript's: 0-9
 
 
 class CSVParseError(ValueError):
@@ -55,8 +56,8 @@ _SAFE_INT = 2**53
 # Numbers in their plain decimal forms, which float()/int() read as JavaScript's +text does;
 # anything else (exponents, hex, spaces, -0, long digit runs) goes through js_number; text
 # starting with a letter is NaN unless it is "Infinity".
-_PLAIN_INT = re.compile(r"-?[1-9]\d{0,14}|0")
-_PLAIN_DECIMAL = re.compile(r"-?(?:0|[1-9]\d{0,14})\.\d{1,15}")
+_PLAIN_INT = re.compile(r"-?[1-9]\d{0,14}|0", re.ASCII)  # ASCII: +"1\u0663" is NaN
+_PLAIN_DECIMAL = re.compile(r"-?(?:0|[1-9]\d{0,14})\.\d{1,15}", re.ASCII)
 
 
 def _js_plus_number(text: str) -> int | float | None:
@@ -185,9 +186,12 @@ def _fast_rows_to_objects(
 ) -> list[dict]:
     """_rows_to_objects for rows from the reader: an empty cell is null (kept only with
     include_null: "" cannot occur, see above), a row with no kept cell is not a row."""
+    dense = _dense_objects(rows, headers, parse_numeric)
+    if dense is not None:
+        return dense
     out = []
     named = [(j, h) for j, h in enumerate(headers) if h]
-    if not include_null and len(named) == len(headers):  # the usual case: every column named
+    if not include_null and len(named) == len(headers):  # every column named
         for row in rows:
             if parse_numeric:
                 obj = {h: _numeric_cell(v) for h, v in zip(headers, row, strict=False) if v}
@@ -210,6 +214,47 @@ def _fast_rows_to_objects(
         if obj:
             out.append(obj)
     return out
+
+
+def _dense_objects(rows: list[list[str]], headers: list, parse_numeric: bool) -> list[dict] | None:
+    """The objects of rows that each have a non-empty cell under every header (and no more
+    cells), built a column at a time; None for any other rows."""
+    if not rows or not all(headers) or set(map(len, rows)) != {len(headers)}:
+        return None
+    columns = list(zip(*rows, strict=True))
+    if any("" in column for column in columns):
+        return None
+    if parse_numeric:
+        columns = [_numeric_column(column) for column in columns]
+    return [dict(zip(headers, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+_INT = r"(?:-?[1-9][0-9]{0,14}|0)"  # _PLAIN_INT
+_NUMBER = rf"(?:{_INT}|-?(?:0|[1-9][0-9]{{0,14}})\.[0-9]{{1,15}})"  # or _PLAIN_DECIMAL
+_ALL_INTS = re.compile(rf"(?:{_INT}\n)*{_INT}").fullmatch  # one cell a line
+_ALL_NUMBERS = re.compile(rf"(?:{_NUMBER}\n)*{_NUMBER}").fullmatch
+_first_character = operator.itemgetter(0)
+
+
+def _numeric_column(cells: tuple[str, ...]) -> list:
+    """_numeric_cell of each (non-empty) cell of a column, whole columns of plain integers,
+    plain numbers or words at once (C-level map and one regex match over the column)."""
+    joined = "\n".join(cells)
+    if joined.count("\n") == len(cells) - 1:  # no cell holds a line break: a line is a cell
+        if _ALL_INTS(joined):
+            return list(map(int, cells))
+        if _ALL_NUMBERS(joined):  # as _js_plus_number reads _PLAIN_DECIMAL; "-0.0" is -0 there
+            return [
+                number
+                if not number.is_integer()
+                else int(number)
+                if number or text[0] != "-"
+                else _numeric_cell(text)
+                for text, number in zip(cells, map(float, cells), strict=True)
+            ]
+    if "Infinity" not in joined and all(map(str.isalpha, map(_first_character, cells))):
+        return list(cells)  # every cell starts with a letter: NaN, kept as text
+    return list(map(_numeric_cell, cells))
 
 
 def _numeric_cell(text: str) -> Any:
@@ -364,19 +409,14 @@ def _object_lines(rows: list, columns: list, separator: str, quote: str) -> list
     the loop in _rfc_to_csv does. tests/nodes/parsers/test_csv_stdlib_reader.py compares the two."""
     if len(separator) != 1 or separator in ("\r", "\n", quote) or quote != '"':
         return None
-    if not all(type(row) is dict for row in rows):
+    if rows and set(map(type, rows)) != {dict}:
         return None
-    to_str = _to_str
-    if all(columns):
-        table = [[v if type(v) is str else to_str(v) for v in map(row.get, columns, _BLANKS)] for row in rows]
-    else:
-        table = [
-            [
-                (v if type(v) is str else to_str(v)) if h else ""
-                for h, v in zip(columns, map(row.get, columns, _BLANKS), strict=True)
-            ]
-            for row in rows
-        ]
+    count = len(rows)
+    cells = [
+        _text_column(list(map(dict.get, rows, itertools.repeat(h), _BLANKS))) if h else [""] * count
+        for h in columns
+    ]
+    table = zip(*cells, strict=True)
     lines: list[str] = []
     # lineterminator "\r\n": the writer quotes a cell holding either character (it quotes the
     # separator, the quote and the line end's characters), as quote_cell does; cut off below.
@@ -387,6 +427,25 @@ def _object_lines(rows: list, columns: list, separator: str, quote: str) -> list
 
 
 _BLANKS = itertools.repeat("")
+
+
+_JS_NUMBER_TEXT = r"(?:-?[0-9]{1,15}|-?[0-9]+\.[0-9]*[1-9])"  # repr() of a safe int or a plain float
+_ALL_JS_NUMBER_TEXTS = re.compile(rf"(?:{_JS_NUMBER_TEXT}\n)*{_JS_NUMBER_TEXT}").fullmatch
+
+
+def _text_column(values: list) -> list[str]:
+    """_to_str of each value of a column. A column of numbers whose repr() is what JavaScript's
+    String() writes (safe integers; floats without an exponent or a trailing ".0": Python
+    switches to exponents sooner than JavaScript, so the rest have the same digits) is written
+    by repr() at once, checked by one regex match over the column."""
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        return values
+    if kinds <= {int, float}:
+        texts = list(map(repr, values))
+        if _ALL_JS_NUMBER_TEXTS("\n".join(texts)):
+            return texts
+    return [v if type(v) is str else _to_str(v) for v in values]
 
 
 def _unescape(text: str) -> str:

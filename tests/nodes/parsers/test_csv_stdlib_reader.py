@@ -190,7 +190,8 @@ async def test_the_node_sends_the_same_messages(monkeypatch, counted, config):
 
 # ----- writing: object rows through the C writer -------------------------------------------------
 VALUES = ["", "x", "a,b", 'q"uote', "line\nend", "cr\rhere", "tab\tx", ";", " ", "é", 0, 7, -2.5, 1e21]
-VALUES += [3.0, True, False, None, float("nan"), 2**60, "|", "\r\n"]
+VALUES += [3.0, True, False, None, float("nan"), 2**60, "|", "\r\n", 0.1, 1e-7, 0.0001, 123456.789, -0.0]
+VALUES += [1e15, 1e16, 0.30000000000000004, 2**53, -(2**53), 123456789012345, float("-inf"), {"o": 1}, [1, 2]]
 
 
 def random_rows(rng: random.Random, columns: list[str]) -> list[dict]:
@@ -241,3 +242,81 @@ async def test_object_rows_are_written_the_same(monkeypatch, config):
         slow = await stringify(config, payloads)
     assert repr(fast) == repr(slow)
     assert any(used) == (config.get("sep") != "::")
+
+
+# ----- whole columns at once: tables with a non-empty cell under every header --------------------
+COLUMN_KINDS = {
+    "ints": ["0", "7", "-12", "123456789012345"],
+    "numbers": ["0", "1.5", "-2.25", "3", "0.0", "10.000"],
+    "words": ["item-1", "true", "false", "é", "x y"],
+    "mixed": ["1", "a", "007", "-0", "-0.0", "1e3", "Infinity", "+4", " 7", "1٣", '"q,""x"""', '"a\nb"'],
+    "tricky numbers": ["1", "2", "-0.0", "1234567890123456", "00"],
+    "tricky words": ["Infinity", "abc", "NaN"],
+}
+
+
+def dense_table(rng: random.Random, sep: str) -> tuple[str, list]:
+    kinds = [rng.choice(list(COLUMN_KINDS)) for _ in range(rng.randrange(1, 5))]
+    lines = [sep.join(rng.choice(COLUMN_KINDS[k]) for k in kinds) for _ in range(rng.randrange(1, 30))]
+    end = rng.choice(LINE_ENDS)
+    return end.join(lines) + rng.choice([end, ""]), [f"h{i}" for i in range(len(kinds))]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tables_read_a_column_at_a_time(monkeypatch, seed):
+    real = csvnode._dense_objects
+    used = []
+
+    def dense_objects(*args):
+        objects = real(*args)
+        used.append(objects is not None)
+        return objects
+
+    monkeypatch.setattr(csvnode, "_dense_objects", dense_objects)
+    rng = random.Random(seed)
+    for _ in range(300):
+        sep = rng.choice([",", ";", "\t"])
+        text, headers = dense_table(rng, sep)
+        for parse_numeric in (True, False):
+            options = {"separator": sep, "data_has_header_row": False, "parse_numeric": parse_numeric}
+            options |= {"include_empty": False, "headers": rng.choice([headers, None])}
+            fast, slow = parse_both(monkeypatch, text, **options)
+            assert repr(fast) == repr(slow), (text, options)
+    assert sum(used) > len(used) // 2
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_number_columns_are_written_the_same(monkeypatch, seed):
+    rng = random.Random(seed)
+    numbers = [v for v in VALUES if type(v) in (int, float)]
+    payloads = [
+        [
+            {"a": rng.choice(numbers), "b": rng.choice(numbers[:6]), "c": "x"}
+            for _ in range(rng.randrange(1, 6))
+        ]
+        for _ in range(100)
+    ]
+    fast = await stringify({"hdrout": "all"}, payloads)
+    with monkeypatch.context() as m:
+        m.setattr(csvnode, "_object_lines", lambda *args: None)
+        slow = await stringify({"hdrout": "all"}, payloads)
+    assert repr(fast) == repr(slow)
+
+
+@pytest.mark.parametrize("cell", ["1\u0663", "\u0663", "1.\u0663", "\u0661\u0662"])
+def test_non_ascii_digits_are_not_numbers(cell):
+    # +"1\u0663" is NaN in JavaScript: Node-RED keeps the text (Python's int() would read 13)
+    assert csvnode._rows_to_objects([[cell]], ["v"], True, False, False) == [{"v": cell}]
+    assert csvnode._numeric_cell(cell) == cell
+
+
+@pytest.mark.parametrize("rfc", [False, True], ids=["legacy", "rfc"])
+async def test_non_ascii_digits_stay_text_in_both_modes(rfc):
+    flow = [
+        {"id": "n1", "type": "csv", "temp": "v,w", "wires": [["n2"]], **({"spec": "rfc"} if rfc else {})},
+        {"id": "n2", "type": "helper"},
+    ]
+    async with FlowTestHarness(flow) as h:
+        h.node("n1").receive({"payload": "1\u0663,5\n"})
+        (msg,) = await h.node("n2").inputs(1)
+    assert msg["payload"] == {"v": "1\u0663", "w": 5}
