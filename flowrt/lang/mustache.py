@@ -358,7 +358,26 @@ def _value_op(name: str, escaped: bool) -> Op:
             text = _js_string(value)
             out.append(escape_html(text) if escaped else text)
 
+    write.plain_key = key  # for _inline_plan
+    write.escaped = escaped
     return write
+
+
+def _inline_plan(body: tuple) -> tuple | None:
+    """A section body of only text and plain-key tags ({{title}}, the usual list-of-records
+    body) as (text | (key, escaped, op)) pieces, or None for any other body. For a dict item the
+    section loop writes what the op would for a str or safe-int value found in the item (the
+    innermost context, where escape_top never applies) without calling it; for anything else
+    it calls the op with the item pushed."""
+    plan = []
+    for op in body:
+        if type(op) is str:
+            plan.append(op)
+        elif getattr(op, "plain_key", None) is not None:
+            plan.append((op.plain_key, op.escaped, op))
+        else:
+            return None
+    return tuple(plan)
 
 
 def _section_op(name: str, body: tuple, inverted: bool) -> Op:
@@ -366,6 +385,7 @@ def _section_op(name: str, body: tuple, inverted: bool) -> Op:
     pushed as the innermost context, once without pushing for true; {{^name}}: once when falsy or
     an empty list."""
     find = _finder(name)
+    plan = _inline_plan(body)
 
     def lookup(stack: list, fallback: Fallback, escape_top: EscapeTop) -> Any:
         value = find(stack)
@@ -379,6 +399,25 @@ def _section_op(name: str, body: tuple, inverted: bool) -> Op:
         value = lookup(stack, fallback, escape_top)
         if type(value) is list or isinstance(value, (list, tuple)):
             for item in value:  # _run inlined: this is the loop most renders spend their time in
+                if plan is not None and type(item) is dict:  # the plan: no call per tag
+                    for piece in plan:
+                        if type(piece) is str:
+                            out.append(piece)
+                            continue
+                        key, escaped, op = piece
+                        text = item.get(key, MISSING)
+                        kind = type(text)
+                        if kind is str:
+                            if escaped and _needs_escape(text) is not None:
+                                text = _HTML_RE.sub(_entity, text)
+                            out.append(text)
+                        elif kind is int and -_SAFE_INTEGER <= text <= _SAFE_INTEGER:
+                            out.append(str(text))
+                        else:
+                            stack.append(item)
+                            op(stack, out, fallback, escape_top)
+                            stack.pop()
+                    continue
                 stack.append(item)
                 for op in body:
                     if type(op) is str:

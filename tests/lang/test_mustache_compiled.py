@@ -300,3 +300,34 @@ def test_parse_errors_are_raised_when_compiling():
 
 def test_parsed_tokens_still_render():
     assert render(parse("{{a}}!"), {"a": "x"}) == "x!"
+
+
+PLAN_VIEW = {
+    "k": "outer<",
+    "items": [
+        {"k": "<b>", "n": 2**60, "t": True, "z": None},
+        {"n": -5, "k": 3.5},
+        "a string item",
+        ("a", "tuple"),
+        {"k": b"bytes", "n": 7},
+        {"k": ""},
+        {},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{#items}}[{{k}}|{{{k}}}|{{& n}}|{{n}}|{{t}}|{{z}}]{{/items}}",
+        "{{#items}}{{k}}{{/items}}{{#items}}{{{k}}}{{/items}}",
+        "{{#items}}{{k}}{{.}}{{/items}}",  # not a plan: `.` is not a plain key
+        "{{#items}}{{a.b}}{{k}}{{/items}}",
+    ],
+)
+@pytest.mark.parametrize("escape", [None, json_escape])
+def test_list_sections_of_plain_keys(template, escape):
+    # a body of text and plain keys is written without a call per tag for dict items
+    assert render(template, PLAN_VIEW, fallback, escape) == reference_render(
+        template, PLAN_VIEW, fallback, escape
+    )
