@@ -973,13 +973,11 @@
     besideBits = bits;
     if (bits & 1) res.req = null;
     if (bits & 2) wrapper._res = null;
-    encoding = true;
     try {
       // (a prefix character concatenated here would make a rope string, which the quickjs
       // wheel cannot hand to Python: the bits are read by a second call instead)
-      return stringify(res);
+      return enc(res);
     } finally {
-      encoding = false;
       if (bits & 1) res.req = liveReq;
       if (bits & 2) wrapper._res = liveRes;
     }
